@@ -1,0 +1,182 @@
+"""Account logic: passwords, users, tokens and the login rate limit."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import delete, func, select
+
+from fedipanel.accounts.models import ApiToken, LoginFailure, Role, User
+from fedipanel.configurations.schema import check_email
+from fedipanel.extensions import db
+from fedipanel.timeutil import utcnow
+
+_hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
+_SLUG = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
+MIN_PASSWORD_LENGTH = 12
+TOKEN_PREFIX = "fp_"
+# Verifying against this keeps a login for an unknown email as slow as for a known one.
+_DUMMY_HASH = _hasher.hash("fedipanel-timing-equaliser")
+
+
+class AccountError(ValueError):
+    """A request about accounts that cannot be honoured; the message says why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def hash_password(password: str) -> str:
+    """Hash a password with Argon2id."""
+    return _hasher.hash(password)
+
+
+def check_password(user: User | None, password: str) -> bool:
+    """Return whether `password` is the user's, in constant-ish time for unknown users."""
+    if user is None:
+        _safe_verify(_DUMMY_HASH, password)
+        return False
+    if not _safe_verify(user.password_hash, password):
+        return False
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        db.session.commit()
+    return True
+
+
+def _safe_verify(hashed: str, password: str) -> bool:
+    try:
+        return _hasher.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def slug_from_email(email: str) -> str:
+    """Derive a free deployment slug from an email address."""
+    base = re.sub(r"[^a-z0-9]+", "-", email.split("@")[0].lower()).strip("-")[:30] or "operator"
+    slug, n = base, 1
+    while db.session.scalar(select(User.id).where(User.slug == slug)) is not None:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def create_user(email: str, password: str, role: str, slug: str | None = None) -> User:
+    """Create a provider or operator account, validating every field."""
+    try:
+        email = check_email(email).lower()
+    except ValueError as exc:
+        raise AccountError("email", str(exc)) from None
+    if role not in (Role.PROVIDER, Role.OPERATOR):
+        raise AccountError("role", "must be 'provider' or 'operator'")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError("password", f"must be at least {MIN_PASSWORD_LENGTH} characters")
+    if find_user(email) is not None:
+        raise AccountError("email", "an account with this email already exists")
+    if role == Role.OPERATOR:
+        if slug:
+            if not _SLUG.fullmatch(slug):
+                raise AccountError(
+                    "slug", "must be lowercase letters, digits and hyphens (at most 40)"
+                )
+            if db.session.scalar(select(User.id).where(User.slug == slug)) is not None:
+                raise AccountError("slug", "this deployment name is taken")
+        else:
+            slug = slug_from_email(email)
+    else:
+        slug = None
+    user = User(email=email, role=str(role), slug=slug, password_hash=hash_password(password))
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def find_user(email: str) -> User | None:
+    """Return the user with this email, ignoring case."""
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def has_provider() -> bool:
+    """Return whether a provider account exists yet."""
+    return db.session.scalar(select(User.id).where(User.role == Role.PROVIDER).limit(1)) is not None
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(user: User, name: str = "API token") -> str:
+    """Create an API token for `user` and return it; only its hash is kept."""
+    name = name.strip()[:80] or "API token"
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    db.session.add(
+        ApiToken(user=user, name=name, token_hash=_token_hash(token), prefix=token[:10])
+    )
+    db.session.commit()
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    """Return the active user a bearer token belongs to, recording its use."""
+    row = db.session.scalar(
+        select(ApiToken).where(
+            ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None)
+        )
+    )
+    if row is None:
+        return None
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+        row.last_used_at = now
+        db.session.commit()
+    return row.user
+
+
+def revoke_token(user: User, token_id: int) -> bool:
+    """Revoke one of the user's tokens; return False when it is not theirs."""
+    row = db.session.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id:
+        return False
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        db.session.commit()
+    return True
+
+
+def login_blocked_for(email: str, address: str) -> int:
+    """Return the seconds until a login may be tried again, or 0 when it may now."""
+    window = timedelta(seconds=current_app.config["LOGIN_WINDOW"])
+    limit = current_app.config["LOGIN_MAX_FAILURES"]
+    since = utcnow() - window
+    db.session.execute(delete(LoginFailure).where(LoginFailure.at < since))
+    by_email = select(func.count(), func.min(LoginFailure.at)).where(
+        LoginFailure.email == email.strip().lower(), LoginFailure.at >= since
+    )
+    by_address = select(func.count(), func.min(LoginFailure.at)).where(
+        LoginFailure.address == address, LoginFailure.at >= since
+    )
+    for query, allowed in ((by_email, limit), (by_address, limit * 4)):
+        count, oldest = db.session.execute(query).one()
+        if count >= allowed and oldest is not None:
+            return max(1, int((oldest + window - utcnow()).total_seconds()))
+    return 0
+
+
+def record_login_failure(email: str, address: str) -> None:
+    """Remember a failed login for the rate limit."""
+    db.session.add(LoginFailure(email=email.strip().lower()[:254], address=address[:64]))
+    db.session.commit()
+
+
+def clear_login_failures(email: str) -> None:
+    """Forget failures for an email after it logged in."""
+    db.session.execute(delete(LoginFailure).where(LoginFailure.email == email.strip().lower()))
+    db.session.commit()

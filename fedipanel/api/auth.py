@@ -1,0 +1,48 @@
+"""Bearer-token authentication for the API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import g, jsonify, request
+
+from fedipanel.accounts.models import User
+from fedipanel.accounts.service import user_for_token
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def api_error(status: int, msg: str, loc: list[Any] | None = None) -> Any:
+    """Answer with the API's error shape."""
+    response = jsonify({"errors": [{"loc": loc or [], "msg": msg}]})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="fedipanel"'
+    return response
+
+
+def api_operator() -> User:
+    """Return the operator the current API request acts for."""
+    return cast(User, g.api_user)
+
+
+def token_required(view: F) -> F:
+    """Require a valid bearer token of an operator account."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return api_error(401, "missing bearer token: send 'Authorization: Bearer <token>'")
+        user = user_for_token(token.strip())
+        if user is None:
+            return api_error(401, "unknown or revoked token")
+        if not user.is_operator:
+            return api_error(403, "this endpoint acts for an operator account")
+        g.api_user = user
+        return view(*args, **kwargs)
+
+    return cast(F, wrapped)

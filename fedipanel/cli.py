@@ -1,0 +1,103 @@
+"""`flask --app wsgi fedipanel ...`: set up the database, accounts, tokens and workers."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from flask_migrate import upgrade
+
+from fedipanel.accounts import service as accounts
+from fedipanel.accounts.setup import setup_code
+
+cli = AppGroup("fedipanel", help="Manage FediPanel.")
+
+
+@cli.command("init")
+def init() -> None:
+    """Create the database, or migrate it to the current version keeping all data."""
+    upgrade()
+    click.echo("Database is up to date.")
+    if not accounts.has_provider():
+        code = setup_code(current_app.instance_path)
+        click.echo(
+            "No provider account yet: open http://127.0.0.1:5000/setup and enter the "
+            f"set-up code {code} (also in instance/setup-code), or run "
+            "`flask --app wsgi fedipanel create-user --role provider --email ...`."
+        )
+
+
+def _read_password() -> str:
+    password = os.environ.get("FEDIPANEL_PASSWORD")
+    if password:
+        return password
+    if sys.stdin.isatty():
+        return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    return sys.stdin.readline().rstrip("\n")
+
+
+@cli.command("create-user")
+@click.option("--email", required=True, help="The login email address.")
+@click.option(
+    "--role", type=click.Choice(["provider", "operator"]), default="operator", show_default=True
+)
+@click.option("--slug", help="Operator's deployment name (default: from the email).")
+def create_user(email: str, role: str, slug: str | None) -> None:
+    """Create an account; the password comes from FEDIPANEL_PASSWORD or standard input."""
+    try:
+        user = accounts.create_user(email, _read_password(), role, slug)
+    except accounts.AccountError as exc:
+        raise click.UsageError(f"{exc.field}: {exc.message}") from None
+    click.echo(user.id)
+
+
+@cli.command("create-token")
+@click.option("--email", required=True, help="The account the token acts for.")
+@click.option("--name", default="command line", show_default=True, help="A label for the token.")
+def create_token(email: str, name: str) -> None:
+    """Create an API token; it is printed once, as the last line."""
+    user = accounts.find_user(email)
+    if user is None:
+        raise click.UsageError(f"no account with email {email}")
+    token = accounts.create_token(user, name)
+    click.echo(f"Token for {user.email} (store it now: it cannot be shown again):")
+    click.echo(token)
+
+
+@cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker(burst: bool) -> None:
+    """Run an RQ worker for deployment jobs on FEDIPANEL_REDIS_URL."""
+    from redis import Redis
+    from rq import Queue, Worker
+
+    from fedipanel.deployments.queue import QUEUE_NAME
+    from fedipanel.deployments.service import reap_stale_deployments
+
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        raise click.UsageError("FEDIPANEL_REDIS_URL is not set: the web process runs jobs itself")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    stop = threading.Event()
+
+    def reap_forever() -> None:
+        # Marks deployments of dead workers failed even when nobody is looking at them.
+        with app.app_context():
+            while not stop.wait(10):
+                try:
+                    reap_stale_deployments()
+                except Exception:
+                    app.logger.exception("could not check for interrupted deployments")
+
+    threading.Thread(target=reap_forever, name="fedipanel-reaper", daemon=True).start()
+    connection = Redis.from_url(url)
+    try:
+        Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(
+            burst=burst
+        )
+    finally:
+        stop.set()

@@ -1,0 +1,119 @@
+"""The operator's dashboard, configuration form (with inline validation), history and plan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from pydantic import ValidationError
+from werkzeug.wrappers import Response
+
+from fedipanel.accounts.access import current_account, operator_required
+from fedipanel.configurations import bp, service
+from fedipanel.configurations.schema import SERVICE_NAMES
+from fedipanel.deployments.service import active_deployment, deployments_of
+from fedipanel.planning.service import plan_for
+from fedipanel.providers.systems import simulated_systems
+
+EMPTY: dict[str, Any] = {
+    "domain": "",
+    "admin": {"username": "", "email": ""},
+    "services": {name: {"enable": False} for name in SERVICE_NAMES},
+}
+
+
+@bp.route("/dashboard")
+@operator_required
+def dashboard() -> str:
+    operator = current_account()
+    current = service.current_version(operator.id)
+    return render_template(
+        "configurations/dashboard.html",
+        current=current,
+        deployments=deployments_of(operator.id, limit=5),
+        active=active_deployment(operator.id),
+        services=SERVICE_NAMES,
+    )
+
+
+def _render_form(document: dict[str, Any], errors: dict[str, str], status: int = 200) -> Any:
+    operator = current_account()
+    current = service.current_version(operator.id)
+    page = render_template(
+        "configurations/edit.html",
+        doc=document,
+        errors=errors,
+        current=current,
+        services=SERVICE_NAMES,
+    )
+    return page, status
+
+
+@bp.route("/configuration")
+@operator_required
+def edit() -> Any:
+    current = service.current_version(current_account().id)
+    return _render_form(current.data if current else EMPTY, {})
+
+
+@bp.route("/configuration", methods=["POST"])
+@operator_required
+def save() -> Any:
+    operator = current_account()
+    document = service.form_to_document(request.form)
+    try:
+        row, changed = service.save_configuration(
+            operator, document, source="web", author=operator
+        )
+    except ValidationError as exc:
+        flash("Nothing was saved: please correct the fields marked below.", "error")
+        return _render_form(document, service.field_errors(exc), 422)
+    if changed:
+        flash(f"Saved as version {row.version}. Review the plan, then deploy.")
+    else:
+        flash(f"No changes: version {row.version} is still current.")
+    return redirect(url_for("configurations.plan"))
+
+
+@bp.route("/configuration/validate", methods=["POST"])
+@operator_required
+def validate() -> str:
+    """Validate the form as the operator types; answer every field's message out of band."""
+    document = service.form_to_document(request.form)
+    errors: dict[str, str] = {}
+    try:
+        from fedipanel.configurations.schema import Configuration
+
+        Configuration.model_validate(document)
+    except ValidationError as exc:
+        errors = service.field_errors(exc)
+    return render_template("configurations/_errors.html", errors=errors, services=SERVICE_NAMES)
+
+
+@bp.route("/configuration/history")
+@operator_required
+def history() -> str:
+    versions = service.history(current_account().id)
+    changes = []
+    for index, row in enumerate(versions):
+        previous = versions[index + 1].data if index + 1 < len(versions) else None
+        changes.append((row, service.diff(previous, row.data)))
+    return render_template("configurations/history.html", changes=changes)
+
+
+@bp.route("/plan")
+@operator_required
+def plan() -> Response | str:
+    operator = current_account()
+    planned = plan_for(operator)
+    if planned is None:
+        flash("Save a configuration first; the plan shows what deploying it would do.")
+        return redirect(url_for("configurations.edit"))
+    from flask import current_app
+
+    return render_template(
+        "configurations/plan.html",
+        planned=planned,
+        active=active_deployment(operator.id),
+        simulated=simulated_systems(current_app.config),
+    )

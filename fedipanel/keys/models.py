@@ -1,0 +1,25 @@
+"""The operator's deploy key pair."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fedipanel.extensions import db
+from fedipanel.timeutil import utcnow
+
+
+class DeployKey(db.Model):  # type: ignore[name-defined,misc]
+    """The SSH key nixops4 and the panel use to reach an operator's machines."""
+
+    __tablename__ = "deploy_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), unique=True
+    )
+    public_key: Mapped[str] = mapped_column(Text)
+    private_key_encrypted: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

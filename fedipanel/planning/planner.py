@@ -1,0 +1,115 @@
+"""The planner: desired vs. recorded resources -> the changes a deployment will make."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..configurator.resources import KINDS, Resource
+
+ACTIONS: tuple[str, ...] = ("create", "update", "delete", "keep")
+_RANK = {kind: i for i, kind in enumerate(KINDS)}
+
+
+@dataclass(frozen=True)
+class Change:
+    """What happens to one resource; `spec` is the desired spec, or the recorded one on delete."""
+
+    action: str
+    kind: str
+    name: str
+    spec: Mapping[str, Any]
+    previous: Mapping[str, Any] | None = None
+    changed: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the API's view of this change."""
+        return {
+            "action": self.action,
+            "kind": self.kind,
+            "name": self.name,
+            "changed": list(self.changed),
+            "spec": dict(self.spec),
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An ordered list of changes: creates, updates and keeps in KINDS order, then deletes."""
+
+    changes: list[Change]
+
+    def counts(self) -> dict[str, int]:
+        """Return how many changes there are of each action."""
+        counts = dict.fromkeys(ACTIONS, 0)
+        for change in self.changes:
+            counts[change.action] += 1
+        return counts
+
+    def is_empty(self) -> bool:
+        """Tell whether applying the plan would change nothing."""
+        return all(change.action == "keep" for change in self.changes)
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the plan as the API's JSON."""
+        return {"changes": [c.as_json() for c in self.changes], "summary": self.counts()}
+
+
+def _rank(kind: str) -> int:
+    return _RANK.get(kind, len(KINDS))
+
+
+def _path(parts: tuple[str, ...]) -> str:
+    # Nix attribute-path syntax: names with dots (host names) are quoted.
+    return ".".join(f'"{p}"' if "." in p else p for p in parts)
+
+
+def _diff_options(old: Any, new: Any, prefix: tuple[str, ...], out: list[str]) -> None:
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        for key in sorted(set(old) | set(new), key=str):
+            if key not in old or key not in new:
+                out.append(_path((*prefix, str(key))))
+            elif old[key] != new[key]:
+                _diff_options(old[key], new[key], (*prefix, str(key)), out)
+    elif old != new:
+        out.append(_path(prefix))
+
+
+def changed_fields(kind: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """Return the top-level spec fields that differ; for `nixos`, the changed option paths."""
+    if kind == "nixos" and isinstance(old.get("options"), Mapping):
+        out: list[str] = []
+        _diff_options(old.get("options"), new.get("options"), (), out)
+        if out:
+            return out
+    return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+
+
+def plan_changes(desired: Sequence[Resource], recorded: Sequence[Resource]) -> Plan:
+    """Compare desired with recorded resources by (kind, name) and return the plan."""
+    wanted: dict[tuple[str, str], Resource] = {}
+    for res in desired:
+        if res.key in wanted:
+            raise ValueError(f"duplicate desired resource {res.kind} {res.name!r}")
+        wanted[res.key] = res
+    existing = {res.key: res for res in recorded}
+    forward: list[Change] = []
+    for key, res in wanted.items():
+        old = existing.get(key)
+        if old is None:
+            forward.append(Change("create", res.kind, res.name, res.spec))
+        elif old.spec == res.spec:
+            forward.append(Change("keep", res.kind, res.name, res.spec, old.spec))
+        else:
+            diff = changed_fields(res.kind, old.spec, res.spec)
+            forward.append(Change("update", res.kind, res.name, res.spec, old.spec, diff))
+    deletes = [
+        Change("delete", res.kind, res.name, res.spec, res.spec)
+        for key, res in existing.items()
+        if key not in wanted
+    ]
+    # Stable sorts keep the callers' order within a kind.
+    forward.sort(key=lambda c: _rank(c.kind))
+    deletes.sort(key=lambda c: _rank(c.kind), reverse=True)
+    return Plan(forward + deletes)

@@ -1,0 +1,78 @@
+"""Glue between stored data and the pure configurator and planner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+
+from fedipanel.accounts.models import Role, User
+from fedipanel.configurations.schema import Configuration
+from fedipanel.configurations.service import current_version
+from fedipanel.configurator import DesiredState, desired_state
+from fedipanel.configurator.resources import (
+    DEFAULT_SIZES,
+    MachineSize,
+    OperatorFacts,
+    ProviderSettings,
+    Resource,
+)
+from fedipanel.deployments.models import RecordedResource
+from fedipanel.extensions import db
+from fedipanel.keys.service import ensure_deploy_key
+from fedipanel.planning import Plan, plan_changes
+
+
+@dataclass(frozen=True)
+class PlannedChange:
+    """Everything a deployment of the current configuration would do."""
+
+    config: Configuration
+    version: int
+    state: DesiredState
+    plan: Plan
+
+
+def provider_settings() -> ProviderSettings:
+    """Return the provider's settings the configurator needs."""
+    config = current_app.config
+    sizes = dict(DEFAULT_SIZES)
+    for service, size in (config.get("SIZES") or {}).items():
+        sizes[service] = MachineSize(**size)
+    acme_email = config.get("ACME_EMAIL") or db.session.scalar(
+        select(User.email).where(User.role == Role.PROVIDER).order_by(User.id).limit(1)
+    )
+    return ProviderSettings(
+        sizes=sizes,
+        acme_email=acme_email or "hostmaster@localhost.localdomain",
+        state_version=str(config["STATE_VERSION"]),
+        dns_ttl=int(config["DNS_TTL"]),
+    )
+
+
+def operator_facts(operator: User) -> OperatorFacts:
+    """Return what the configurator needs to know about an operator."""
+    key = ensure_deploy_key(operator)
+    return OperatorFacts(
+        slug=operator.slug or f"operator-{operator.id}", ssh_public_key=key.public_key
+    )
+
+
+def recorded_resources(operator_id: int) -> list[Resource]:
+    """Return the resources FediPanel recorded for the operator."""
+    rows = db.session.scalars(
+        select(RecordedResource).where(RecordedResource.operator_id == operator_id)
+    )
+    return [Resource(kind=row.kind, name=row.name, spec=row.spec) for row in rows]
+
+
+def plan_for(operator: User) -> PlannedChange | None:
+    """Return the plan for the operator's current configuration, or None before the first save."""
+    row = current_version(operator.id)
+    if row is None:
+        return None
+    config = Configuration.model_validate(row.data)
+    state = desired_state(config, operator_facts(operator), provider_settings())
+    plan = plan_changes(state.resources(), recorded_resources(operator.id))
+    return PlannedChange(config=config, version=row.version, state=state, plan=plan)

@@ -1,0 +1,45 @@
+"""Which external systems are real and which are simulated, from the provider's settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fedipanel.providers.nixops4 import find_executable
+
+
+@dataclass(frozen=True)
+class System:
+    """One external system a deployment talks to."""
+
+    key: str
+    label: str
+    real: bool
+    how_to_configure: str
+
+
+def external_systems(config: Mapping[str, Any]) -> list[System]:
+    """Return every external system with whether the provider has configured it."""
+    try:
+        nixops4_real = find_executable(config.get("NIXOPS4")) is not None
+    except Exception:
+        nixops4_real = True  # configured but broken: the deploy step reports why
+    return [
+        System("machines", "virtual machines", False, "Proxmox (FEDIPANEL_PROXMOX_URL)"),
+        System("storage", "S3 storage", False, "Garage (FEDIPANEL_S3_ENDPOINT)"),
+        System("dns", "DNS records", False, "a DNS provider"),
+        System("secrets", "secret delivery", False, "machines reachable over SSH"),
+        System(
+            "mail",
+            "mail relay",
+            bool(config.get("SMTP_HOST")),
+            "an SMTP relay (FEDIPANEL_SMTP_HOST)",
+        ),
+        System("nixops4", "nixops4", nixops4_real, "nixops4 on PATH or FEDIPANEL_NIXOPS4"),
+    ]
+
+
+def simulated_systems(config: Mapping[str, Any]) -> list[System]:
+    """Return the systems a deployment would only simulate."""
+    return [system for system in external_systems(config) if not system.real]

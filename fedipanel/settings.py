@@ -1,0 +1,72 @@
+"""Settings: defaults, then `instance/config.py`, then `FEDIPANEL_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+DEFAULTS: dict[str, Any] = {
+    "REDIS_URL": None,
+    "NIXOPS4": None,
+    "FLAKE_DIR": None,
+    "SIMULATE": True,
+    "NIXOPS4_TIMEOUT": 3600,
+    "JOB_TIMEOUT": 7200,
+    "HEARTBEAT_INTERVAL": 5.0,
+    "STALE_AFTER": 30.0,
+    "SIMULATOR_STEP_DELAY": 0.4,
+    "ACME_EMAIL": None,
+    "STATE_VERSION": "25.05",
+    "DNS_TTL": 300,
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_WINDOW": 300,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+}
+
+
+def load(app: Flask, test_config: Mapping[str, Any] | None) -> None:
+    """Fill `app.config` from defaults, the instance file, the environment and a test mapping."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("FEDIPANEL")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _persistent_secret(instance / "secret_key")
+    app.config.setdefault("DATABASE_URL", f"sqlite:///{instance / 'fedipanel.sqlite3'}")
+    app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    if not app.config.get("FLAKE_DIR"):
+        app.config["FLAKE_DIR"] = str(Path(app.root_path).parent / "nix")
+    app.config["SIMULATE"] = _flag(app.config["SIMULATE"])
+    # Secure cookies whenever the panel is reached over HTTPS (set by the reverse proxy setup).
+    app.config.setdefault("SESSION_COOKIE_SECURE", _flag(os.environ.get("FEDIPANEL_HTTPS", "0")))
+
+
+def _flag(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)
+
+
+def _persistent_secret(path: Path) -> str:
+    """Return the secret stored at `path`, creating it (mode 0600) on first use."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value

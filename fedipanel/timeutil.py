@@ -1,0 +1,10 @@
+"""Naive-UTC timestamps, as SQLite stores them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    """Return the current time in UTC without tzinfo (the database's convention)."""
+    return datetime.now(UTC).replace(tzinfo=None)

@@ -1,0 +1,57 @@
+"""Cross-cutting web concerns: security headers, error pages, template helpers."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from fedipanel.extensions import db
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'"
+)
+
+
+def init_app(app: Flask) -> None:
+    """Register headers, error handlers and template globals."""
+    app.after_request(_security_headers)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+def wants_json() -> bool:
+    """Return whether the request belongs to the JSON API."""
+    return request.path.startswith("/api/")
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def _http_error(exc: HTTPException) -> Response | tuple[str, int]:
+    code = exc.code or 500
+    if wants_json():
+        response = jsonify({"errors": [{"loc": [], "msg": exc.description or exc.name}]})
+        response.status_code = code
+        return response
+    return render_template("error.html", code=code, title=exc.name, message=exc.description), code
+
+
+def _unexpected_error(exc: Exception) -> Response | tuple[str, int]:
+    if isinstance(exc, HTTPException):
+        return _http_error(exc)
+    db.session.rollback()
+    from flask import current_app
+
+    current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+    message = "Something went wrong on our side. Nothing you entered was lost; please try again."
+    if wants_json():
+        response = jsonify({"errors": [{"loc": [], "msg": message}]})
+        response.status_code = 500
+        return response
+    return render_template("error.html", code=500, title="Internal error", message=message), 500

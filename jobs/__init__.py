@@ -1,0 +1,1 @@
+"""What runs in the worker: one module per job kind. Jobs take ids, never ORM objects."""
