@@ -28,7 +28,9 @@ SETTINGS = ProviderSettings(
     sizes=DEFAULT_SIZES,
     acme_email="acme@provider.example",
     smtp=SmtpSettings(host="smtp.provider.example", user="relay"),
-    s3=S3Settings(endpoint="https://s3.provider.example", public_url="https://media.provider.example"),
+    s3=S3Settings(
+        endpoint="https://s3.provider.example", public_url="https://media.provider.example"
+    ),
 )
 # Last deployment's settings: one size differs, so some operators see updates.
 PREVIOUS = ProviderSettings(

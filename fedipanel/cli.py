@@ -96,8 +96,20 @@ def worker(burst: bool) -> None:
     threading.Thread(target=reap_forever, name="fedipanel-reaper", daemon=True).start()
     connection = Redis.from_url(url)
     try:
-        Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(
-            burst=burst
-        )
+        Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(burst=burst)
     finally:
         stop.set()
+
+
+@cli.command("demo")
+def demo() -> None:
+    """Create a demo provider and operator (if missing) and print their logins."""
+    import secrets
+
+    for email, role in (("admin@provider.example", "provider"), ("demo@acme.example", "operator")):
+        if accounts.find_user(email) is not None:
+            click.echo(f"{role:9} {email} (exists; password unchanged)")
+            continue
+        password = secrets.token_urlsafe(12)
+        accounts.create_user(email, password, role, "acme" if role == "operator" else None)
+        click.echo(f"{role:9} {email}  password: {password}")

@@ -48,4 +48,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # WAL keeps the database consistent with NORMAL; FULL would fsync every log line.
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

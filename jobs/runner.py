@@ -22,7 +22,7 @@ def job_app() -> Flask:
     """Return the app to run jobs in, creating it on first use in a worker process."""
     global _app
     if has_app_context():
-        return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+        return current_app._get_current_object()  # type: ignore[attr-defined]
     if _app is None:
         from fedipanel import create_app
 

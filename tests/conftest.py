@@ -34,7 +34,9 @@ def require(condition: bool, reason: str) -> None:
 
 def require_program(name: str) -> str:
     """Return the path of a program the test needs (see `require`)."""
-    path = shutil.which(name) or (f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None)
+    path = shutil.which(name) or (
+        f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None
+    )
     require(path is not None, f"{name} is not installed")
     assert path is not None
     return path
@@ -73,6 +75,16 @@ def app_config(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
     return config
 
 
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id with minimal cost: the same algorithm, without seconds of hashing per test."""
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr(
+        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=256, parallelism=1)
+    )
+
+
 @pytest.fixture
 def app_overrides() -> dict[str, Any]:
     """Settings a test module may override for its app."""
@@ -80,9 +92,16 @@ def app_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-def app(tmp_path: Path, app_overrides: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+def app(
+    tmp_path: Path, app_overrides: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Flask]:
     # nixops4 on the developer's PATH must not leak into tests that expect the simulator.
-    monkeypatch.setenv("PATH", os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if not Path(p, "nixops4").exists()))
+    monkeypatch.setenv(
+        "PATH",
+        os.pathsep.join(
+            p for p in os.environ["PATH"].split(os.pathsep) if not Path(p, "nixops4").exists()
+        ),
+    )
     app = create_app(app_config(tmp_path, **app_overrides))
     with app.app_context():
         db.create_all()
@@ -162,7 +181,9 @@ class Api:
         return self.client.put(f"/api/v1{path}", json=body, headers=self.headers)
 
     def post(self, path: str, body: Any = None) -> Any:
-        return self.client.post(f"/api/v1{path}", json={} if body is None else body, headers=self.headers)
+        return self.client.post(
+            f"/api/v1{path}", json={} if body is None else body, headers=self.headers
+        )
 
 
 @pytest.fixture

@@ -7,7 +7,9 @@ from flask import Flask
 from tests.conftest import Api, sample_config, wait_for_jobs
 
 
-def test_operator_deploys_all_three_services_in_the_simulator(app: Flask, operator_api: Api) -> None:
+def test_operator_deploys_all_three_services_in_the_simulator(
+    app: Flask, operator_api: Api
+) -> None:
     config = sample_config()
     config["services"]["pixelfed"] = {"enable": True}
     saved = operator_api.put("/configuration", config)

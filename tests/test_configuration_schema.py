@@ -142,8 +142,10 @@ def test_invalid_subdomains_are_refused_on_their_field(subdomain: str) -> None:
 @pytest.mark.parametrize(
     "services",
     [
-        {"mastodon": {"enable": True, "subdomain": "social"}, "pixelfed": {"enable": True,
-                                                                           "subdomain": "social"}},
+        {
+            "mastodon": {"enable": True, "subdomain": "social"},
+            "pixelfed": {"enable": True, "subdomain": "social"},
+        },
         {"mastodon": {"enable": True}, "peertube": {"enable": True, "subdomain": "mastodon"}},
     ],
 )

@@ -40,9 +40,7 @@ def make_config(*services: str, **subdomains: str) -> Configuration:
         {
             "domain": "acme.example",
             "admin": {"username": "alice", "email": "alice@acme.example"},
-            "services": {
-                s: {"enable": True, "subdomain": subdomains.get(s)} for s in services
-            },
+            "services": {s: {"enable": True, "subdomain": subdomains.get(s)} for s in services},
         }
     )
 
@@ -53,7 +51,9 @@ def make_settings(**overrides: Any) -> ProviderSettings:
 
 
 def make_state(*services: str, slug: str = "acme", **overrides: Any) -> DesiredState:
-    return desired_state(make_config(*services), OperatorFacts(slug, KEY), make_settings(**overrides))
+    return desired_state(
+        make_config(*services), OperatorFacts(slug, KEY), make_settings(**overrides)
+    )
 
 
 def by_kind(state: DesiredState, kind: str) -> dict[str, dict[str, Any]]:
@@ -155,7 +155,9 @@ def test_mail_resources_only_with_an_smtp_relay() -> None:
 def test_sender_uses_the_providers_mail_domain_when_set() -> None:
     smtp = SmtpSettings(host="smtp.provider.example", from_domain="mail.provider.example")
     state = make_state("mastodon", smtp=smtp)
-    assert by_kind(state, "mail")["mastodon"]["from_address"] == "acme-mastodon@mail.provider.example"
+    assert (
+        by_kind(state, "mail")["mastodon"]["from_address"] == "acme-mastodon@mail.provider.example"
+    )
     assert state.machines["mastodon"].nixos["services"]["mastodon"]["smtp"] == {
         "fromAddress": "acme-mastodon@mail.provider.example",
         "createLocally": False,
@@ -212,7 +214,9 @@ def test_s3_env_files_and_secret_paths_are_fixed() -> None:
     assert services["peertube"]["secrets"] == {
         "secretsFile": "/var/lib/fedipanel/secrets/peertube-secrets"
     }
-    assert services["peertube"]["serviceEnvironmentFile"] == "/var/lib/fedipanel/secrets/peertube.env"
+    assert (
+        services["peertube"]["serviceEnvironmentFile"] == "/var/lib/fedipanel/secrets/peertube.env"
+    )
 
 
 @pytest.mark.parametrize(

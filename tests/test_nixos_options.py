@@ -217,9 +217,8 @@ class Checker:
             if any(p in WILDCARDS for p in pattern):
                 parents = [p for p in seen if self._match(pattern[:-1], p)]
                 missing += [".".join(p) for p in parents if (*p, pattern[-1]) not in seen]
-            elif pattern[:2] in {("services", s) for s in services}:
-                if pattern not in seen:
-                    missing.append(".".join(pattern))
+            elif pattern[:2] in {("services", s) for s in services} and pattern not in seen:
+                missing.append(".".join(pattern))
         return missing
 
 
@@ -239,9 +238,7 @@ def checker() -> Checker:
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMbI2pLgY7cpVVS7Hzx6T4nGtOazV2F1bLGdYmgS6d5Q op@laptop"
 SMTP = SmtpSettings(host="smtp.provider.example", port=587, user="relay")
 S3 = S3Settings(endpoint="https://s3.provider.example", public_url="https://media.provider.example")
-COMBOS = [
-    list(c) for n in range(1, 4) for c in itertools.combinations(SERVICES, n)
-]
+COMBOS = [list(c) for n in range(1, 4) for c in itertools.combinations(SERVICES, n)]
 
 
 def _machines(services: list[str], smtp: bool, s3: bool) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -41,4 +41,4 @@ provider_required = _role_required("is_provider", "This page is for the provider
 
 def current_account() -> User:
     """Return the logged-in user as a `User` (for the type checker)."""
-    return cast(User, current_user._get_current_object())  # type: ignore[attr-defined]
+    return cast(User, current_user._get_current_object())

@@ -18,7 +18,7 @@ class Role(enum.StrEnum):
     OPERATOR = "operator"
 
 
-class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+class User(UserMixin, db.Model):  # type: ignore[name-defined]
     """A provider admin or an operator (the provider's customer)."""
 
     __tablename__ = "users"
@@ -44,7 +44,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
         return self.role == Role.OPERATOR
 
 
-class ApiToken(db.Model):  # type: ignore[name-defined,misc]
+class ApiToken(db.Model):  # type: ignore[name-defined]
     """A bearer token for the JSON API; only its SHA-256 is stored."""
 
     __tablename__ = "api_tokens"
@@ -61,7 +61,7 @@ class ApiToken(db.Model):  # type: ignore[name-defined,misc]
     user: Mapped[User] = relationship(back_populates="tokens")
 
 
-class LoginFailure(db.Model):  # type: ignore[name-defined,misc]
+class LoginFailure(db.Model):  # type: ignore[name-defined]
     """One failed login, kept for the rate limit's window."""
 
     __tablename__ = "login_failures"

@@ -20,7 +20,7 @@ from fedipanel.timeutil import utcnow
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
 _SLUG = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 MIN_PASSWORD_LENGTH = 12
-TOKEN_PREFIX = "fp_"
+TOKEN_PREFIX = "fp_"  # noqa: S105 - a visible prefix, not a secret
 # Verifying against this keeps a login for an unknown email as slow as for a known one.
 _DUMMY_HASH = _hasher.hash("fedipanel-timing-equaliser")
 
@@ -117,9 +117,7 @@ def create_token(user: User, name: str = "API token") -> str:
     """Create an API token for `user` and return it; only its hash is kept."""
     name = name.strip()[:80] or "API token"
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    db.session.add(
-        ApiToken(user=user, name=name, token_hash=_token_hash(token), prefix=token[:10])
-    )
+    db.session.add(ApiToken(user=user, name=name, token_hash=_token_hash(token), prefix=token[:10]))
     db.session.commit()
     return token
 

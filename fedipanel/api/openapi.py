@@ -26,9 +26,7 @@ def openapi_document() -> dict[str, Any]:
     config_schema = json_schema()
     defs = config_schema.pop("$defs", {})
     config_schema.pop("$schema", None)
-    schemas: dict[str, Any] = {
-        name: _rewrite_refs(value) for name, value in defs.items()
-    }
+    schemas: dict[str, Any] = {name: _rewrite_refs(value) for name, value in defs.items()}
     schemas["Configuration"] = _rewrite_refs(config_schema)
     schemas["StoredConfiguration"] = {
         "allOf": [

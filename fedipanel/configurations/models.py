@@ -12,7 +12,7 @@ from fedipanel.extensions import db
 from fedipanel.timeutil import utcnow
 
 
-class ConfigurationVersion(db.Model):  # type: ignore[name-defined,misc]
+class ConfigurationVersion(db.Model):  # type: ignore[name-defined]
     """One saved version of an operator's configuration."""
 
     __tablename__ = "configuration_versions"

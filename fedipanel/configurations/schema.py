@@ -19,7 +19,8 @@ def check_label(value: str) -> str:
     """Accept one lowercase DNS label."""
     if not _LABEL.fullmatch(value):
         raise ValueError(
-            "must be 1-63 lowercase letters, digits or hyphens, not starting or ending with a hyphen"
+            "must be 1-63 lowercase letters, digits or hyphens, "
+            "not starting or ending with a hyphen"
         )
     return value
 

@@ -62,9 +62,7 @@ def save() -> Any:
     operator = current_account()
     document = service.form_to_document(request.form)
     try:
-        row, changed = service.save_configuration(
-            operator, document, source="web", author=operator
-        )
+        row, changed = service.save_configuration(operator, document, source="web", author=operator)
     except ValidationError as exc:
         flash("Nothing was saved: please correct the fields marked below.", "error")
         return _render_form(document, service.field_errors(exc), 422)

@@ -26,7 +26,7 @@ FINISHED = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELLED})
 _ACTIVE_SQL = "status IN ('queued', 'running')"
 
 
-class Deployment(db.Model):  # type: ignore[name-defined,misc]
+class Deployment(db.Model):  # type: ignore[name-defined]
     """One deployment of an operator's configuration."""
 
     __tablename__ = "deployments"
@@ -68,7 +68,7 @@ class Deployment(db.Model):  # type: ignore[name-defined,misc]
         return self.status in FINISHED
 
 
-class LogLine(db.Model):  # type: ignore[name-defined,misc]
+class LogLine(db.Model):  # type: ignore[name-defined]
     """One line of a deployment's log, appended as it happens."""
 
     __tablename__ = "deployment_log_lines"
@@ -81,7 +81,7 @@ class LogLine(db.Model):  # type: ignore[name-defined,misc]
     line: Mapped[str] = mapped_column(Text)
 
 
-class RecordedResource(db.Model):  # type: ignore[name-defined,misc]
+class RecordedResource(db.Model):  # type: ignore[name-defined]
     """A resource FediPanel created for an operator and still owns."""
 
     __tablename__ = "resources"

@@ -120,7 +120,9 @@ class Heartbeat:
             while not self._stop.wait(self._interval):
                 db.session.execute(
                     update(Deployment)
-                    .where(Deployment.id == self._deployment_id, Deployment.status == Status.RUNNING)
+                    .where(
+                        Deployment.id == self._deployment_id, Deployment.status == Status.RUNNING
+                    )
                     .values(heartbeat_at=utcnow())
                 )
                 db.session.commit()

@@ -80,14 +80,12 @@ class RedisQueue:
 def init_queue(app: Flask) -> None:
     """Choose the queue from FEDIPANEL_REDIS_URL."""
     url = app.config.get("REDIS_URL")
-    job_queue: JobQueue
-    if url:
-        job_queue = RedisQueue(url, int(app.config["JOB_TIMEOUT"]))
-    else:
-        job_queue = EmbeddedQueue(app)
+    job_queue: JobQueue = (
+        RedisQueue(url, int(app.config["JOB_TIMEOUT"])) if url else EmbeddedQueue(app)
+    )
     app.extensions["fedipanel.queue"] = job_queue
 
 
 def get_queue() -> JobQueue:
     """Return the app's job queue."""
-    return current_app.extensions["fedipanel.queue"]  # type: ignore[no-any-return]
+    return current_app.extensions["fedipanel.queue"]

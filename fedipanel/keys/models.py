@@ -11,7 +11,7 @@ from fedipanel.extensions import db
 from fedipanel.timeutil import utcnow
 
 
-class DeployKey(db.Model):  # type: ignore[name-defined,misc]
+class DeployKey(db.Model):  # type: ignore[name-defined]
     """The SSH key nixops4 and the panel use to reach an operator's machines."""
 
     __tablename__ = "deploy_keys"

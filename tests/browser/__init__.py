@@ -1,0 +1,1 @@
+"""Browser tests: the real panel on a local port, driven by Debian's chromium through Playwright."""

@@ -1,0 +1,135 @@
+"""A live panel per test on a free local port, one headless chromium per session."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from fedipanel import create_app
+from fedipanel.accounts import service as accounts
+from fedipanel.extensions import db
+from tests.conftest import PASSWORD, app_config, require
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, ConsoleMessage, Page
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+VIEWPORT = {"width": 1280, "height": 900}
+PROVIDER_EMAIL = "admin@provider.example"
+OPERATOR_EMAIL = "op@acme.example"
+# Chromium reports CSP violations on the console; this also catches ones it might only dispatch
+# as events. Init scripts are injected by the browser itself, so the page's CSP does not apply.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`Refused to load (CSP ${event.violatedDirective}): ${event.blockedURI}`);
+});
+"""
+
+
+@dataclass
+class Panel:
+    """A running panel: its base URL, its app and the accounts created for the test."""
+
+    url: str
+    app: Flask
+    provider_email: str = PROVIDER_EMAIL
+    operator_email: str = OPERATOR_EMAIL
+    password: str = PASSWORD
+
+
+@dataclass
+class Console:
+    """What the pages reported: console errors, CSP refusals and uncaught exceptions."""
+
+    problems: list[str] = field(default_factory=list)
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error" or "Refused to" in message.text:
+            self.problems.append(f"console.{message.type}: {message.text} ({message.location})")
+
+    def on_page_error(self, error: Any) -> None:
+        self.problems.append(f"uncaught: {error}")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    require(Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed (apt install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "the playwright package is not installed (pip install -e '.[dev]')")
+        raise  # unreachable: require() skipped or failed
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def panel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Panel]:
+    # nixops4 on the developer's PATH must not replace the simulator these tests watch.
+    monkeypatch.setenv(
+        "PATH",
+        os.pathsep.join(
+            p for p in os.environ["PATH"].split(os.pathsep) if not Path(p, "nixops4").exists()
+        ),
+    )
+    app = create_app(app_config(tmp_path, SIMULATOR_STEP_DELAY=0.3, WTF_CSRF_ENABLED=True))
+    with app.app_context():
+        db.create_all()
+        accounts.create_user(PROVIDER_EMAIL, PASSWORD, "provider")
+        accounts.create_user(OPERATOR_EMAIL, PASSWORD, "operator", "acme")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="panel", daemon=True)
+    thread.start()
+    try:
+        yield Panel(url=f"http://127.0.0.1:{server.server_port}", app=app)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        # Let a deployment still running finish before its database goes away.
+        waiter = threading.Thread(target=app.extensions["fedipanel.queue"].join, daemon=True)
+        waiter.start()
+        waiter.join(timeout=30)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def console() -> Console:
+    return Console()
+
+
+@pytest.fixture
+def page(browser: Browser, panel: Panel, console: Console) -> Iterator[Page]:
+    context = browser.new_context(base_url=panel.url, viewport=VIEWPORT)
+    context.set_default_timeout(10_000)
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
+    page = context.new_page()
+    page.on("console", console.on_console)
+    page.on("pageerror", console.on_page_error)
+    try:
+        yield page
+    finally:
+        context.close()
