@@ -68,7 +68,7 @@ let
 
   script = ''
     set -euo pipefail
-    shopt -s nullglob
+    shopt -s nullglob inherit_errexit
     umask 077
 
     install -d -m 0711 -o root -g root ${baseDir} ${secretsDir}
