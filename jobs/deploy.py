@@ -11,13 +11,13 @@ from sqlalchemy import select
 from fedipanel.accounts.models import User
 from fedipanel.configurations.models import ConfigurationVersion
 from fedipanel.configurations.schema import Configuration
-from fedipanel.configurator import DesiredState, Host, Resource, deployment_document, desired_state
+from fedipanel.configurator import DesiredState, Host, Resource, deployment_document
 from fedipanel.deployments.models import Deployment
 from fedipanel.deployments.progress import Progress
 from fedipanel.deployments.resources import forget, record, recorded_facts
 from fedipanel.extensions import db
-from fedipanel.planning import Change, Plan, plan_changes
-from fedipanel.planning.service import operator_facts, provider_settings, recorded_resources
+from fedipanel.planning import Change, Plan
+from fedipanel.planning.service import PlanError, plan_version
 from fedipanel.providers import nixops4
 from fedipanel.providers.nixops4_simulator import simulate_apply
 from fedipanel.providers.systems import simulated_systems
@@ -84,9 +84,13 @@ class Deploy:
         )
         if row is None:
             raise StepFailed(f"configuration version {self.deployment.config_version} is gone")
-        config = Configuration.model_validate(row.data)
-        state = desired_state(config, operator_facts(self.operator), provider_settings())
-        plan = plan_changes(state.resources(), recorded_resources(self.operator.id))
+        try:
+            planned = plan_version(
+                self.operator, Configuration.model_validate(row.data), row.version
+            )
+        except PlanError as exc:
+            raise StepFailed(str(exc)) from None
+        state, plan = planned.state, planned.plan
         self.deployment.plan = plan.as_json()
         db.session.commit()
         self.progress.log(

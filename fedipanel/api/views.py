@@ -20,7 +20,7 @@ from fedipanel.deployments.service import (
     full_log,
     start_deployment,
 )
-from fedipanel.planning.service import plan_for
+from fedipanel.planning.service import PlanError, plan_for
 
 
 def _json_body() -> tuple[Any, Any]:
@@ -76,7 +76,10 @@ def plan() -> Any:
     _body, error = _json_body()
     if error is not None:
         return error
-    planned = plan_for(api_operator())
+    try:
+        planned = plan_for(api_operator())
+    except PlanError as exc:
+        return api_error(422, str(exc), ["settings"])
     if planned is None:
         return api_error(404, "no configuration saved yet", ["configuration"])
     return jsonify({**planned.plan.as_json(), "version": planned.version})

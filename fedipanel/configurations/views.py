@@ -12,7 +12,7 @@ from fedipanel.accounts.access import current_account, operator_required
 from fedipanel.configurations import bp, service
 from fedipanel.configurations.schema import SERVICE_NAMES
 from fedipanel.deployments.service import active_deployment, deployments_of
-from fedipanel.planning.service import plan_for
+from fedipanel.planning.service import PlanError, plan_for
 from fedipanel.providers.systems import simulated_systems
 
 EMPTY: dict[str, Any] = {
@@ -103,7 +103,10 @@ def history() -> str:
 @operator_required
 def plan() -> Response | str:
     operator = current_account()
-    planned = plan_for(operator)
+    try:
+        planned = plan_for(operator)
+    except PlanError as exc:
+        return render_template("error.html", code=422, title="Cannot plan", message=str(exc))
     if planned is None:
         flash("Save a configuration first; the plan shows what deploying it would do.")
         return redirect(url_for("configurations.edit"))

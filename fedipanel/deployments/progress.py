@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable
 
@@ -13,6 +14,8 @@ from fedipanel.extensions import db
 from fedipanel.timeutil import utcnow
 
 MAX_LINE = 4000
+# Colour and cursor escapes that terminals understand and a log page does not.
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 
 
 class Progress:
@@ -92,6 +95,7 @@ class Progress:
         db.session.commit()
 
     def _redact(self, text: str) -> str:
+        text = _ANSI.sub("", text)
         for secret in self._secrets:
             text = text.replace(secret, "[redacted]")
         return text

@@ -13,7 +13,7 @@ from fedipanel.accounts.models import User
 from fedipanel.deployments.models import ACTIVE, Deployment, LogLine, Status
 from fedipanel.deployments.queue import get_queue
 from fedipanel.extensions import db
-from fedipanel.planning.service import plan_for
+from fedipanel.planning.service import PlanError, plan_for
 from fedipanel.timeutil import utcnow
 
 INTERRUPTED = "interrupted: the worker running this deployment stopped before it finished"
@@ -32,7 +32,10 @@ class DeploymentRefused(Exception):
 def start_deployment(operator: User, requested_by: User | None = None) -> Deployment:
     """Record a deployment of the current configuration, then queue it (ids only)."""
     reap_stale_deployments()
-    planned = plan_for(operator)
+    try:
+        planned = plan_for(operator)
+    except PlanError as exc:
+        raise DeploymentRefused(str(exc), status=422, loc=("settings",)) from None
     if planned is None:
         raise DeploymentRefused(
             "Save a configuration before deploying.", status=422, loc=("configuration",)

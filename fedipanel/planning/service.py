@@ -24,6 +24,10 @@ from fedipanel.keys.service import ensure_deploy_key
 from fedipanel.planning import Plan, plan_changes
 
 
+class PlanError(Exception):
+    """The provider's settings do not allow planning; the message says what to fix."""
+
+
 @dataclass(frozen=True)
 class PlannedChange:
     """Everything a deployment of the current configuration would do."""
@@ -73,6 +77,14 @@ def plan_for(operator: User) -> PlannedChange | None:
     if row is None:
         return None
     config = Configuration.model_validate(row.data)
-    state = desired_state(config, operator_facts(operator), provider_settings())
+    return plan_version(operator, config, row.version)
+
+
+def plan_version(operator: User, config: Configuration, version: int) -> PlannedChange:
+    """Plan one configuration version against what is recorded for the operator."""
+    try:
+        state = desired_state(config, operator_facts(operator), provider_settings())
+    except ValueError as exc:
+        raise PlanError(f"The provider's settings cannot be used: {exc}") from None
     plan = plan_changes(state.resources(), recorded_resources(operator.id))
-    return PlannedChange(config=config, version=row.version, state=state, plan=plan)
+    return PlannedChange(config=config, version=version, state=state, plan=plan)

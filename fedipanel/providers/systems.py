@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fedipanel.providers.nixops4 import find_executable
+from fedipanel.providers.nixops4 import Nixops4Error, find_executable
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ def external_systems(config: Mapping[str, Any]) -> list[System]:
     """Return every external system with whether the provider has configured it."""
     try:
         nixops4_real = find_executable(config.get("NIXOPS4")) is not None
-    except Exception:
+    except Nixops4Error:
         nixops4_real = True  # configured but broken: the deploy step reports why
     return [
         System("machines", "virtual machines", False, "Proxmox (FEDIPANEL_PROXMOX_URL)"),

@@ -1,0 +1,1 @@
+"""Integration tests: a real redis-server and real forking RQ workers run deployments."""
