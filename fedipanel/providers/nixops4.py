@@ -2,13 +2,16 @@
 
 The deployment JSON goes to a private temporary file named by `FEDIPANEL_DEPLOYMENT_FILE`.
 nixops4 runs without a shell, in its own session, so that a timeout or an interrupted job can
-stop it together with everything it started (nix, ssh). `FEDIPANEL_*` variables hold the
-provider's secrets, so none of them but the file's path reaches nixops4.
+stop it together with everything it started (nix, ssh). On Linux it is also killed when the
+process that started it dies (a SIGKILLed RQ work horse), so an interrupted deployment cannot go
+on changing machines while a new one starts. `FEDIPANEL_*` variables hold the provider's secrets,
+so none of them but the file's path reaches nixops4.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import queue
@@ -16,6 +19,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -35,6 +39,7 @@ _POLL_INTERVAL = 0.1
 _MAX_BATCH = 500
 _KILL_GRACE = 2.0
 _DRAIN_GRACE = 1.0
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 LinesCallback = Callable[[list[str]], None]
 
@@ -98,6 +103,7 @@ def apply(
                 stderr=subprocess.PIPE,
                 env=_child_environment(path),
                 start_new_session=True,
+                preexec_fn=_die_with_parent(),
             )
         except OSError as exc:
             return ApplyResult(False, None, f"cannot start nixops4: {exc.strerror}: {exc.filename}")
@@ -108,6 +114,26 @@ def apply(
             raise
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """Return a pre-exec hook that has the kernel SIGKILL nixops4 when its parent dies (Linux)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    # The kernel ties this to the calling thread, which waits in `apply` until nixops4 has ended.
+    parent, kill = os.getpid(), int(signal.SIGKILL)
+
+    def hook() -> None:
+        # Runs in the child between fork and exec: one foreign call, nothing that takes a lock.
+        prctl(_PR_SET_PDEATHSIG, kill, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the hook ran
+            os.kill(os.getpid(), kill)
+
+    return hook
 
 
 def _child_environment(deployment_file: str) -> dict[str, str]:

@@ -1,0 +1,265 @@
+"""Deployments: one active per operator, progress page, the real nixops4 path, dead workers."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.exc import IntegrityError
+
+from fedipanel.deployments.models import Deployment, Status
+from fedipanel.deployments.service import reap_stale_deployments
+from fedipanel.extensions import db
+from fedipanel.timeutil import utcnow
+from tests.conftest import FAKES, PASSWORD, Api, Factory, sample_config, wait_for_jobs
+
+
+def _deployment(app: Flask, deployment_id: int) -> Deployment:
+    with app.app_context():
+        row = db.session.get(Deployment, deployment_id)
+        assert row is not None
+        db.session.expunge(row)
+        return row
+
+
+class _Gate:
+    """Holds the embedded worker at its first job until the test opens it."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import jobs.deploy
+
+        self.opened = threading.Event()
+        original = jobs.deploy.run_deployment
+
+        def gated(deployment_id: int) -> None:
+            self.opened.wait(10)
+            original(deployment_id)
+
+        monkeypatch.setattr(jobs.deploy, "run_deployment", gated)
+
+
+def test_second_deployment_while_one_is_active_answers_409(
+    app: Flask, operator_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = _Gate(monkeypatch)
+    operator_api.put("/configuration", sample_config())
+    first = operator_api.post("/deployments")
+    assert first.status_code == 202
+    second = operator_api.post("/deployments")
+    assert second.status_code == 409
+    assert "still in progress" in second.get_json()["errors"][0]["msg"]
+    gate.opened.set()
+    wait_for_jobs(app)
+    assert operator_api.post("/deployments").status_code == 202
+    wait_for_jobs(app)
+
+
+def test_database_itself_refuses_two_active_deployments(app: Flask, factory: Factory) -> None:
+    operator_id = factory.operator()
+    with app.app_context():
+        db.session.add(Deployment(operator_id=operator_id, status=Status.QUEUED))
+        db.session.commit()
+        db.session.add(Deployment(operator_id=operator_id, status=Status.RUNNING))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+        db.session.add(Deployment(operator_id=operator_id, status=Status.FAILED))
+        db.session.commit()
+
+
+def test_deploy_without_configuration_is_refused(operator_api: Api) -> None:
+    response = operator_api.post("/deployments")
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["loc"] == ["configuration"]
+
+
+def test_deploy_button_conflict_shows_a_message(
+    app: Flask, client: FlaskClient, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = _Gate(monkeypatch)
+    api = Api(client, factory.token(factory.operator("op@acme.example", slug="acme")))
+    api.put("/configuration", sample_config())
+    client.post("/login", data={"email": "op@acme.example", "password": PASSWORD})
+    assert client.post("/deployments").status_code == 302
+    response = client.post("/deployments", follow_redirects=True)
+    assert "still in progress" in response.get_data(as_text=True)
+    gate.opened.set()
+    wait_for_jobs(app)
+
+
+def test_progress_fragment_polls_while_active_and_stops_with_286(
+    app: Flask, client: FlaskClient, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = _Gate(monkeypatch)
+    api = Api(client, factory.token(factory.operator("op@acme.example", slug="acme")))
+    api.put("/configuration", sample_config())
+    deployment_id = api.post("/deployments").get_json()["id"]
+    client.post("/login", data={"email": "op@acme.example", "password": PASSWORD})
+
+    page = client.get(f"/deployments/{deployment_id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "<html" in html
+    assert 'hx-trigger="every 1s"' in html
+
+    fragment = client.get(f"/deployments/{deployment_id}", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    assert "<html" not in fragment.get_data(as_text=True)
+    assert 'id="progress"' in fragment.get_data(as_text=True)
+
+    gate.opened.set()
+    wait_for_jobs(app)
+    done = client.get(f"/deployments/{deployment_id}", headers={"HX-Request": "true"})
+    assert done.status_code == 286
+    body = done.get_data(as_text=True)
+    assert "every 1s" not in body
+    assert "succeeded" in body
+    assert "simulated" in body
+    log = client.get(f"/deployments/{deployment_id}/log.txt")
+    assert log.mimetype == "text/plain"
+    assert "[simulated]" in log.get_data(as_text=True)
+
+
+@pytest.fixture
+def fake_nixops4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    record = tmp_path / "nixops4-record.json"
+    monkeypatch.setenv("FAKE_NIXOPS4_RECORD", str(record))
+    return record
+
+
+@pytest.mark.parametrize("app_overrides", [{"NIXOPS4": str(FAKES / "nixops4")}])
+def test_real_nixops4_path_runs_the_executable_with_the_deployment_json(
+    app: Flask, operator_api: Api, fake_nixops4: Path
+) -> None:
+    import json
+
+    operator_api.put("/configuration", sample_config())
+    deployment_id = operator_api.post("/deployments").get_json()["id"]
+    wait_for_jobs(app)
+    deployment = operator_api.get(f"/deployments/{deployment_id}").get_json()
+    assert deployment["status"] == "succeeded", deployment["error"]
+    assert "nixops4" not in deployment["simulated"]
+
+    received = json.loads(fake_nixops4.read_text())
+    assert received["argv"] == ["apply", "--no-interactive", "acme"]
+    assert received["file_mode"] == "0o600"
+    document = received["document"]
+    assert document["format"] == "fedipanel.deployment/1"
+    assert document["deployment"] == "acme"
+    assert document["generation"] == 1
+    assert set(document["machines"]) == {"mastodon", "peertube"}
+    mastodon = document["machines"]["mastodon"]
+    assert mastodon["nixos"]["services"]["mastodon"]["localDomain"] == "mastodon.acme.example"
+    assert mastodon["ssh"]["host"].startswith("192.0.2.")
+    assert received["environment"] == ["FEDIPANEL_DEPLOYMENT_FILE"]
+
+
+@pytest.mark.parametrize("app_overrides", [{"NIXOPS4": str(FAKES / "nixops4")}])
+def test_nixops4_failure_fails_the_deployment_with_its_last_error(
+    app: Flask, operator_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_NIXOPS4_MODE", "failure")
+    operator_api.put("/configuration", sample_config())
+    deployment_id = operator_api.post("/deployments").get_json()["id"]
+    wait_for_jobs(app)
+    deployment = operator_api.get(f"/deployments/{deployment_id}").get_json()
+    assert deployment["status"] == "failed"
+    assert deployment["error"] == "activation of mastodon failed"
+    # A failed deployment records nothing as deployed and frees the operator's lock.
+    assert operator_api.post("/deployments").status_code == 202
+    wait_for_jobs(app)
+
+
+@pytest.mark.parametrize("app_overrides", [{"NIXOPS4": "/nonexistent/nixops4"}])
+def test_misconfigured_nixops4_is_a_clear_failure(app: Flask, operator_api: Api) -> None:
+    operator_api.put("/configuration", sample_config())
+    deployment_id = operator_api.post("/deployments").get_json()["id"]
+    wait_for_jobs(app)
+    deployment = operator_api.get(f"/deployments/{deployment_id}").get_json()
+    assert deployment["status"] == "failed"
+    assert "/nonexistent/nixops4" in deployment["error"]
+
+
+@pytest.mark.parametrize("app_overrides", [{"SIMULATE": False}])
+def test_simulators_forbidden_fails_before_anything_starts(app: Flask, operator_api: Api) -> None:
+    operator_api.put("/configuration", sample_config())
+    deployment_id = operator_api.post("/deployments").get_json()["id"]
+    wait_for_jobs(app)
+    deployment = operator_api.get(f"/deployments/{deployment_id}").get_json()
+    assert deployment["status"] == "failed"
+    assert "FEDIPANEL_SIMULATE=0" in deployment["error"]
+    assert "virtual machines" in deployment["error"]
+    assert not any("[simulated]" in line for line in deployment["log"])
+    with app.app_context():
+        from fedipanel.accounts.service import find_user
+        from fedipanel.planning.service import recorded_resources
+
+        operator = find_user("op@acme.example")
+        assert operator is not None
+        assert recorded_resources(operator.id) == []
+
+
+def test_deployment_of_a_dead_worker_is_marked_interrupted(app: Flask, factory: Factory) -> None:
+    operator_id = factory.operator()
+    with app.app_context():
+        stale = utcnow() - timedelta(seconds=app.config["STALE_AFTER"] + 5)
+        row = Deployment(
+            operator_id=operator_id, status=Status.RUNNING, started_at=stale, heartbeat_at=stale
+        )
+        fresh = Deployment(
+            operator_id=factory.operator("b@b.example"),
+            status=Status.RUNNING,
+            started_at=utcnow(),
+            heartbeat_at=utcnow(),
+        )
+        db.session.add_all([row, fresh])
+        db.session.commit()
+        assert reap_stale_deployments() == 1
+        db.session.refresh(row)
+        db.session.refresh(fresh)
+        assert row.status == Status.FAILED
+        assert row.error is not None
+        assert row.error.startswith("interrupted")
+        assert fresh.status == Status.RUNNING
+
+
+def test_unreachable_queue_fails_the_row_and_frees_the_lock(
+    tmp_path: Path, factory: Factory, app: Flask
+) -> None:
+    from fedipanel.deployments.queue import RedisQueue
+
+    app.extensions["fedipanel.queue"] = RedisQueue("redis://127.0.0.1:1/0", 60)
+    api = Api(app.test_client(), factory.token(factory.operator(slug="acme")))
+    api.put("/configuration", sample_config())
+    response = api.post("/deployments")
+    assert response.status_code == 503
+    assert "queue is unavailable" in response.get_json()["errors"][0]["msg"]
+    listed: list[dict[str, Any]] = api.get("/deployments").get_json()["deployments"]
+    assert listed[0]["status"] == "failed"
+
+
+def test_second_deployment_keeps_everything_and_bumps_the_generation(
+    app: Flask, operator_api: Api
+) -> None:
+    operator_api.put("/configuration", sample_config())
+    operator_api.post("/deployments")
+    wait_for_jobs(app)
+    config = sample_config()
+    config["services"]["peertube"] = {"enable": False}
+    operator_api.put("/configuration", config)
+    plan = operator_api.post("/plan").get_json()
+    deleted = {(c["kind"], c["name"]) for c in plan["changes"] if c["action"] == "delete"}
+    assert ("machine", "peertube") in deleted
+    second = operator_api.post("/deployments").get_json()["id"]
+    wait_for_jobs(app)
+    deployment = operator_api.get(f"/deployments/{second}").get_json()
+    assert deployment["status"] == "succeeded"
+    assert deployment["generation"] == 2
+    after = operator_api.post("/plan").get_json()
+    assert {c["action"] for c in after["changes"]} == {"keep"}
+    assert ("machine", "peertube") not in {(c["kind"], c["name"]) for c in after["changes"]}
