@@ -263,3 +263,47 @@ def test_second_deployment_keeps_everything_and_bumps_the_generation(
     after = operator_api.post("/plan").get_json()
     assert {c["action"] for c in after["changes"]} == {"keep"}
     assert ("machine", "peertube") not in {(c["kind"], c["name"]) for c in after["changes"]}
+
+
+@pytest.mark.parametrize("app_overrides", [{"SIZES": {"mastodon": {"cores": "many"}}}])
+def test_bad_machine_sizes_setting_is_a_clear_error_not_a_500(operator_api: Api) -> None:
+    operator_api.put("/configuration", sample_config())
+    plan = operator_api.post("/plan")
+    assert plan.status_code == 422
+    assert "FEDIPANEL_SIZES" in plan.get_json()["errors"][0]["msg"]
+    deploy = operator_api.post("/deployments")
+    assert deploy.status_code == 422
+    assert deploy.get_json()["errors"][0]["loc"] == ["settings"]
+
+
+@pytest.mark.parametrize(
+    "app_overrides",
+    [
+        {
+            "SIZES": {"mastodon": {"cores": 8, "memory_mib": 16384, "disk_gib": 100}},
+            "SMTP_HOST": "smtp.provider.example",
+        }
+    ],
+)
+def test_provider_sizes_and_mail_relay_reach_the_plan(operator_api: Api) -> None:
+    operator_api.put("/configuration", sample_config())
+    changes = operator_api.post("/plan").get_json()["changes"]
+    machine = next(c for c in changes if c["kind"] == "machine" and c["name"] == "mastodon")
+    assert machine["spec"]["cores"] == 8
+    mail = [c for c in changes if c["kind"] == "mail"]
+    assert {c["spec"]["host"] for c in mail} == {"smtp.provider.example"}
+
+
+def test_queued_deployment_lost_with_an_earlier_embedded_queue_is_failed(
+    app: Flask, factory: Factory
+) -> None:
+    operator_id = factory.operator()
+    with app.app_context():
+        before = utcnow() - timedelta(minutes=5)
+        row = Deployment(operator_id=operator_id, status=Status.QUEUED, created_at=before)
+        db.session.add(row)
+        db.session.commit()
+        assert reap_stale_deployments() == 1
+        db.session.refresh(row)
+        assert row.status == Status.FAILED
+        assert "restarted" in (row.error or "")

@@ -6,9 +6,12 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Protocol
 
 from flask import Flask, current_app
+
+from fedipanel.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 QUEUE_NAME = "fedipanel"
@@ -16,6 +19,9 @@ QUEUE_NAME = "fedipanel"
 
 class JobQueue(Protocol):
     def enqueue(self, func: Callable[..., Any], *args: Any) -> str: ...
+
+    def lost_before(self) -> datetime | None:
+        """Jobs queued before this moment can no longer run (None: the queue keeps them)."""
 
 
 class EmbeddedQueue:
@@ -27,6 +33,11 @@ class EmbeddedQueue:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._counter = 0
+        self._created_at = utcnow()
+
+    def lost_before(self) -> datetime | None:
+        # The in-memory queue of an earlier web process died with it.
+        return self._created_at
 
     def enqueue(self, func: Callable[..., Any], *args: Any) -> str:
         with self._lock:
@@ -63,6 +74,9 @@ class RedisQueue:
     def __init__(self, url: str, job_timeout: int) -> None:
         self.url = url
         self._job_timeout = job_timeout
+
+    def lost_before(self) -> datetime | None:
+        return None
 
     def connection(self) -> Any:
         from redis import Redis

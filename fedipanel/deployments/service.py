@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 from datetime import timedelta
 
 from flask import abort, current_app
@@ -17,6 +18,7 @@ from fedipanel.planning.service import PlanError, plan_for
 from fedipanel.timeutil import utcnow
 
 INTERRUPTED = "interrupted: the worker running this deployment stopped before it finished"
+LOST = "interrupted: the panel restarted before this deployment started; deploy again"
 
 
 class DeploymentRefused(Exception):
@@ -148,23 +150,33 @@ def full_log(deployment_id: int) -> list[str]:
 
 
 def reap_stale_deployments() -> int:
-    """Mark running deployments whose worker stopped sending heartbeats as failed."""
+    """Mark deployments whose worker died (no heartbeat) or whose queue was lost as failed."""
     cutoff = utcnow() - timedelta(seconds=float(current_app.config["STALE_AFTER"]))
-    stale = (
+    found = _mark_failed(
+        INTERRUPTED,
         Deployment.status == Status.RUNNING,
         func.coalesce(Deployment.heartbeat_at, Deployment.started_at) < cutoff,
     )
-    # Reads are frequent (progress polling): only write when something is stale.
-    ids = db.session.scalars(select(Deployment.id).where(*stale)).all()
+    lost_before = get_queue().lost_before()
+    if lost_before is not None:
+        found += _mark_failed(
+            LOST, Deployment.status == Status.QUEUED, Deployment.created_at < lost_before
+        )
+    return found
+
+
+def _mark_failed(error: str, *conditions: Any) -> int:
+    # Reads are frequent (progress polling): only write when something matches.
+    ids = db.session.scalars(select(Deployment.id).where(*conditions)).all()
     if not ids:
         return 0
     db.session.execute(
         update(Deployment)
-        .where(Deployment.id.in_(ids), *stale)
-        .values(status=Status.FAILED, error=INTERRUPTED, finished_at=utcnow())
+        .where(Deployment.id.in_(ids), *conditions)
+        .values(status=Status.FAILED, error=error, finished_at=utcnow())
     )
     db.session.execute(
-        insert(LogLine), [{"deployment_id": i, "line": f"FediPanel: {INTERRUPTED}"} for i in ids]
+        insert(LogLine), [{"deployment_id": i, "line": f"FediPanel: {error}"} for i in ids]
     )
     db.session.commit()
     return len(ids)

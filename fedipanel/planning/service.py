@@ -17,6 +17,7 @@ from fedipanel.configurator.resources import (
     OperatorFacts,
     ProviderSettings,
     Resource,
+    SmtpSettings,
 )
 from fedipanel.deployments.models import RecordedResource
 from fedipanel.extensions import db
@@ -42,16 +43,36 @@ def provider_settings() -> ProviderSettings:
     """Return the provider's settings the configurator needs."""
     config = current_app.config
     sizes = dict(DEFAULT_SIZES)
-    for service, size in (config.get("SIZES") or {}).items():
-        sizes[service] = MachineSize(**size)
+    try:
+        for service, size in (config.get("SIZES") or {}).items():
+            sizes[service] = MachineSize(
+                cores=int(size["cores"]),
+                memory_mib=int(size["memory_mib"]),
+                disk_gib=int(size["disk_gib"]),
+            )
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise PlanError(
+            "FEDIPANEL_SIZES must map service names to "
+            '{"cores": N, "memory_mib": N, "disk_gib": N}'
+            f" ({type(exc).__name__}: {exc})"
+        ) from None
     acme_email = config.get("ACME_EMAIL") or db.session.scalar(
         select(User.email).where(User.role == Role.PROVIDER).order_by(User.id).limit(1)
     )
+    smtp = None
+    if config.get("SMTP_HOST"):
+        smtp = SmtpSettings(
+            host=str(config["SMTP_HOST"]),
+            port=int(config.get("SMTP_PORT") or 587),
+            user=config.get("SMTP_USER") or None,
+            from_domain=config.get("SMTP_FROM_DOMAIN") or None,
+        )
     return ProviderSettings(
         sizes=sizes,
         acme_email=acme_email or "hostmaster@localhost.localdomain",
         state_version=str(config["STATE_VERSION"]),
         dns_ttl=int(config["DNS_TTL"]),
+        smtp=smtp,
     )
 
 

@@ -11,9 +11,11 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from redis import Redis
 from rq import Queue
 from rq.job import Job
@@ -49,8 +51,8 @@ def deploy(api: Api) -> int:
     return int(started.get_json()["id"])
 
 
-def fake_lines(state: dict[str, object]) -> list[str]:
-    return [line for line in state["log"] if str(line).startswith("slow line")]  # type: ignore[attr-defined]
+def fake_lines(state: dict[str, Any]) -> list[str]:
+    return [line for line in state["log"] if line.startswith("slow line")]
 
 
 def read_pid(pidfile: Path) -> int:
@@ -108,9 +110,14 @@ def test_failing_nixops4_fails_the_deployment_with_its_last_error_line(
 
 
 def test_two_workers_run_two_operators_deployments_at_once(
-    app: Flask, client: object, factory: Factory, operator_api: Api, workers: Workers, redis: Redis
+    app: Flask,
+    client: FlaskClient,
+    factory: Factory,
+    operator_api: Api,
+    workers: Workers,
+    redis: Redis,
 ) -> None:
-    other_api = Api(client, factory.token(factory.operator("op@beta.example", slug="beta")))  # type: ignore[arg-type]
+    other_api = Api(client, factory.token(factory.operator("op@beta.example", slug="beta")))
     for _ in range(2):
         workers.start(mode="slow", delay=0.3, lines=8)
     workers.wait_registered(redis, 2)
@@ -119,7 +126,7 @@ def test_two_workers_run_two_operators_deployments_at_once(
     apis = {"acme": operator_api, "beta": other_api}
 
     both_running = False
-    states: dict[str, dict[str, object]] = {}
+    states: dict[str, dict[str, Any]] = {}
     deadline = time.monotonic() + 30
     while not all(s.get("status") in FINISHED for s in states.values()) or not states:
         states = {slug: deployment(apis[slug], ids[slug]) for slug in ids}
@@ -182,7 +189,9 @@ def test_killed_work_horse_fails_deployment_and_worker_takes_the_next_one(
 ) -> None:
     wrapper, settings = switchable_fake(tmp_path)
     # One line, then a minute of silence: a long nixops4 run.
-    settings.write_text("export FAKE_NIXOPS4_MODE=slow FAKE_NIXOPS4_DELAY=60 FAKE_NIXOPS4_LINES=2\n")
+    settings.write_text(
+        "export FAKE_NIXOPS4_MODE=slow FAKE_NIXOPS4_DELAY=60 FAKE_NIXOPS4_LINES=2\n"
+    )
     pidfile = tmp_path / "nixops4.pid"
     worker = workers.start(nixops4=wrapper, switch=settings, pidfile=pidfile)
     first = deploy(operator_api)
