@@ -13,8 +13,20 @@ CSP = (
 )
 
 
+KIND_LABELS = {
+    "ssh_key": "SSH deploy key",
+    "machine": "machine",
+    "s3_bucket": "S3 bucket",
+    "s3_key": "S3 access key",
+    "dns_record": "DNS record",
+    "mail": "mail settings",
+    "nixos": "NixOS configuration",
+}
+
+
 def init_app(app: Flask) -> None:
     """Register headers, error handlers and template globals."""
+    app.jinja_env.filters["kind_label"] = lambda kind: KIND_LABELS.get(kind, kind)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)

@@ -150,7 +150,7 @@ def take(browser: Browser, url: str, out: Path) -> None:
     domain = page.locator('[name="domain"]')
     domain.fill("Acme Example")
     with page.expect_response(lambda r: r.url.endswith("/configuration/validate")):
-        domain.press("Tab")
+        domain.blur()
     page.locator("#error-domain:not(:empty)").wait_for()
     shoot(page, out, "configuration-error", full_page=True)
 
