@@ -87,7 +87,7 @@ def worker(burst: bool) -> None:
     def reap_forever() -> None:
         # Marks deployments of dead workers failed even when nobody is looking at them.
         with app.app_context():
-            while not stop.wait(10):
+            while not stop.wait(min(10.0, float(app.config["STALE_AFTER"]) / 2)):
                 try:
                     reap_stale_deployments()
                 except Exception:

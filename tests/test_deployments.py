@@ -306,4 +306,4 @@ def test_queued_deployment_lost_with_an_earlier_embedded_queue_is_failed(
         assert reap_stale_deployments() == 1
         db.session.refresh(row)
         assert row.status == Status.FAILED
-        assert "restarted" in (row.error or "")
+        assert "lost" in (row.error or "")

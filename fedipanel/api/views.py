@@ -12,7 +12,7 @@ from fedipanel.api.auth import api_error, api_operator, token_required
 from fedipanel.api.openapi import openapi_document
 from fedipanel.configurations import service as configurations
 from fedipanel.configurations.schema import error_list, json_schema
-from fedipanel.deployments.models import Deployment
+from fedipanel.deployments.models import Deployment, Status
 from fedipanel.deployments.service import (
     DeploymentRefused,
     deployment_for,
@@ -96,7 +96,8 @@ def create_deployment() -> Any:
         deployment = start_deployment(operator, requested_by=operator)
     except DeploymentRefused as exc:
         return api_error(exc.status, exc.message, list(exc.loc))
-    response = jsonify({"id": deployment.id, "status": deployment.status})
+    # The worker may have claimed it already; the contract answers with the accepted state.
+    response = jsonify({"id": deployment.id, "status": Status.QUEUED})
     response.status_code = 202
     response.headers["Location"] = f"/api/v1/deployments/{deployment.id}"
     return response

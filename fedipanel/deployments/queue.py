@@ -20,8 +20,8 @@ QUEUE_NAME = "fedipanel"
 class JobQueue(Protocol):
     def enqueue(self, func: Callable[..., Any], *args: Any) -> str: ...
 
-    def lost_before(self) -> datetime | None:
-        """Jobs queued before this moment can no longer run (None: the queue keeps them)."""
+    def is_lost(self, job_id: str | None, queued_at: datetime) -> bool:
+        """Tell whether a job this queue accepted can no longer run."""
 
 
 class EmbeddedQueue:
@@ -35,9 +35,9 @@ class EmbeddedQueue:
         self._counter = 0
         self._created_at = utcnow()
 
-    def lost_before(self) -> datetime | None:
+    def is_lost(self, job_id: str | None, queued_at: datetime) -> bool:
         # The in-memory queue of an earlier web process died with it.
-        return self._created_at
+        return queued_at < self._created_at
 
     def enqueue(self, func: Callable[..., Any], *args: Any) -> str:
         with self._lock:
@@ -75,8 +75,18 @@ class RedisQueue:
         self.url = url
         self._job_timeout = job_timeout
 
-    def lost_before(self) -> datetime | None:
-        return None
+    def is_lost(self, job_id: str | None, queued_at: datetime) -> bool:
+        """A job Redis no longer has, or that RQ gave up on before it started, is lost."""
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job, JobStatus
+
+        if not job_id:
+            return True
+        try:
+            status = Job.fetch(job_id, connection=self.connection()).get_status(refresh=False)
+        except NoSuchJobError:
+            return True
+        return status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
 
     def connection(self) -> Any:
         from redis import Redis

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 from datetime import timedelta
+from typing import Any
 
 from flask import abort, current_app
 from sqlalchemy import func, insert, select, update
@@ -18,7 +18,7 @@ from fedipanel.planning.service import PlanError, plan_for
 from fedipanel.timeutil import utcnow
 
 INTERRUPTED = "interrupted: the worker running this deployment stopped before it finished"
-LOST = "interrupted: the panel restarted before this deployment started; deploy again"
+LOST = "interrupted: its job was lost before a worker started it (restart?); deploy again"
 
 
 class DeploymentRefused(Exception):
@@ -157,11 +157,16 @@ def reap_stale_deployments() -> int:
         Deployment.status == Status.RUNNING,
         func.coalesce(Deployment.heartbeat_at, Deployment.started_at) < cutoff,
     )
-    lost_before = get_queue().lost_before()
-    if lost_before is not None:
-        found += _mark_failed(
-            LOST, Deployment.status == Status.QUEUED, Deployment.created_at < lost_before
+    # Queued rows older than the stale threshold are rare: ask the queue whether their job lives.
+    job_queue = get_queue()
+    waiting = db.session.execute(
+        select(Deployment.id, Deployment.job_id, Deployment.created_at).where(
+            Deployment.status == Status.QUEUED, Deployment.created_at < cutoff
         )
+    ).all()
+    lost = [row.id for row in waiting if job_queue.is_lost(row.job_id, row.created_at)]
+    if lost:
+        found += _mark_failed(LOST, Deployment.status == Status.QUEUED, Deployment.id.in_(lost))
     return found
 
 

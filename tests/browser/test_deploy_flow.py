@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import re
 import time
+from typing import TYPE_CHECKING
 
 import pytest
-from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Console, Panel
+from tests.browser.live import Console, Panel, missing_playwright
+
+try:
+    from playwright.sync_api import expect
+except ImportError:
+    missing_playwright()
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
 

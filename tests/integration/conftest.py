@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from redis import Redis
+from redis.exceptions import RedisError
 
 from tests.conftest import FAKES, ROOT, Api, require_program
 
@@ -104,9 +105,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 pytest.fail(f"redis-server exited: {(directory / 'redis.log').read_text()}")
             try:
                 return bool(Redis.from_url(url).ping())
-            except OSError:
-                return False
-            except Exception:  # redis.ConnectionError is not an OSError
+            except RedisError:
                 return False
 
         wait_until(answers, 10, "redis-server to answer")

@@ -247,3 +247,25 @@ def test_job_timeout_fails_deployment_and_stops_nixops4(
     output = workers.output()
     assert "JobTimeoutException" in output, "RQ should record the timeout too"
     assert secret_key not in output
+
+
+def test_queued_deployment_whose_job_redis_lost_is_failed_and_unblocks(
+    app: Flask, operator_api: Api, redis: Redis
+) -> None:
+    """Redis restarted without persistence: the row must not stay queued forever."""
+    from datetime import timedelta
+
+    from fedipanel.timeutil import utcnow
+
+    operator_api.put("/configuration", sample_config())
+    deployment_id = operator_api.post("/deployments").get_json()["id"]  # no worker running
+    redis.flushdb()
+    with app.app_context():
+        row = db.session.get(Deployment, deployment_id)
+        assert row is not None
+        row.created_at = utcnow() - timedelta(seconds=app.config["STALE_AFTER"] + 1)
+        db.session.commit()
+    deployment = operator_api.get(f"/deployments/{deployment_id}").get_json()
+    assert deployment["status"] == "failed"
+    assert "lost" in deployment["error"]
+    assert operator_api.post("/deployments").status_code == 202
