@@ -30,7 +30,7 @@ REQUESTS = 2000  # per page, split over the rounds
 API_REQUESTS = 600  # an extra figure, kept short
 WARMUP = 60  # per round and page, spread over the connections
 THREADS = 4
-ROUNDS = 2
+ROUNDS = 4
 LOG_LINES = 200
 GOAL = 0.5
 

@@ -10,6 +10,8 @@ from typing import Any
 
 from flask import Flask
 
+from fedipanel.instance_files import read_or_create
+
 DEFAULTS: dict[str, Any] = {
     "REDIS_URL": None,
     "NIXOPS4": None,
@@ -43,7 +45,9 @@ def load(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _persistent_secret(instance / "secret_key")
+        app.config["SECRET_KEY"] = read_or_create(
+            instance / "secret_key", lambda: secrets.token_urlsafe(48)
+        )
     app.config.setdefault("DATABASE_URL", f"sqlite:///{instance / 'fedipanel.sqlite3'}")
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     if not app.config.get("FLAKE_DIR"):
@@ -57,16 +61,3 @@ def _flag(value: object) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in {"1", "true", "yes", "on"}
     return bool(value)
-
-
-def _persistent_secret(path: Path) -> str:
-    """Return the secret stored at `path`, creating it (mode 0600) on first use."""
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
-    value = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value)
-    return value

@@ -93,25 +93,25 @@ def setup() -> Response | tuple[str, int] | str:
     return redirect(url_for("operators.index"))
 
 
+def _tokens_page(new_token: str | None) -> str:
+    rows = db.session.scalars(
+        select(ApiToken)
+        .where(ApiToken.user_id == current_account().id)
+        .order_by(ApiToken.id.desc())
+    ).all()
+    return render_template("accounts/tokens.html", tokens=rows, new_token=new_token)
+
+
 @bp.route("/account/tokens")
 @login_required
 def tokens() -> str:
-    user = current_account()
-    rows = db.session.scalars(
-        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
-    ).all()
-    return render_template("accounts/tokens.html", tokens=rows, new_token=None)
+    return _tokens_page(None)
 
 
 @bp.route("/account/tokens", methods=["POST"])
 @login_required
 def create_token() -> str:
-    user = current_account()
-    token = service.create_token(user, request.form.get("name", ""))
-    rows = db.session.scalars(
-        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
-    ).all()
-    return render_template("accounts/tokens.html", tokens=rows, new_token=token)
+    return _tokens_page(service.create_token(current_account(), request.form.get("name", "")))
 
 
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
