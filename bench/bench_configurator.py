@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -83,6 +84,21 @@ def main() -> int:
     print("|---|---|---|---|---|")
     ok = "yes" if t1000 < 1 else "no"
     print(f"| configurator + planner | {t100:.4f} | {t1000:.4f} | {ratio:.2f} | {ok} |")
+    goals = [
+        {
+            "what": "configurator + planner, 1000 operators",
+            "figure": f"{t1000:.3f} s",
+            "goal": "< 1 s",
+            "met": t1000 < 1,
+        },
+        {
+            "what": "configurator + planner linearity, time(1000) / (10 * time(100))",
+            "figure": f"{ratio:.2f}",
+            "goal": "~ 1 (0.5 to 1.5)",
+            "met": 0.5 <= ratio <= 1.5,
+        },
+    ]
+    print("BENCH-JSON " + json.dumps({"name": "configurator", "goals": goals}))
     return 0
 
 

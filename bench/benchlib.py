@@ -28,7 +28,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
-PASSWORD = "bench horse battery staple"
+PASSWORD = "bench horse battery staple"  # noqa: S105 (a throwaway account in a temp database)
 OPERATOR_EMAIL = "op@acme.example"
 PROVIDER_EMAIL = "admin@provider.example"
 CONFIG = {
@@ -93,9 +93,7 @@ def panel_app(env: Mapping[str, str]) -> Any:
     from fedipanel import create_app
 
     prefix = "FEDIPANEL_"
-    settings: dict[str, Any] = {
-        k[len(prefix) :]: v for k, v in env.items() if k.startswith(prefix)
-    }
+    settings: dict[str, Any] = {k[len(prefix) :]: v for k, v in env.items() if k.startswith(prefix)}
     settings.setdefault("REDIS_URL", None)
     settings.setdefault("NIXOPS4", None)
     settings["SIMULATOR_STEP_DELAY"] = 0

@@ -132,3 +132,16 @@ def test_unknown_pages_get_a_friendly_404(operator: FlaskClient) -> None:
 def test_oversized_request_is_refused_cleanly(operator: FlaskClient) -> None:
     response = operator.post("/configuration", data={**FORM, "domain": "a" * (2 * 1024 * 1024)})
     assert response.status_code == 413
+
+
+def test_inline_validation_does_not_nag_about_fields_not_filled_in_yet(
+    operator: FlaskClient,
+) -> None:
+    body = operator.post(
+        "/configuration/validate",
+        data={"domain": "bad domain", "admin.username": "", "admin.email": ""},
+        headers={"HX-Request": "true"},
+    ).get_data(as_text=True)
+    assert "not a valid DNS label" in body or "lowercase" in body
+    assert 'id="error-admin-username" hx-swap-oob="true" aria-live="polite"></p>' in body
+    assert 'id="error-admin-email" hx-swap-oob="true" aria-live="polite"></p>' in body

@@ -84,7 +84,12 @@ def validate() -> str:
 
         Configuration.model_validate(document)
     except ValidationError as exc:
-        errors = service.field_errors(exc)
+        # Fields not filled in yet are reported on save, not while the operator is typing.
+        errors = {
+            key: message
+            for key, message in service.field_errors(exc).items()
+            if key not in request.form or request.form[key].strip()
+        }
     return render_template("configurations/_errors.html", errors=errors, services=SERVICE_NAMES)
 
 
