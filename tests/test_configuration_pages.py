@@ -142,6 +142,6 @@ def test_inline_validation_does_not_nag_about_fields_not_filled_in_yet(
         data={"domain": "bad domain", "admin.username": "", "admin.email": ""},
         headers={"HX-Request": "true"},
     ).get_data(as_text=True)
-    assert "not a valid DNS label" in body or "lowercase" in body
+    assert "fully qualified domain" in body
     assert 'id="error-admin-username" hx-swap-oob="true" aria-live="polite"></p>' in body
     assert 'id="error-admin-email" hx-swap-oob="true" aria-live="polite"></p>' in body
