@@ -15,6 +15,7 @@ Prints a Markdown table and, last, one `BENCH-JSON` line for bench/run_all.py.
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import shutil
@@ -186,6 +187,8 @@ def summary(values: list[float]) -> dict[str, float]:
 def main() -> int:
     # --embedded measures the fallback shape even where redis-server is installed.
     redis_program = None if "--embedded" in sys.argv[1:] else redis_server_program()
+    if not os.access(FAKE, os.X_OK):  # a checkout that lost the executable bit
+        FAKE.chmod(0o755)
     processes: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory(prefix="fedipanel-bench-latency-") as name:
         tmp = Path(name)
