@@ -40,11 +40,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from fedipanel.deployments import bp as deployments_bp
     from fedipanel.deployments.queue import init_queue
     from fedipanel.operators import bp as operators_bp
+    from fedipanel.provider_settings import bp as provider_settings_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(configurations_bp)
     app.register_blueprint(deployments_bp)
     app.register_blueprint(operators_bp)
+    app.register_blueprint(provider_settings_bp)
     app.register_blueprint(api_bp)
     extensions.csrf.exempt(api_bp)
     app.cli.add_command(cli)

@@ -9,6 +9,7 @@ from flask import Flask, current_app, has_app_context
 
 from fedipanel.deployments.progress import Heartbeat, Progress
 from fedipanel.extensions import db
+from fedipanel.provider_settings import service as settings
 
 log = logging.getLogger(__name__)
 _app: Flask | None = None
@@ -38,6 +39,8 @@ def run_job(deployment_id: int, body: Callable[[Progress], None]) -> None:
             # A forked RQ work horse must not reuse its parent's database connections.
             db.engine.dispose(close=False)
         progress = Progress(deployment_id)
+        for secret in settings.secret_values():
+            progress.hide(secret)
         if not progress.claim():
             log.warning("deployment %s is no longer queued; skipping", deployment_id)
             return

@@ -23,6 +23,7 @@ from fedipanel.deployments.models import RecordedResource
 from fedipanel.extensions import db
 from fedipanel.keys.service import ensure_deploy_key
 from fedipanel.planning import Plan, plan_changes
+from fedipanel.provider_settings import service as settings
 
 
 class PlanError(Exception):
@@ -60,12 +61,17 @@ def provider_settings() -> ProviderSettings:
         select(User.email).where(User.role == Role.PROVIDER).order_by(User.id).limit(1)
     )
     smtp = None
-    if config.get("SMTP_HOST"):
+    mail = settings.values(("SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_FROM_DOMAIN"))
+    if mail["SMTP_HOST"]:
+        try:
+            port = int(mail["SMTP_PORT"] or 587)
+        except ValueError:
+            raise PlanError("the SMTP port must be a number") from None
         smtp = SmtpSettings(
-            host=str(config["SMTP_HOST"]),
-            port=int(config.get("SMTP_PORT") or 587),
-            user=config.get("SMTP_USER") or None,
-            from_domain=config.get("SMTP_FROM_DOMAIN") or None,
+            host=mail["SMTP_HOST"],
+            port=port,
+            user=mail["SMTP_USER"],
+            from_domain=mail["SMTP_FROM_DOMAIN"],
         )
     return ProviderSettings(
         sizes=sizes,

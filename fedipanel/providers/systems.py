@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fedipanel.provider_settings import service as settings
 from fedipanel.providers.nixops4 import Nixops4Error, find_executable
 
 
@@ -20,7 +21,10 @@ class System:
 
 
 def external_systems(config: Mapping[str, Any]) -> list[System]:
-    """Return every external system with whether the provider has configured it."""
+    """Return every external system with whether the provider has configured it.
+
+    Needs an app context: settings saved in the panel count as configured.
+    """
     try:
         nixops4_real = find_executable(config.get("NIXOPS4")) is not None
     except Nixops4Error:
@@ -33,7 +37,7 @@ def external_systems(config: Mapping[str, Any]) -> list[System]:
         System(
             "mail",
             "mail relay",
-            bool(config.get("SMTP_HOST")),
+            bool(settings.get("SMTP_HOST")),
             "an SMTP relay (FEDIPANEL_SMTP_HOST)",
         ),
         System("nixops4", "nixops4", nixops4_real, "nixops4 on PATH or FEDIPANEL_NIXOPS4"),
