@@ -87,6 +87,7 @@ def main() -> int:
             for _round in range(ROUNDS):
                 common = {"total": REQUESTS // ROUNDS, "threads": THREADS, "warmup": WARMUP}
                 add("bare", load(bare.port, "/", **common))
+                add("healthz", load(panel.port, "/healthz", **common))
                 set_status(app, deployment, "succeeded")
                 add("dashboard", load(panel.port, "/dashboard", headers=page, **common))
                 set_status(app, deployment, "running")
@@ -98,6 +99,7 @@ def main() -> int:
     base = totals["bare"].rps
     rows = [
         ("bare Flask endpoint (baseline)", "bare", None),
+        ("the panel's own /healthz (same app, no page work)", "healthz", None),
         ("(a) operator dashboard", "dashboard", GOAL),
         (f"(b) progress fragment, HX-Request, running, {LOG_LINES} log lines", "fragment", GOAL),
         (f"API GET /api/v1/deployments/<id> ({LOG_LINES} log lines)", "api", None),

@@ -21,6 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "JOB_TIMEOUT": 7200,
     "HEARTBEAT_INTERVAL": 5.0,
     "STALE_AFTER": 30.0,
+    "REAP_INTERVAL": 5.0,
     "SIMULATOR_STEP_DELAY": 0.4,
     "ACME_EMAIL": None,
     "STATE_VERSION": "25.05",

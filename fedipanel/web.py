@@ -29,7 +29,13 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["kind_label"] = lambda kind: KIND_LABELS.get(kind, kind)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
+    app.add_url_rule("/healthz", "healthz", _healthz)
     app.register_error_handler(Exception, _unexpected_error)
+
+
+def _healthz() -> Response:
+    """Answer load balancers and monitoring: the web process is up."""
+    return Response("ok\n", mimetype="text/plain")
 
 
 def wants_json() -> bool:

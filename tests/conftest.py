@@ -70,6 +70,7 @@ def app_config(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
         "NIXOPS4": None,
         "REDIS_URL": None,
         "LOGIN_MAX_FAILURES": 5,
+        "REAP_INTERVAL": 0,
     }
     config.update(overrides)
     return config

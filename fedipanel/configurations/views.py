@@ -27,11 +27,13 @@ EMPTY: dict[str, Any] = {
 def dashboard() -> str:
     operator = current_account()
     current = service.current_version(operator.id)
+    recent = deployments_of(operator.id, limit=5)
     return render_template(
         "configurations/dashboard.html",
         current=current,
-        deployments=deployments_of(operator.id, limit=5),
-        active=active_deployment(operator.id),
+        deployments=recent,
+        # Only one deployment can be active, and no newer one can start while it is.
+        active=recent[0] if recent and recent[0].is_active else None,
         services=SERVICE_NAMES,
     )
 

@@ -45,13 +45,14 @@ class Deployment(db.Model):  # type: ignore[name-defined]
     operator_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(20), default="deploy")
-    status: Mapped[str] = mapped_column(String(16), default=Status.QUEUED)
+    status: Mapped[str] = mapped_column(String(16), default=Status.QUEUED, index=True)
     phase: Mapped[str] = mapped_column(String(120), default="Waiting for a worker")
     progress: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
     config_version: Mapped[int | None]
     generation: Mapped[int] = mapped_column(default=1)
-    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Large (every resource spec): loaded only when asked for.
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
     simulated: Mapped[list[str]] = mapped_column(JSON, default=list)
     job_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
+import time
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
 from flask import abort, current_app
+from markupsafe import Markup
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -95,7 +98,7 @@ def active_deployment(operator_id: int) -> Deployment | None:
 
 def deployment_for(operator: User, deployment_id: int) -> Deployment:
     """Return one of the operator's deployments, or 404 for anyone else's."""
-    reap_stale_deployments()
+    reap_stale_deployments_now_and_then()
     deployment = db.session.get(Deployment, deployment_id)
     if deployment is None or deployment.operator_id != operator.id:
         abort(404, "No such deployment.")
@@ -104,7 +107,7 @@ def deployment_for(operator: User, deployment_id: int) -> Deployment:
 
 def deployments_of(operator_id: int, limit: int = 50) -> list[Deployment]:
     """Return the operator's deployments, newest first."""
-    reap_stale_deployments()
+    reap_stale_deployments_now_and_then()
     return list(
         db.session.scalars(
             select(Deployment)
@@ -129,7 +132,16 @@ def latest_deployments(operator_ids: Iterable[int]) -> dict[int, Deployment]:
     return {row.operator_id: row for row in rows}
 
 
-def log_tail(deployment_id: int, limit: int = 200) -> list[str]:
+def log_html(lines: Iterable[str]) -> Markup:
+    """Render log lines as escaped HTML in one pass (the progress fragment's hot path)."""
+    parts = []
+    for line in lines:
+        css = "sim" if line.startswith("[simulated]") else "phase" if line.startswith("== ") else ""
+        parts.append(f'<span class="{css}">{html.escape(line, quote=False)}</span>\n')
+    return Markup("".join(parts))  # noqa: S704 - every line is escaped above
+
+
+def log_tail(deployment_id: int, limit: int = 100) -> list[str]:
     """Return the last `limit` log lines, oldest first."""
     lines = db.session.scalars(
         select(LogLine.line)
@@ -147,6 +159,16 @@ def full_log(deployment_id: int) -> list[str]:
             select(LogLine.line).where(LogLine.deployment_id == deployment_id).order_by(LogLine.id)
         )
     )
+
+
+def reap_stale_deployments_now_and_then() -> int:
+    """Reap at most every FEDIPANEL_REAP_INTERVAL seconds per process: reads are frequent."""
+    state = current_app.extensions.setdefault("fedipanel.reaper", {"last": 0.0})
+    now = time.monotonic()
+    if now - state["last"] < float(current_app.config["REAP_INTERVAL"]):
+        return 0
+    state["last"] = now
+    return reap_stale_deployments()
 
 
 def reap_stale_deployments() -> int:

@@ -13,6 +13,7 @@ from fedipanel.deployments.service import (
     deployment_for,
     deployments_of,
     full_log,
+    log_html,
     log_tail,
     start_deployment,
 )
@@ -50,7 +51,7 @@ def show(deployment_id: int) -> Any:
         "deployments/show.html",
         "progress",
         deployment=deployment,
-        log=log_tail(deployment.id),
+        log=log_html(log_tail(deployment.id)),
     )
     status = STOP_POLLING if is_htmx() and deployment.is_finished else 200
     return make_response(body, status)
