@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -54,8 +53,11 @@ def load(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     if not app.config.get("FLAKE_DIR"):
         app.config["FLAKE_DIR"] = str(Path(app.root_path).parent / "nix")
     app.config["SIMULATE"] = _flag(app.config["SIMULATE"])
-    # Secure cookies whenever the panel is reached over HTTPS (set by the reverse proxy setup).
-    app.config.setdefault("SESSION_COOKIE_SECURE", _flag(os.environ.get("FEDIPANEL_HTTPS", "0")))
+    # Served over HTTPS (behind a TLS-terminating proxy): cookies only travel encrypted.
+    if _flag(app.config.get("HTTPS", False)):
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+        app.config["PREFERRED_URL_SCHEME"] = "https"
 
 
 def _flag(value: object) -> bool:

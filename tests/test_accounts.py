@@ -208,3 +208,15 @@ def test_next_parameter_cannot_redirect_off_site(client: FlaskClient, factory: F
         "/login?next=//evil.example/x", data={"email": "op@acme.example", "password": PASSWORD}
     )
     assert response.headers["Location"] == "/"
+
+
+def test_session_cookie_is_secure_when_served_over_https(tmp_path: Path) -> None:
+    app = create_app(app_config(tmp_path, HTTPS=True))
+    with app.app_context():
+        db.create_all()
+        service.create_user("op@acme.example", PASSWORD, "operator")
+        service.create_user("admin@provider.example", PASSWORD, "provider")
+    response = app.test_client().post(
+        "/login", data={"email": "op@acme.example", "password": PASSWORD}
+    )
+    assert "Secure" in response.headers["Set-Cookie"]
