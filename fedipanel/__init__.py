@@ -39,14 +39,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from fedipanel.configurations import bp as configurations_bp
     from fedipanel.deployments import bp as deployments_bp
     from fedipanel.deployments.queue import init_queue
+    from fedipanel.machines import bp as machines_bp
     from fedipanel.operators import bp as operators_bp
     from fedipanel.provider_settings import bp as provider_settings_bp
+    from fedipanel.storage import bp as storage_bp  # also adds its provider API routes
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(configurations_bp)
     app.register_blueprint(deployments_bp)
     app.register_blueprint(operators_bp)
+    app.register_blueprint(machines_bp)
     app.register_blueprint(provider_settings_bp)
+    app.register_blueprint(storage_bp)
     app.register_blueprint(api_bp)
     extensions.csrf.exempt(api_bp)
     app.cli.add_command(cli)

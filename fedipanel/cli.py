@@ -113,3 +113,36 @@ def demo() -> None:
         password = secrets.token_urlsafe(12)
         accounts.create_user(email, password, role, "acme" if role == "operator" else None)
         click.echo(f"{role:9} {email}  password: {password}")
+
+
+@cli.command("set-quota")
+@click.option("--email", required=True, help="The operator's login email address.")
+@click.option("--vms", type=click.IntRange(min=0), help="Most VMs (omit: unlimited).")
+@click.option("--cores", type=click.IntRange(min=0), help="Most vCPUs in total.")
+@click.option("--memory-mib", type=click.IntRange(min=0), help="Most memory in MiB in total.")
+@click.option("--disk-gib", type=click.IntRange(min=0), help="Most disk in GiB in total.")
+def set_quota(
+    email: str, vms: int | None, cores: int | None, memory_mib: int | None, disk_gib: int | None
+) -> None:
+    """Set an operator's quota; a limit left out is unlimited."""
+    from fedipanel.machines.quota import FIELDS, Usage, set_quota
+
+    user = accounts.find_user(email)
+    if user is None or not user.is_operator:
+        raise click.UsageError(f"no operator account with email {email}")
+    quota = Usage(vms, cores, memory_mib, disk_gib)
+    set_quota(user.id, quota)
+    limits = ", ".join(
+        f"{'unlimited' if quota.get(key) is None else quota.get(key)} {label}"
+        for key, label in FIELDS
+    )
+    click.echo(f"Quota for {user.email}: {limits}")
+
+
+def _add_storage_commands() -> None:
+    from fedipanel.storage.cli import assign_bucket
+
+    cli.add_command(assign_bucket)
+
+
+_add_storage_commands()

@@ -122,6 +122,8 @@ def test_openapi_document_describes_every_route(client: FlaskClient) -> None:
         "/plan",
         "/deployments",
         "/deployments/{id}",
+        "/operators/{operator}/buckets",
+        "/operators/{operator}/buckets/{service}",
     }
     refs = _refs(document)
     assert refs, "the document references its schemas"

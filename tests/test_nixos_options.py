@@ -352,3 +352,33 @@ def test_checker_checks_pixelfed_nginx_against_virtual_host_options(checker: Che
     nixos["services"]["pixelfed"]["nginx"]["forceSSL"] = "yes"
     errors, _ = checker.check(nixos)
     assert errors == ["services.pixelfed.nginx.forceSSL: 'yes' is not a types.bool"]
+
+
+@pytest.mark.parametrize("with_garage", [False, True], ids=["only-assigned", "garage-too"])
+def test_preconfigured_buckets_give_valid_options(checker: Checker, with_garage: bool) -> None:
+    from fedipanel.configurator import AssignedS3
+
+    config = Configuration.model_validate(
+        {
+            "domain": "acme.example",
+            "admin": {"username": "alice", "email": "alice@acme.example"},
+            "services": {s: {"enable": True} for s in SERVICES},
+        }
+    )
+    settings = ProviderSettings(
+        sizes=DEFAULT_SIZES, acme_email="acme@provider.example", s3=S3 if with_garage else None
+    )
+    assigned = {
+        s: AssignedS3("https://old-s3.example", "eu-west-1", f"legacy-{s}") for s in SERVICES
+    }
+    state = desired_state(config, OperatorFacts("acme", KEY, assigned), settings)
+    for name, machine in state.machines.items():
+        errors, seen = checker.check(machine.nixos)
+        assert errors == [], name
+        assert checker.missing_required(seen, [name]) == [], name
+    mastodon = state.machines["mastodon"].nixos["services"]["mastodon"]
+    assert mastodon["extraConfig"]["S3_BUCKET"] == "legacy-mastodon"
+    assert mastodon["extraConfig"]["S3_REGION"] == "eu-west-1"
+    pixelfed = state.machines["pixelfed"].nixos["services"]["pixelfed"]["settings"]
+    assert pixelfed["AWS_BUCKET"] == "legacy-pixelfed"
+    assert pixelfed["AWS_ENDPOINT"] == "https://old-s3.example"

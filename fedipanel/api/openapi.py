@@ -64,6 +64,17 @@ def openapi_document() -> dict[str, Any]:
             "name": {"type": "string"},
             "changed": {"type": "array", "items": {"type": "string"}},
             "spec": {"type": "object"},
+            "note": {
+                "type": "string",
+                "description": "For a service's buckets and key: 'keep data', "
+                "'delete (data deleted)', or that a pre-configured bucket is left as it is",
+            },
+        },
+    }
+    usage: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            key: {"type": ["integer", "null"]} for key in ("vms", "cores", "memory_mib", "disk_gib")
         },
     }
     schemas["Plan"] = {
@@ -73,6 +84,22 @@ def openapi_document() -> dict[str, Any]:
             "changes": {"type": "array", "items": _ref("Change")},
             "summary": {"type": "object", "additionalProperties": {"type": "integer"}},
             "version": {"type": "integer"},
+            "quota": {
+                "type": "object",
+                "description": "Machines' usage (after deploying, and at the peak while "
+                "deploying) against the operator's quota (null: unlimited)",
+                "properties": {
+                    "limits": usage,
+                    "final": usage,
+                    "peak": usage,
+                    "exceeded": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+            "refusals": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Why the plan cannot be deployed (e.g. a disk would shrink)",
+            },
         },
     }
     summary_props: dict[str, Any] = {
@@ -210,6 +237,11 @@ def openapi_document() -> dict[str, Any]:
             }
         },
     }
+    from fedipanel.storage.openapi import storage_openapi
+
+    storage_schemas, storage_paths = storage_openapi(ERRORS)
+    schemas.update(storage_schemas)
+    paths.update(storage_paths)
     return {
         "openapi": "3.1.0",
         "info": {"title": "FediPanel API", "version": "1"},

@@ -82,7 +82,15 @@ def plan() -> Any:
         return api_error(422, str(exc), ["settings"])
     if planned is None:
         return api_error(404, "no configuration saved yet", ["configuration"])
-    return jsonify({**planned.plan.as_json(), "version": planned.version})
+    from fedipanel.machines.quota import plan_json
+
+    return jsonify(
+        {
+            **planned.plan.as_json(),
+            "version": planned.version,
+            **plan_json(api_operator(), planned.plan),
+        }
+    )
 
 
 @bp.post("/deployments")

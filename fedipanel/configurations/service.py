@@ -129,6 +129,8 @@ def form_to_document(form: Any) -> dict[str, Any]:
         subdomain = form.get(f"services.{name}.subdomain", "").strip()
         if subdomain:
             entry["subdomain"] = subdomain
+        # Nothing is deleted unless the operator picks "delete data" explicitly.
+        entry["keepData"] = form.get(f"services.{name}.keepData", "true") != "false"
         services[name] = entry
     return {
         "domain": form.get("domain", "").strip(),

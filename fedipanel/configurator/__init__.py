@@ -6,6 +6,7 @@ from .paths import KEYS_DIR, SECRETS_DIR
 from .resources import (
     DEFAULT_SIZES,
     KINDS,
+    AssignedS3,
     MachineSize,
     OperatorFacts,
     ProviderSettings,
@@ -18,6 +19,7 @@ from .storage import Bucket, bucket_name, buckets_for, is_valid_bucket_name
 
 __all__ = [
     "DEFAULT_SIZES",
+    "AssignedS3",
     "FORMAT",
     "KEYS_DIR",
     "KINDS",

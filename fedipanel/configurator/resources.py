@@ -61,6 +61,18 @@ class S3Settings:
     endpoint: str
     region: str = "garage"
     public_url: str | None = None
+    # The operator's storage quota, split evenly over its buckets (Garage quotas are per bucket).
+    quota_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class AssignedS3:
+    """A bucket the provider gave one of an operator's services (no secret: that is delivered)."""
+
+    endpoint: str
+    region: str
+    bucket: str
+    public_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,8 @@ class OperatorFacts:
 
     slug: str
     ssh_public_key: str
+    # Pre-configured buckets by service: used instead of creating buckets and keys.
+    assigned_storage: Mapping[str, AssignedS3] = field(default_factory=dict)
 
 
 DEFAULT_SIZES: Mapping[str, MachineSize] = {

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import paths
-from .resources import MachineSize, ProviderSettings
+from .resources import MachineSize, ProviderSettings, S3Settings
 from .storage import Bucket, public_bucket_url
 
 
@@ -23,6 +23,8 @@ class ServiceContext:
     settings: ProviderSettings
     buckets: tuple[Bucket, ...]
     from_address: str
+    # Where the service's buckets live: the provider's Garage or a pre-configured bucket.
+    s3: S3Settings | None = None
 
 
 def from_address(slug: str, service: str, fqdn: str, from_domain: str | None) -> str:
@@ -57,7 +59,7 @@ def mastodon(ctx: ServiceContext) -> dict[str, Any]:
             opts["smtp"].update(
                 {"authenticate": True, "user": smtp.user, "passwordFile": paths.SMTP_PASSWORD}
             )
-    s3 = ctx.settings.s3
+    s3 = ctx.s3
     if s3:
         bucket = _bucket(ctx, "media").name
         public = urlsplit(public_bucket_url(s3, bucket))
@@ -94,7 +96,7 @@ def pixelfed(ctx: ServiceContext) -> dict[str, Any]:
         if smtp.user:
             # MAIL_PASSWORD comes from secretFile, which the machine assembles.
             settings["MAIL_USERNAME"] = smtp.user
-    s3 = ctx.settings.s3
+    s3 = ctx.s3
     if s3:
         bucket = _bucket(ctx, "media").name
         settings.update(
@@ -150,12 +152,14 @@ def peertube(ctx: ServiceContext) -> dict[str, Any]:
         if smtp.user:
             settings["smtp"]["username"] = smtp.user
             opts["smtp"] = {"passwordFile": paths.SMTP_PASSWORD}
-    s3 = ctx.settings.s3
+    s3 = ctx.s3
     if s3:
         storage: dict[str, Any] = {"enabled": True, "endpoint": s3.endpoint, "region": s3.region}
         for purpose, section in _PEERTUBE_SECTIONS:
             bucket = _bucket(ctx, purpose)
-            storage[section] = {"bucket_name": bucket.name, "prefix": ""}
+            # A pre-configured bucket holds every section, each under its own prefix.
+            prefix = f"{section.replace('_', '-')}/" if bucket.assigned else ""
+            storage[section] = {"bucket_name": bucket.name, "prefix": prefix}
             if bucket.public_read and s3.public_url:
                 storage[section]["base_url"] = public_bucket_url(s3, bucket.name)
         settings["object_storage"] = storage

@@ -15,10 +15,11 @@ from .resources import (
     OperatorFacts,
     ProviderSettings,
     Resource,
+    S3Settings,
     SmtpSettings,
 )
 from .services import ServiceContext, from_address
-from .storage import Bucket, buckets_for
+from .storage import Bucket, assigned_buckets_for, buckets_for
 
 if TYPE_CHECKING:
     # Only for typing: the configurator never imports the web-facing package at run time.
@@ -53,6 +54,10 @@ class DesiredState:
     dns_ttl: int = 300
     smtp: SmtpSettings | None = None
     mail_from: dict[str, str] | None = None
+    # Garage quota of each bucket FediPanel creates (the operator's quota split evenly).
+    bucket_quota: int | None = None
+    # Where each service's pre-configured bucket lives, by service.
+    assigned_storage: dict[str, tuple[str, str]] | None = None
 
     def resources(self) -> list[Resource]:
         """Return the desired resources in KINDS order."""
@@ -60,8 +65,19 @@ class DesiredState:
         by_kind["ssh_key"].append(
             Resource("ssh_key", "deploy", {"public_key": self.ssh_public_key})
         )
+        assigned = self.assigned_storage or {}
         for bucket in self.buckets:
+            if bucket.assigned:
+                if any(r.name == bucket.name for r in by_kind["s3_bucket"]):
+                    continue  # one pre-configured bucket serves all of the service's purposes
+                endpoint, region = assigned[bucket.service]
+                spec = {"service": bucket.service, "assigned": True}
+                spec |= {"endpoint": endpoint, "region": region}
+                by_kind["s3_bucket"].append(Resource("s3_bucket", bucket.name, spec))
+                continue
             spec = {"service": bucket.service, "public_read": bucket.public_read}
+            if self.bucket_quota is not None:
+                spec["quota_bytes"] = self.bucket_quota
             by_kind["s3_bucket"].append(
                 Resource("s3_bucket", bucket.name, spec | {"cors": bucket.cors})
             )
@@ -79,7 +95,7 @@ class DesiredState:
                     },
                 )
             )
-            buckets = [b.name for b in self.buckets if b.service == m.service]
+            buckets = [b.name for b in self.buckets if b.service == m.service and not b.assigned]
             if buckets:
                 by_kind["s3_key"].append(
                     Resource(
@@ -112,9 +128,12 @@ def _check_inputs(operator: OperatorFacts, settings: ProviderSettings) -> str:
     key = operator.ssh_public_key.strip()
     if not _SSH_PUBLIC_KEY.fullmatch(key):
         raise ValueError("the operator's SSH key must be one line of an OpenSSH public key")
-    if settings.s3 and (urlsplit(settings.s3.endpoint).username or "@" in settings.s3.endpoint):
-        # Credentials in the URL would end up in the world-readable Nix store.
-        raise ValueError("the S3 endpoint must not contain credentials")
+    endpoints = [settings.s3.endpoint] if settings.s3 else []
+    endpoints += [a.endpoint for a in operator.assigned_storage.values()]
+    for endpoint in endpoints:
+        if urlsplit(endpoint).username or "@" in endpoint:
+            # Credentials in the URL would end up in the world-readable Nix store.
+            raise ValueError("the S3 endpoint must not contain credentials")
     return key
 
 
@@ -130,7 +149,13 @@ def desired_state(
     for service in config.enabled():
         fqdn = config.fqdn(service)
         size = settings.sizes.get(service) or DEFAULT_SIZES[service]
-        service_buckets = buckets_for(operator.slug, service)
+        assigned = operator.assigned_storage.get(service)
+        s3 = settings.s3
+        if assigned is not None:
+            service_buckets = assigned_buckets_for(service, assigned.bucket)
+            s3 = S3Settings(assigned.endpoint, assigned.region, assigned.public_url)
+        else:
+            service_buckets = buckets_for(operator.slug, service)
         sender = from_address(operator.slug, service, fqdn, from_domain)
         ctx = ServiceContext(
             service=service,
@@ -140,6 +165,7 @@ def desired_state(
             settings=settings,
             buckets=tuple(service_buckets),
             from_address=sender,
+            s3=s3,
         )
         host_name = fqdn.removesuffix(f".{config.domain}")
         nixos = machine_nixos(ctx, host_name, config.domain, ssh_key)
@@ -154,4 +180,17 @@ def desired_state(
         dns_ttl=settings.dns_ttl,
         smtp=settings.smtp,
         mail_from=mail_from,
+        bucket_quota=_bucket_quota(settings, buckets),
+        assigned_storage={
+            service: (a.endpoint, a.region)
+            for service, a in operator.assigned_storage.items()
+            if service in machines
+        },
     )
+
+
+def _bucket_quota(settings: ProviderSettings, buckets: list[Bucket]) -> int | None:
+    own = [b for b in buckets if not b.assigned]
+    if not settings.s3 or settings.s3.quota_bytes is None or not own:
+        return None
+    return settings.s3.quota_bytes // len(own)

@@ -23,6 +23,8 @@ class Bucket:
     service: str
     purpose: str
     public_read: bool
+    # A pre-configured bucket: one for all of the service's purposes, never created or deleted.
+    assigned: bool = False
 
     @property
     def cors(self) -> bool:
@@ -73,6 +75,11 @@ def buckets_for(slug: str, service: str) -> list[Bucket]:
         Bucket(bucket_name(slug, service, purpose), service, purpose, public)
         for purpose, public in _BUCKETS[service]
     ]
+
+
+def assigned_buckets_for(service: str, bucket: str) -> list[Bucket]:
+    """Return the service's buckets when the provider gave it one existing bucket."""
+    return [Bucket(bucket, service, purpose, False, True) for purpose, _ in _BUCKETS[service]]
 
 
 def public_bucket_url(s3: S3Settings, bucket: str) -> str:

@@ -17,6 +17,7 @@ from fedipanel.accounts.models import User
 from fedipanel.deployments.models import ACTIVE, Deployment, LogLine, Status
 from fedipanel.deployments.queue import get_queue
 from fedipanel.extensions import db
+from fedipanel.planning import Plan
 from fedipanel.planning.service import PlanError, plan_for
 from fedipanel.timeutil import utcnow
 
@@ -45,6 +46,7 @@ def start_deployment(operator: User, requested_by: User | None = None) -> Deploy
         raise DeploymentRefused(
             "Save a configuration before deploying.", status=422, loc=("configuration",)
         )
+    check_machines(operator, planned.plan)
     generation = (
         db.session.scalar(
             select(func.max(Deployment.generation)).where(Deployment.operator_id == operator.id)
@@ -85,6 +87,18 @@ def start_deployment(operator: User, requested_by: User | None = None) -> Deploy
         raise DeploymentRefused(deployment.error, status=503) from None
     db.session.commit()
     return deployment
+
+
+def check_machines(operator: User, plan: Plan) -> None:
+    """Refuse, before anything is recorded or queued, a plan that shrinks disks or exceeds quota."""
+    from fedipanel.machines import quota
+
+    refused = quota.refusals(plan)
+    if refused:
+        raise DeploymentRefused("; ".join(refused) + ".", status=422, loc=("plan",))
+    found = quota.report(operator.id, plan)
+    if found.problems:
+        raise DeploymentRefused(found.message(), status=422, loc=("quota",))
 
 
 def active_deployment(operator_id: int) -> Deployment | None:

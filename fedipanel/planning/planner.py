@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..configurator.resources import KINDS, Resource
 
 ACTIONS: tuple[str, ...] = ("create", "update", "delete", "keep")
+# Kinds that hold an operator's data: a disabled service keeps or deletes them as it chose.
+DATA_KINDS = frozenset({"s3_bucket", "s3_key"})
+KEEP_DATA = "keep data"
+DELETE_DATA = "delete (data deleted)"
+NEVER_DELETED = "pre-configured: bucket and data left as they are"
 _RANK = {kind: i for i, kind in enumerate(KINDS)}
 
 
@@ -22,16 +27,21 @@ class Change:
     spec: Mapping[str, Any]
     previous: Mapping[str, Any] | None = None
     changed: list[str] = field(default_factory=list)
+    # For a disabled service's buckets and key: what happens to the data.
+    note: str = ""
 
     def as_json(self) -> dict[str, Any]:
         """Return the API's view of this change."""
-        return {
+        out = {
             "action": self.action,
             "kind": self.kind,
             "name": self.name,
             "changed": list(self.changed),
             "spec": dict(self.spec),
         }
+        if self.note:
+            out["note"] = self.note
+        return out
 
 
 @dataclass(frozen=True)
@@ -86,8 +96,14 @@ def changed_fields(kind: str, old: Mapping[str, Any], new: Mapping[str, Any]) ->
     return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
 
 
-def plan_changes(desired: Sequence[Resource], recorded: Sequence[Resource]) -> Plan:
-    """Compare desired with recorded resources by (kind, name) and return the plan."""
+def plan_changes(
+    desired: Sequence[Resource], recorded: Sequence[Resource], keep_data: Collection[str] = ()
+) -> Plan:
+    """Compare desired with recorded resources by (kind, name) and return the plan.
+
+    Buckets and keys of the services in `keep_data` (disabled, data kept) stay as they are
+    instead of being deleted.
+    """
     wanted: dict[tuple[str, str], Resource] = {}
     for res in desired:
         if res.key in wanted:
@@ -104,11 +120,22 @@ def plan_changes(desired: Sequence[Resource], recorded: Sequence[Resource]) -> P
         else:
             diff = changed_fields(res.kind, old.spec, res.spec)
             forward.append(Change("update", res.kind, res.name, res.spec, old.spec, diff))
-    deletes = [
-        Change("delete", res.kind, res.name, res.spec, res.spec)
-        for key, res in existing.items()
-        if key not in wanted
-    ]
+    deletes: list[Change] = []
+    for key, res in existing.items():
+        if key in wanted:
+            continue
+        if res.kind not in DATA_KINDS:
+            deletes.append(Change("delete", res.kind, res.name, res.spec, res.spec))
+        elif res.spec.get("assigned"):
+            deletes.append(
+                Change("delete", res.kind, res.name, res.spec, res.spec, [], NEVER_DELETED)
+            )
+        elif res.spec.get("service") in keep_data:
+            forward.append(Change("keep", res.kind, res.name, res.spec, res.spec, [], KEEP_DATA))
+        else:
+            deletes.append(
+                Change("delete", res.kind, res.name, res.spec, res.spec, [], DELETE_DATA)
+            )
     # Stable sorts keep the callers' order within a kind.
     forward.sort(key=lambda c: _rank(c.kind))
     deletes.sort(key=lambda c: _rank(c.kind), reverse=True)

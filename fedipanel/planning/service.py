@@ -8,15 +8,17 @@ from flask import current_app
 from sqlalchemy import select
 
 from fedipanel.accounts.models import Role, User
-from fedipanel.configurations.schema import Configuration
+from fedipanel.configurations.schema import SERVICE_NAMES, Configuration
 from fedipanel.configurations.service import current_version
 from fedipanel.configurator import DesiredState, desired_state
 from fedipanel.configurator.resources import (
     DEFAULT_SIZES,
+    AssignedS3,
     MachineSize,
     OperatorFacts,
     ProviderSettings,
     Resource,
+    S3Settings,
     SmtpSettings,
 )
 from fedipanel.deployments.models import RecordedResource
@@ -44,6 +46,7 @@ def provider_settings() -> ProviderSettings:
     """Return the provider's settings the configurator needs."""
     config = current_app.config
     sizes = dict(DEFAULT_SIZES)
+    sizes.update(_sizes_from_settings_page())
     try:
         for service, size in (config.get("SIZES") or {}).items():
             sizes[service] = MachineSize(
@@ -74,6 +77,7 @@ def provider_settings() -> ProviderSettings:
             from_domain=mail["SMTP_FROM_DOMAIN"],
         )
     return ProviderSettings(
+        s3=s3_settings(),
         sizes=sizes,
         acme_email=acme_email or "hostmaster@localhost.localdomain",
         state_version=str(config["STATE_VERSION"]),
@@ -82,11 +86,44 @@ def provider_settings() -> ProviderSettings:
     )
 
 
+def s3_settings() -> S3Settings | None:
+    """Return the S3 values the services get when the provider configured Garage."""
+    from fedipanel.providers.garage import settings as garage
+
+    found = garage.current()
+    if found is None:
+        return None
+    quota = found.quota_gib * 1024**3 if found.quota_gib else None
+    return S3Settings(found.endpoint, found.region, found.public_url, quota)
+
+
+def _sizes_from_settings_page() -> dict[str, MachineSize]:
+    from fedipanel.machines.sizes import parse_size
+
+    out = {}
+    for service in DEFAULT_SIZES:
+        value = settings.get(f"SIZE_{service.upper()}")
+        if value:
+            try:
+                out[service] = parse_size(value)
+            except ValueError as exc:
+                raise PlanError(f"the {service} machine size {value!r} {exc}") from None
+    return out
+
+
 def operator_facts(operator: User) -> OperatorFacts:
     """Return what the configurator needs to know about an operator."""
+    from fedipanel.storage.service import assigned_buckets
+
     key = ensure_deploy_key(operator)
+    assigned = {
+        service: AssignedS3(row.endpoint, row.region, row.bucket, row.public_url)
+        for service, row in assigned_buckets(operator.id).items()
+    }
     return OperatorFacts(
-        slug=operator.slug or f"operator-{operator.id}", ssh_public_key=key.public_key
+        slug=operator.slug or f"operator-{operator.id}",
+        ssh_public_key=key.public_key,
+        assigned_storage=assigned,
     )
 
 
@@ -113,5 +150,7 @@ def plan_version(operator: User, config: Configuration, version: int) -> Planned
         state = desired_state(config, operator_facts(operator), provider_settings())
     except ValueError as exc:
         raise PlanError(f"The provider's settings cannot be used: {exc}") from None
-    plan = plan_changes(state.resources(), recorded_resources(operator.id))
+    # Nothing is deleted unless asked: a service's data stays unless keepData is false.
+    keep = [name for name in SERVICE_NAMES if config.service(name).keepData]
+    plan = plan_changes(state.resources(), recorded_resources(operator.id), keep)
     return PlannedChange(config=config, version=version, state=state, plan=plan)

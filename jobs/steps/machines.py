@@ -4,18 +4,48 @@ from __future__ import annotations
 
 from fedipanel.configurator import Host
 from fedipanel.deployments.resources import recorded_facts
+from fedipanel.machines import quota
+from fedipanel.machines.service import POOL, PROXMOX, backend, proxmox_settings
 from fedipanel.planning import Change
 from jobs.runner import StepFailed
+from jobs.steps import vms
 from jobs.steps.context import DeployContext
 
 
 def check_quota(ctx: DeployContext) -> None:
+    """Check again in the worker: another deployment may have changed things since the plan."""
     ctx.progress.phase("Checking quota", 5)
-    ctx.progress.log(["No quota is set for this operator."])
+    assert ctx.plan is not None  # noqa: S101 - set by the planning step
+    refused = quota.refusals(ctx.plan)
+    if refused:
+        raise StepFailed("; ".join(refused) + ". Nothing was changed.")
+    found = quota.report(ctx.operator.id, ctx.plan)
+    if found.problems:
+        raise StepFailed(f"{found.message()} Nothing was changed.")
+    if found.quota == quota.UNLIMITED:
+        ctx.progress.log(["No quota is set for this operator."])
+    else:
+        used = ", ".join(
+            f"{found.peak.get(key)}/{'∞' if found.quota.get(key) is None else found.quota.get(key)}"
+            f" {label}"
+            for key, label in quota.FIELDS
+        )
+        ctx.progress.log([f"Within quota: {used}."])
 
 
 def provision(ctx: DeployContext) -> None:
     ctx.progress.phase("Provisioning machines", 10)
+    kind = backend()
+    if kind == PROXMOX:
+        try:
+            settings = proxmox_settings()
+        except ValueError as exc:
+            raise StepFailed(str(exc)) from None
+        vms.provision_proxmox(ctx, settings)
+        return
+    if kind == POOL:
+        vms.provision_pool(ctx)
+        return
     known = recorded_facts(ctx.operator.id, "machine")
     taken = {facts.get("address") for facts in known.values()}
     for change in ctx.changes("machine"):
@@ -39,7 +69,17 @@ def provision(ctx: DeployContext) -> None:
 
 
 def remove(ctx: DeployContext, change: Change) -> None:
-    ctx.simulate(f"stop and delete VM {change.name}")
+    via = (recorded_facts(ctx.operator.id, "machine").get(change.name) or {}).get("via")
+    if via == PROXMOX:
+        try:
+            settings = proxmox_settings()
+        except ValueError as exc:
+            raise StepFailed(f"cannot remove VM {change.name}: {exc}") from None
+        vms.remove_proxmox(ctx, change, settings)
+    elif via == POOL:
+        vms.remove_pool(ctx, change)
+    else:
+        ctx.simulate(f"stop and delete VM {change.name}")
 
 
 def _next_simulated_address(taken: set[str | None]) -> str:

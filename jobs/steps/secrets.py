@@ -1,7 +1,19 @@
-"""Secrets: the deploy key and mail settings, and the files the machines need."""
+"""Secrets: the deploy key and mail settings, and the files the machines need.
+
+Before nixops4 runs, each machine gets the panel's secrets for its service in one fixed
+directory (`/var/lib/fedipanel/keys`, FEDIPANEL_KEYS_DIR), copied over SSH with the operator's
+deploy key: root-owned files with mode 0400, unchanged ones untouched, unused ones removed.
+"""
 
 from __future__ import annotations
 
+from fedipanel.configurator import paths
+from fedipanel.keys.service import ensure_deploy_key, private_key_pem
+from fedipanel.provider_settings import service as settings
+from fedipanel.providers.ssh_secrets import DeliveryError
+from fedipanel.providers.ssh_secrets import deliver as ssh_deliver
+from fedipanel.storage import service as storage
+from jobs.runner import StepFailed
 from jobs.steps.context import DeployContext
 
 
@@ -9,5 +21,65 @@ def deliver(ctx: DeployContext) -> None:
     ctx.progress.phase("Delivering secrets", 45)
     for change in ctx.changes("ssh_key", "mail"):
         ctx.record(change, simulated=change.kind != "ssh_key")
-    for name in ctx.hosts:
-        ctx.simulate(f"secrets copied to {name} (/var/lib/fedipanel/keys, mode 0400)")
+    assert ctx.state is not None  # noqa: S101 - set by the planning step
+    wanted = {name: files_for(ctx, machine.service) for name, machine in ctx.state.machines.items()}
+    if "secrets" in ctx.simulated:
+        for name in ctx.hosts:
+            names = ", ".join(sorted(wanted.get(name, {}))) or "no files"
+            ctx.simulate(f"secrets copied to {name} ({directory(ctx)}, mode 0400): {names}")
+        return
+    key = ensure_deploy_key(ctx.operator)
+    pem = private_key_pem(key)
+    for name, files in wanted.items():
+        host = ctx.hosts[name]
+        if not host.host_public_key:
+            raise StepFailed(f"no SSH host key is recorded for machine {name}; cannot trust it")
+        try:
+            result = ssh_deliver(
+                host.host,
+                files,
+                private_key_pem=pem,
+                host_public_key=host.host_public_key,
+                # The settings page may set it too (environment wins), as for the VM step.
+                port=int(settings.get("VM_SSH_PORT") or 22),
+                user=host.user or "root",
+                directory=directory(ctx),
+            )
+        except DeliveryError as exc:
+            raise StepFailed(f"secrets could not reach {name}: {exc}") from None
+        parts = [
+            f"{label} {', '.join(names)}"
+            for label, names in (
+                ("written", result.written),
+                ("unchanged", result.unchanged),
+                ("removed", result.removed),
+            )
+            if names
+        ]
+        ctx.progress.log([f"secrets on {name}: {'; '.join(parts) or 'none'}"])
+
+
+def directory(ctx: DeployContext) -> str:
+    """Return the directory on the machines the secrets go to."""
+    return str(ctx.config.get("KEYS_DIR") or paths.KEYS_DIR)
+
+
+def files_for(ctx: DeployContext, service: str) -> dict[str, str]:
+    """Return the secret files one service's machine needs (name in the directory -> content)."""
+    files: dict[str, str] = {}
+    assigned = storage.assigned_bucket(ctx.operator.id, service)
+    if assigned is not None:
+        creds = storage.assigned_credentials(assigned)
+        key: tuple[str, str] | None = (creds.access_key_id, creds.secret_access_key)
+    elif "storage" not in ctx.simulated:
+        key = storage.stored_key(ctx.operator.id, service)
+    else:
+        key = None
+    if key is not None:
+        ctx.progress.hide(key[1])
+        name = paths.s3_env_file(service).rsplit("/", 1)[1]
+        files[name] = f"AWS_ACCESS_KEY_ID={key[0]}\nAWS_SECRET_ACCESS_KEY={key[1]}\n"
+    password = settings.get("SMTP_PASSWORD")
+    if password and settings.get("SMTP_HOST") and settings.get("SMTP_USER"):
+        files[paths.SMTP_PASSWORD.rsplit("/", 1)[1]] = password
+    return files

@@ -1,0 +1,117 @@
+"""The pool of pre-deployed VMs: handed to operators' machines, taken back when unused."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from sqlalchemy import func, select, update
+
+from fedipanel.extensions import db
+from fedipanel.machines.models import PooledVm
+from fedipanel.timeutil import utcnow
+
+_HOST_KEY = re.compile(
+    r"^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}$"
+)
+
+
+class PoolError(Exception):
+    """A pool entry is invalid, in use, or the pool is empty; `field` names the input at fault."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.message, self.field = message, field
+
+
+def entries() -> list[PooledVm]:
+    """Return every pooled VM, by address."""
+    return list(db.session.scalars(select(PooledVm).order_by(PooledVm.address)))
+
+
+def has_entries() -> bool:
+    """Tell whether the provider entered any pre-deployed VM."""
+    return bool(db.session.scalar(select(func.count()).select_from(PooledVm)))
+
+
+def add(address: str, host_key: str) -> PooledVm:
+    """Add a pre-deployed VM reachable over SSH at `address` with this host key."""
+    address = address.strip()
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        if not re.fullmatch(r"[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?", address or "-"):
+            raise PoolError("must be an IP address or a host name", "address") from None
+    key = " ".join(host_key.split()[:2])
+    if not _HOST_KEY.fullmatch(key):
+        raise PoolError(
+            "must be the VM's SSH host key, e.g. the content of "
+            "/etc/ssh/ssh_host_ed25519_key.pub (ssh-ed25519 AAAA...)",
+            "host_key",
+        )
+    if db.session.scalar(select(PooledVm).where(PooledVm.address == address)) is not None:
+        raise PoolError("this address is already in the pool", "address")
+    row = PooledVm(address=address, host_key=key)
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def remove(entry_id: int) -> None:
+    """Remove a free VM from the pool; one in use stays."""
+    row = db.session.get(PooledVm, entry_id)
+    if row is None:
+        raise PoolError("no such pool entry")
+    if row.operator_id is not None:
+        raise PoolError(
+            f"{row.address} is in use by machine {row.machine}; it returns to the pool when "
+            "the operator no longer uses it"
+        )
+    db.session.delete(row)
+    db.session.commit()
+
+
+def assigned(operator_id: int, machine: str) -> PooledVm | None:
+    """Return the pooled VM the machine uses, if any."""
+    return db.session.scalar(
+        select(PooledVm).where(PooledVm.operator_id == operator_id, PooledVm.machine == machine)
+    )
+
+
+def assign(operator_id: int, machine: str) -> PooledVm:
+    """Return the machine's VM, taking a free one from the pool on first use."""
+    for _ in range(20):
+        current = assigned(operator_id, machine)
+        if current is not None:
+            return current
+        free = db.session.scalar(
+            select(PooledVm.id).where(PooledVm.operator_id.is_(None)).order_by(PooledVm.id)
+        )
+        if free is None:
+            raise PoolError(
+                f"no free pre-deployed VM left for machine {machine}: ask your provider to add "
+                "one to the pool"
+            )
+        # Only one deployment can take a given free row: the update matches nothing otherwise.
+        taken = db.session.execute(
+            update(PooledVm)
+            .where(PooledVm.id == free, PooledVm.operator_id.is_(None))
+            .values(operator_id=operator_id, machine=machine, assigned_at=utcnow())
+        )
+        db.session.commit()
+        if taken.rowcount:  # type: ignore[attr-defined]
+            row = db.session.get(PooledVm, free)
+            assert row is not None  # noqa: S101 - just taken
+            db.session.refresh(row)
+            return row
+    raise PoolError("the pool is too contended right now; try again")
+
+
+def release(operator_id: int, machine: str) -> str | None:
+    """Return the machine's VM to the pool; answer its address."""
+    row = assigned(operator_id, machine)
+    if row is None:
+        return None
+    row.operator_id, row.machine, row.assigned_at = None, None, None
+    db.session.commit()
+    return row.address

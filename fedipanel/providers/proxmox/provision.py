@@ -1,0 +1,293 @@
+"""VMs for operators' machines: clone, configure, resize, start, find again, delete."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, unquote
+
+from fedipanel.configurator.resources import MachineSize
+from fedipanel.providers.proxmox.client import Client, ProxmoxError
+
+TAG = "fedipanel"
+# Where the template's system disk is; the template must boot from it.
+DISK = "scsi0"
+_SIZE = re.compile(r"(?:^|,)size=(\d+(?:\.\d+)?)([KMGT]?)(?:,|$)")
+_UNITS = {"": 1 / 1024**3, "K": 1 / 1024**2, "M": 1 / 1024, "G": 1, "T": 1024}
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """The provider's Proxmox choices that every VM shares."""
+
+    nodes: tuple[str, ...]
+    template: int
+    storage: str | None = None
+    pool: str | None = None
+    gateway: str | None = None
+    nameservers: tuple[str, ...] = ()
+    user: str = "root"
+
+
+@dataclass(frozen=True)
+class Vm:
+    """One VM as Proxmox knows it."""
+
+    vmid: int
+    node: str
+    name: str
+    status: str = "stopped"
+    lock: str | None = None
+
+
+def vm_name(slug: str, machine: str) -> str:
+    """Return the VM's name: `<operator slug>-<machine>`."""
+    return f"{slug}-{machine}"
+
+
+def vm_tags(slug: str, machine: str) -> list[str]:
+    """Return the tags that mark a VM as FediPanel's, the operator's and the machine's."""
+    return [TAG, f"op-{slug}", f"m-{machine}"]
+
+
+def encode_sshkeys(keys: list[str]) -> str:
+    """Encode keys as Proxmox wants `sshkeys`: one per line, percent-encoded by the client."""
+    return quote("\n".join(k.strip() for k in keys), safe="")
+
+
+def disk_gib(config: dict[str, Any], disk: str = DISK) -> float | None:
+    """Return the size of a disk in a VM configuration, in GiB."""
+    found = _SIZE.search(str(config.get(disk) or ""))
+    if found is None:
+        return None
+    return float(found.group(1)) * _UNITS[found.group(2)]
+
+
+Say = Callable[[str], None]
+
+
+def description(slug: str, machine: str) -> str:
+    """Return the description a clone gets: it marks the VM as ours before it has tags."""
+    return f"FediPanel: machine {machine} of operator {slug}"
+
+
+def find_vm(client: Client, slug: str, machine: str) -> Vm | None:
+    """Find the machine's VM by its name and tags, wherever it runs.
+
+    A clone whose configuration never happened (the worker died) has no tags yet: it is
+    recognised by its name and the description the clone gave it.
+    """
+    wanted = set(vm_tags(slug, machine))
+    for row in client.get("cluster/resources", type="vm"):
+        if row.get("type") != "qemu" or row.get("template"):
+            continue
+        if row.get("name") != vm_name(slug, machine):
+            continue
+        vm = Vm(int(row["vmid"]), str(row["node"]), row["name"], row.get("status", "stopped"))
+        tags = set(str(row.get("tags") or "").replace(",", ";").split(";")) - {""}
+        if wanted <= tags:
+            return vm
+        if not tags:
+            config = client.get(f"nodes/{vm.node}/qemu/{vm.vmid}/config")
+            if config.get("description") == description(slug, machine):
+                return vm
+    return None
+
+
+def vm_at(client: Client, node: str, vmid: int) -> Vm | None:
+    """Return the VM with this id on this node, or None when it is gone."""
+    try:
+        status = client.get(f"nodes/{node}/qemu/{vmid}/status/current")
+    except ProxmoxError as exc:
+        if exc.status in {404, 500} and "does not exist" in exc.message:
+            return None
+        raise
+    return Vm(vmid, node, str(status.get("name") or ""), status.get("status"), status.get("lock"))
+
+
+def roomiest_node(client: Client, nodes: tuple[str, ...]) -> str:
+    """Return the configured online node with the most free memory."""
+    candidates = [
+        row
+        for row in client.get("nodes")
+        if row.get("status") == "online" and (not nodes or row.get("node") in nodes)
+    ]
+    if not candidates:
+        raise ProxmoxError(f"none of the nodes {', '.join(nodes) or '(any)'} is online")
+    best = max(candidates, key=lambda r: int(r.get("maxmem") or 0) - int(r.get("mem") or 0))
+    return str(best["node"])
+
+
+def template_node(client: Client, template: int) -> str:
+    """Return the node that holds the template."""
+    for row in client.get("cluster/resources", type="vm"):
+        if int(row.get("vmid") or 0) == template:
+            if not row.get("template"):
+                raise ProxmoxError(f"VM {template} is not a template")
+            return str(row["node"])
+    raise ProxmoxError(f"template VM {template} does not exist")
+
+
+def clone(
+    client: Client, cluster: Cluster, slug: str, machine: str, say: Say, max_collisions: int = 5
+) -> Vm:
+    """Make a full clone of the template on the roomiest node; retry when the id was taken."""
+    source = template_node(client, cluster.template)
+    target = roomiest_node(client, cluster.nodes)
+    name = vm_name(slug, machine)
+    for _ in range(max_collisions):
+        vmid = int(client.get("cluster/nextid"))
+        say(f"VM {name}: cloning template {cluster.template} as {vmid} on {target}")
+        try:
+            upid = client.post(
+                f"nodes/{source}/qemu/{cluster.template}/clone",
+                newid=vmid,
+                name=name,
+                full=True,
+                storage=cluster.storage,
+                pool=cluster.pool,
+                target=target if target != source else None,
+                description=description(slug, machine),
+            )
+        except ProxmoxError as exc:
+            if "already exists" in exc.message:
+                say(f"VM {name}: id {vmid} was taken meanwhile; asking for another")
+                continue
+            raise
+        say(f"VM {name}: waiting for the clone task")
+        try:
+            client.wait(source, upid, f"cloning VM {name}")
+        except ProxmoxError as exc:
+            if "already exists" in exc.message:
+                say(f"VM {name}: id {vmid} was taken meanwhile; asking for another")
+                continue
+            raise
+        wait_unlocked(client, target, vmid, name, say)
+        return Vm(vmid, target, name)
+    raise ProxmoxError(f"could not find a free VM id for {name} after {max_collisions} tries")
+
+
+def wait_unlocked(client: Client, node: str, vmid: int, name: str, say: Say) -> None:
+    """Wait until the clone lock is gone from the new VM."""
+    import time
+
+    deadline = time.monotonic() + client.retry.task_timeout
+    while True:
+        config = client.get(f"nodes/{node}/qemu/{vmid}/config")
+        if not config.get("lock"):
+            return
+        if time.monotonic() > deadline:
+            raise ProxmoxError(f"VM {name} is still locked ({config['lock']})")
+        client._sleep(client.retry.task_poll)
+
+
+def configure(
+    client: Client,
+    cluster: Cluster,
+    vm: Vm,
+    slug: str,
+    machine: str,
+    size: MachineSize,
+    address_cidr: str,
+    ssh_keys: list[str],
+) -> bool:
+    """Set cores, memory, cloud-init and tags; return whether a running VM must restart."""
+    current = client.get(f"nodes/{vm.node}/qemu/{vm.vmid}/config")
+    wanted: dict[str, Any] = {
+        "cores": size.cores,
+        "memory": str(size.memory_mib),
+        "ciuser": cluster.user,
+        "sshkeys": encode_sshkeys(ssh_keys),
+        "ipconfig0": f"ip={address_cidr}" + (f",gw={cluster.gateway}" if cluster.gateway else ""),
+        "nameserver": " ".join(cluster.nameservers) or None,
+        "tags": ";".join(vm_tags(slug, machine)),
+        "name": vm_name(slug, machine),
+        "onboot": True,
+    }
+    changes = {
+        key: value
+        for key, value in wanted.items()
+        if value is not None and _differs(key, current.get(key), value)
+    }
+    if not changes:
+        return False
+    client.run(
+        vm.node,
+        f"configuring VM {vm.name}",
+        lambda: client.post(f"nodes/{vm.node}/qemu/{vm.vmid}/config", **changes),
+    )
+    return bool({"cores", "memory"} & set(changes))
+
+
+def _differs(key: str, current: Any, wanted: Any) -> bool:
+    if key == "sshkeys":  # the server may encode differently what it decoded
+        return unquote(str(current or "")).strip() != unquote(str(wanted)).strip()
+    if isinstance(wanted, bool):
+        return str(current) != ("1" if wanted else "0")
+    if isinstance(wanted, int):
+        return str(current) != str(wanted)
+    if isinstance(current, str) and ";" in str(wanted):
+        return set(current.replace(",", ";").split(";")) != set(str(wanted).split(";"))
+    return str(current if current is not None else "") != str(wanted)
+
+
+def grow_disk(client: Client, vm: Vm, size_gib: int) -> bool:
+    """Grow the system disk to `size_gib`; never shrink it. Return whether it grew."""
+    current = disk_gib(client.get(f"nodes/{vm.node}/qemu/{vm.vmid}/config"))
+    if current is not None and current >= size_gib:
+        return False
+    client.run(
+        vm.node,
+        f"growing the disk of VM {vm.name}",
+        lambda: client.put(
+            f"nodes/{vm.node}/qemu/{vm.vmid}/resize", disk=DISK, size=f"{size_gib}G"
+        ),
+    )
+    return True
+
+
+def start(client: Client, vm: Vm) -> bool:
+    """Start the VM unless it runs; return whether it was started."""
+    status = client.get(f"nodes/{vm.node}/qemu/{vm.vmid}/status/current")
+    if status.get("status") == "running":
+        return False
+    client.run(
+        vm.node,
+        f"starting VM {vm.name}",
+        lambda: client.post(f"nodes/{vm.node}/qemu/{vm.vmid}/status/start"),
+    )
+    return True
+
+
+def reboot(client: Client, vm: Vm) -> None:
+    """Reboot a running VM so that new cores and memory apply."""
+    client.run(
+        vm.node,
+        f"rebooting VM {vm.name}",
+        lambda: client.post(f"nodes/{vm.node}/qemu/{vm.vmid}/status/reboot"),
+    )
+
+
+def delete_vm(client: Client, vm: Vm, say: Say) -> None:
+    """Stop the VM and destroy it with its disks, leaving no trace in backups or pools."""
+    current = vm_at(client, vm.node, vm.vmid)
+    if current is None:
+        say(f"VM {vm.name} ({vm.vmid}) is already gone")
+        return
+    if current.status == "running":
+        say(f"VM {vm.name}: stopping")
+        client.run(
+            vm.node,
+            f"stopping VM {vm.name}",
+            lambda: client.post(f"nodes/{vm.node}/qemu/{vm.vmid}/status/stop"),
+        )
+    say(f"VM {vm.name}: deleting ({vm.vmid}, with its disks)")
+    client.run(
+        vm.node,
+        f"deleting VM {vm.name}",
+        lambda: client.delete(
+            f"nodes/{vm.node}/qemu/{vm.vmid}", purge=True, **{"destroy-unreferenced-disks": True}
+        ),
+    )

@@ -1,0 +1,193 @@
+"""The Proxmox section of the provider's settings page, and reading it back for a deployment."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from fedipanel.machines.addresses import AddressError, AddressRange, parse_range
+from fedipanel.providers.proxmox.client import (
+    Client,
+    Connection,
+    ProxmoxError,
+    Retry,
+    parse_verify,
+)
+from fedipanel.providers.proxmox.provision import Cluster
+
+# The settings page's fields live in provider_settings.sections (PROXMOX_FIELDS).
+KEYS = (
+    "PROXMOX_URL",
+    "PROXMOX_TOKEN_ID",
+    "PROXMOX_TOKEN_SECRET",
+    "PROXMOX_VERIFY",
+    "PROXMOX_NODES",
+    "PROXMOX_TEMPLATE",
+    "PROXMOX_STORAGE",
+    "PROXMOX_POOL",
+    "VM_ADDRESSES",
+    "VM_GATEWAY",
+    "VM_NAMESERVERS",
+    "VM_SSH_PORT",
+)
+_NODE = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$")
+_STORAGE = re.compile(r"^[a-z][a-z0-9\-_.]*[a-z0-9]$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ProxmoxSettings:
+    """Everything a deployment needs to create VMs on the provider's cluster."""
+
+    connection: Connection
+    cluster: Cluster
+    addresses: AddressRange
+    ssh_port: int = 22
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(part for part in re.split(r"[\s,]+", value or "") if part)
+
+
+def validate(values: Mapping[str, str | None]) -> dict[str, str]:
+    """Return {key: message} for each Proxmox value that cannot work."""
+    problems: dict[str, str] = {}
+    url = values.get("PROXMOX_URL")
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname:
+            problems["PROXMOX_URL"] = "must look like https://host:8006"
+    token_id = values.get("PROXMOX_TOKEN_ID")
+    if token_id and not re.fullmatch(
+        r"[^\s:/@!]+@[A-Za-z][A-Za-z0-9.\-_]+![A-Za-z][\w.\-]*", token_id
+    ):
+        problems["PROXMOX_TOKEN_ID"] = "must look like user@realm!tokenid"  # noqa: S105
+    verify = parse_verify(values.get("PROXMOX_VERIFY"))
+    if isinstance(verify, str) and not verify.startswith("/"):
+        problems["PROXMOX_VERIFY"] = "must be true, false, or the absolute path of a CA bundle"
+    bad_nodes = [n for n in _split(values.get("PROXMOX_NODES")) if not _NODE.fullmatch(n)]
+    if bad_nodes:
+        problems["PROXMOX_NODES"] = f"not a node name: {', '.join(bad_nodes)}"
+    template = values.get("PROXMOX_TEMPLATE")
+    if template and not (template.isdigit() and 100 <= int(template) <= 999999999):
+        problems["PROXMOX_TEMPLATE"] = "must be a VMID (a number from 100)"
+    storage = values.get("PROXMOX_STORAGE")
+    if storage and not _STORAGE.fullmatch(storage):
+        problems["PROXMOX_STORAGE"] = "not a storage ID"
+    if values.get("VM_ADDRESSES"):
+        try:
+            parse_range(values["VM_ADDRESSES"])
+        except AddressError as exc:
+            problems["VM_ADDRESSES"] = str(exc)
+    for key in ("VM_GATEWAY", "VM_NAMESERVERS"):
+        for part in _split(values.get(key)):
+            try:
+                ipaddress.ip_address(part)
+            except ValueError:
+                problems[key] = f"{part} is not an IP address"
+    port = values.get("VM_SSH_PORT")
+    if port and not (port.isdigit() and 0 < int(port) < 65536):
+        problems["VM_SSH_PORT"] = "must be a port number between 1 and 65535"
+    if url:
+        for key in ("PROXMOX_TOKEN_ID", "PROXMOX_TEMPLATE", "VM_ADDRESSES"):
+            if not values.get(key):
+                problems.setdefault(key, "needed when Proxmox is configured")
+    return problems
+
+
+def is_configured(values: Mapping[str, str | None]) -> bool:
+    """Tell whether the provider has pointed FediPanel at a Proxmox cluster."""
+    return bool(values.get("PROXMOX_URL"))
+
+
+def load(values: Mapping[str, str | None]) -> ProxmoxSettings:
+    """Turn the effective settings into ProxmoxSettings; raise ValueError saying what is wrong."""
+    problems = validate(values)
+    if not values.get("PROXMOX_TOKEN_SECRET"):
+        problems["PROXMOX_TOKEN_SECRET"] = "needed when Proxmox is configured"  # noqa: S105
+    if problems:
+        raise ValueError(
+            "Proxmox settings: "
+            + "; ".join(f"FEDIPANEL_{key} {message}" for key, message in problems.items())
+        )
+    return ProxmoxSettings(
+        connection=Connection(
+            url=str(values["PROXMOX_URL"]),
+            token_id=str(values["PROXMOX_TOKEN_ID"]),
+            token_secret=str(values["PROXMOX_TOKEN_SECRET"]),
+            verify=parse_verify(values.get("PROXMOX_VERIFY")),
+        ),
+        cluster=Cluster(
+            nodes=_split(values.get("PROXMOX_NODES")),
+            template=int(str(values["PROXMOX_TEMPLATE"])),
+            storage=values.get("PROXMOX_STORAGE") or None,
+            pool=values.get("PROXMOX_POOL") or None,
+            gateway=values.get("VM_GATEWAY") or None,
+            nameservers=_split(values.get("VM_NAMESERVERS")),
+        ),
+        addresses=parse_range(values.get("VM_ADDRESSES")),
+        ssh_port=int(values.get("VM_SSH_PORT") or 22),
+    )
+
+
+def retry_from(config: Mapping[str, Any]) -> Retry:
+    """Return the retry pacing (FEDIPANEL_PROXMOX_BACKOFF, _TASK_POLL; small in tests)."""
+    return Retry(
+        backoff=float(config.get("PROXMOX_BACKOFF", 1.0)),
+        task_poll=float(config.get("PROXMOX_TASK_POLL", 1.0)),
+        task_timeout=float(config.get("PROXMOX_TASK_TIMEOUT", 900.0)),
+    )
+
+
+def test_connection(values: Mapping[str, str | None]) -> list[str]:
+    """Check token, nodes, template, storage and pool; answer what is wrong in plain words."""
+    if not is_configured(values):
+        return ["Proxmox is not configured: enter the API URL, token and template first."]
+    try:
+        settings = load(values)
+        client = Client(settings.connection, Retry(attempts=1, task_poll=0.1))
+        client.get("version")
+    except (ValueError, ProxmoxError) as exc:
+        return [_plain(exc)]
+    problems: list[str] = []
+    try:
+        online = {row["node"]: row.get("status") for row in client.get("nodes")}
+        nodes = settings.cluster.nodes or tuple(online)
+        for node in nodes:
+            if node not in online:
+                problems.append(f"Unknown node {node!r}: the cluster has {', '.join(online)}.")
+            elif online[node] != "online":
+                problems.append(f"Node {node!r} is {online[node]}.")
+        vms = {int(r["vmid"]): r for r in client.get("cluster/resources", type="vm")}
+        template = vms.get(settings.cluster.template)
+        if template is None:
+            problems.append(f"Unknown template: VM {settings.cluster.template} does not exist.")
+        elif not template.get("template"):
+            problems.append(f"VM {settings.cluster.template} is not a template.")
+        if settings.cluster.storage:
+            for node in (n for n in nodes if n in online):
+                try:
+                    client.get(f"nodes/{node}/storage/{settings.cluster.storage}/status")
+                except ProxmoxError as exc:
+                    problems.append(
+                        f"Unknown storage {settings.cluster.storage!r} on node {node}: "
+                        f"{exc.message}"
+                    )
+        if settings.cluster.pool:
+            try:
+                client.get(f"pools/{settings.cluster.pool}")
+            except ProxmoxError as exc:
+                problems.append(f"Unknown pool {settings.cluster.pool!r}: {exc.message}")
+    except ProxmoxError as exc:
+        problems.append(_plain(exc))
+    return problems
+
+
+def _plain(exc: Exception) -> str:
+    text = str(exc)
+    if isinstance(exc, ProxmoxError) and exc.status == 401:
+        return f"Bad token: {text}. Check the token ID and secret."
+    return text[:1].upper() + text[1:]

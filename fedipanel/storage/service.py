@@ -1,0 +1,172 @@
+"""Storage records: Garage keys the panel keeps, pre-configured buckets, keep/delete outcomes."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from fedipanel.configurations.schema import SERVICE_NAMES
+from fedipanel.crypto import decrypt, encrypt
+from fedipanel.extensions import db
+from fedipanel.providers.garage.s3 import Credentials
+from fedipanel.storage.models import AssignedBucket, StorageKey, StorageOutcome
+
+# S3 bucket names (dots allowed: a pre-configured bucket may predate FediPanel's stricter names).
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_REGION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_KEY_ID = re.compile(r"^[A-Za-z0-9_+/=.-]{3,255}$")
+
+
+class StorageInputError(ValueError):
+    """A pre-configured bucket's field is wrong; `field` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def _check_url(field: str, value: str) -> str:
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise StorageInputError(field, "must be an http:// or https:// URL")
+    if parts.username or parts.password or "@" in parts.netloc:
+        raise StorageInputError(field, "must not contain credentials")
+    return value.rstrip("/")
+
+
+def assign_bucket(
+    operator_id: int,
+    service: str,
+    *,
+    endpoint: str,
+    region: str,
+    bucket: str,
+    access_key_id: str,
+    secret: str,
+    public_url: str | None = None,
+) -> AssignedBucket:
+    """Give an operator's service an existing bucket (replacing an earlier one)."""
+    if service not in SERVICE_NAMES:
+        raise StorageInputError("service", f"must be one of {', '.join(SERVICE_NAMES)}")
+    endpoint = _check_url("endpoint", endpoint)
+    public = _check_url("public_url", public_url) if public_url and public_url.strip() else None
+    region = region.strip()
+    if not _REGION.fullmatch(region):
+        raise StorageInputError("region", "must be a region name such as garage or eu-west-1")
+    bucket = bucket.strip()
+    if not _BUCKET.fullmatch(bucket) or ".." in bucket:
+        raise StorageInputError("bucket", "must be 3-63 lowercase letters, digits, dots, hyphens")
+    access_key_id = access_key_id.strip()
+    if not _KEY_ID.fullmatch(access_key_id):
+        raise StorageInputError("access_key_id", "must be the bucket's access key id")
+    secret = secret.strip()
+    if not secret:
+        raise StorageInputError("secret", "the secret access key is required")
+    taken = db.session.scalar(
+        select(AssignedBucket).where(
+            AssignedBucket.operator_id == operator_id,
+            AssignedBucket.bucket == bucket,
+            AssignedBucket.service != service,
+        )
+    )
+    if taken is not None:
+        raise StorageInputError("bucket", f"already given to this operator's {taken.service}")
+    row = assigned_bucket(operator_id, service)
+    if row is None:
+        row = AssignedBucket(operator_id=operator_id, service=service)
+        db.session.add(row)
+    row.endpoint, row.region, row.bucket, row.public_url = endpoint, region, bucket, public
+    row.access_key_id, row.secret_encrypted = access_key_id, encrypt(secret)
+    db.session.commit()
+    return row
+
+
+def unassign_bucket(operator_id: int, service: str) -> bool:
+    """Stop using a pre-configured bucket (the bucket itself is never touched)."""
+    row = assigned_bucket(operator_id, service)
+    if row is None:
+        return False
+    db.session.delete(row)
+    db.session.commit()
+    return True
+
+
+def assigned_bucket(operator_id: int, service: str) -> AssignedBucket | None:
+    """Return the bucket pre-configured for one service, if any."""
+    return db.session.scalar(
+        select(AssignedBucket).where(
+            AssignedBucket.operator_id == operator_id, AssignedBucket.service == service
+        )
+    )
+
+
+def assigned_buckets(operator_id: int) -> dict[str, AssignedBucket]:
+    """Return the operator's pre-configured buckets by service."""
+    rows = db.session.scalars(
+        select(AssignedBucket).where(AssignedBucket.operator_id == operator_id)
+    )
+    return {row.service: row for row in rows}
+
+
+def assigned_credentials(row: AssignedBucket) -> Credentials:
+    """Return the credentials of a pre-configured bucket."""
+    return Credentials(row.endpoint, row.region, row.access_key_id, decrypt(row.secret_encrypted))
+
+
+def save_key(operator_id: int, service: str, name: str, key_id: str, secret: str) -> None:
+    """Keep a Garage key's secret (encrypted) so later deployments can deliver it again."""
+    row = db.session.scalar(
+        select(StorageKey).where(
+            StorageKey.operator_id == operator_id, StorageKey.service == service
+        )
+    )
+    if row is None:
+        row = StorageKey(operator_id=operator_id, service=service)
+        db.session.add(row)
+    row.name, row.access_key_id, row.secret_encrypted = name, key_id, encrypt(secret)
+    db.session.commit()
+
+
+def stored_key(operator_id: int, service: str) -> tuple[str, str] | None:
+    """Return (access key id, secret) of a service's Garage key, if the panel keeps one."""
+    row = db.session.scalar(
+        select(StorageKey).where(
+            StorageKey.operator_id == operator_id, StorageKey.service == service
+        )
+    )
+    return None if row is None else (row.access_key_id, decrypt(row.secret_encrypted))
+
+
+def forget_key(operator_id: int, service: str) -> None:
+    """Drop a deleted key's secret."""
+    row = db.session.scalar(
+        select(StorageKey).where(
+            StorageKey.operator_id == operator_id, StorageKey.service == service
+        )
+    )
+    if row is not None:
+        db.session.delete(row)
+        db.session.commit()
+
+
+def record_outcome(deployment_id: int, service: str, choice: str, outcome: str) -> None:
+    """Record what a deployment did with a disabled service's data."""
+    db.session.add(
+        StorageOutcome(deployment_id=deployment_id, service=service, choice=choice, outcome=outcome)
+    )
+    db.session.commit()
+
+
+def outcomes(deployment_id: int) -> list[StorageOutcome]:
+    """Return a deployment's keep/delete outcomes."""
+    return list(
+        db.session.scalars(
+            select(StorageOutcome)
+            .where(StorageOutcome.deployment_id == deployment_id)
+            .order_by(StorageOutcome.id)
+        )
+    )

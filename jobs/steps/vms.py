@@ -1,0 +1,164 @@
+"""Real machines: VMs on Proxmox, or VMs from the provider's pool of pre-deployed ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fedipanel.configurator import Host, MachineSize
+from fedipanel.deployments.resources import recorded_facts
+from fedipanel.machines import addresses, pool
+from fedipanel.machines.service import POOL, PROXMOX
+from fedipanel.planning import Change
+from fedipanel.providers import ssh_hostkey
+from fedipanel.providers.proxmox import provision
+from fedipanel.providers.proxmox.client import Client, ProxmoxError
+from fedipanel.providers.proxmox.settings import ProxmoxSettings, retry_from
+from jobs.runner import StepFailed
+from jobs.steps.context import DeployContext
+
+
+def _client(ctx: DeployContext, settings: ProxmoxSettings) -> Client:
+    try:
+        return Client(settings.connection, retry_from(ctx.config))
+    except ProxmoxError as exc:
+        raise StepFailed(f"Proxmox: {exc.message}") from None
+
+
+def provision_proxmox(ctx: DeployContext, settings: ProxmoxSettings) -> None:
+    """Create, change or check each machine's VM, recording it as soon as it exists."""
+    client = _client(ctx, settings)
+    known = recorded_facts(ctx.operator.id, "machine")
+    changes = ctx.changes("machine")
+    for index, change in enumerate(changes):
+        ctx.progress.advance(10 + int(14 * index / max(1, len(changes))))
+        try:
+            host = _ensure_vm(ctx, client, settings, change, known.get(change.name) or {})
+        except ProxmoxError as exc:
+            raise StepFailed(f"Proxmox: {exc.message}") from None
+        except (ssh_hostkey.HostKeyError, addresses.AddressError) as exc:
+            raise StepFailed(f"machine {change.name}: {exc}") from None
+        ctx.hosts[change.name] = host
+
+
+def _ensure_vm(
+    ctx: DeployContext,
+    client: Client,
+    settings: ProxmoxSettings,
+    change: Change,
+    facts: dict[str, Any],
+) -> Host:
+    name, spec, slug = change.name, change.spec, ctx.slug
+
+    def say(line: str) -> None:
+        ctx.progress.log([line])
+
+    size = MachineSize(int(spec["cores"]), int(spec["memory_mib"]), int(spec["disk_gib"]))
+    infrastructure = {settings.cluster.gateway or "", *settings.cluster.nameservers}
+    address = addresses.lease(ctx.operator.id, name, settings.addresses, avoid=infrastructure)
+    vm = None
+    if facts.get("vmid") and facts.get("node"):
+        vm = provision.vm_at(client, str(facts["node"]), int(facts["vmid"]))
+        if vm is not None and vm.name != provision.vm_name(slug, name):
+            vm = None  # the id was reused for another VM
+    if vm is None:
+        vm = provision.find_vm(client, slug, name)
+    if vm is None:
+        ctx.progress.phase(f"VM {name}: cloning", ctx_progress(ctx))
+        vm = provision.clone(client, settings.cluster, slug, name, say)
+        say(f"VM {name}: clone {vm.vmid} exists on {vm.node}")
+    else:
+        say(f"VM {name}: found {vm.vmid} on {vm.node} ({vm.status})")
+    facts = {"via": PROXMOX, "vmid": vm.vmid, "node": vm.node, "address": address}
+    ctx.record(change, facts, simulated=False)
+
+    ctx.progress.phase(f"VM {name}: configuring", ctx_progress(ctx))
+    restart = provision.configure(
+        client,
+        settings.cluster,
+        vm,
+        slug,
+        name,
+        size,
+        settings.addresses.cidr(address),
+        [ctx.state.ssh_public_key] if ctx.state else [],
+    )
+    say(
+        f"VM {name}: {size.cores} vCPU, {size.memory_mib} MiB, cloud-init user root, "
+        f"address {address}" + (" (changed)" if restart else "")
+    )
+    ctx.progress.phase(f"VM {name}: resizing disk", ctx_progress(ctx))
+    if provision.grow_disk(client, vm, size.disk_gib):
+        say(f"VM {name}: disk grown to {size.disk_gib} GiB")
+    else:
+        say(f"VM {name}: disk already {size.disk_gib} GiB or larger")
+    ctx.progress.phase(f"VM {name}: starting", ctx_progress(ctx))
+    if provision.start(client, vm):
+        say(f"VM {name}: started")
+    elif restart:
+        say(f"VM {name}: rebooting so that the new size applies")
+        provision.reboot(client, vm)
+    else:
+        say(f"VM {name}: already running")
+    ctx.progress.phase(f"VM {name}: waiting for SSH", ctx_progress(ctx))
+    timeout = float(ctx.config.get("VM_BOOT_TIMEOUT", 600))
+    key = ssh_hostkey.host_key(address, settings.ssh_port, timeout)
+    say(f"VM {name}: SSH answers on {address}:{settings.ssh_port}; host key {key}")
+    ctx.record(change, facts | {"host_key": key}, simulated=False)
+    return Host(host=address, user="root", host_public_key=key)
+
+
+def ctx_progress(ctx: DeployContext) -> int:
+    """Stay within the machines step's share of the progress bar."""
+    return 10 + min(14, len(ctx.hosts) * 4)
+
+
+def remove_proxmox(ctx: DeployContext, change: Change, settings: ProxmoxSettings) -> None:
+    """Stop and delete the machine's VM with its disks, then free its address."""
+    client = _client(ctx, settings)
+    facts = recorded_facts(ctx.operator.id, "machine").get(change.name) or {}
+
+    def say(line: str) -> None:
+        ctx.progress.log([line])
+
+    try:
+        vm = None
+        if facts.get("vmid") and facts.get("node"):
+            vm = provision.vm_at(client, str(facts["node"]), int(facts["vmid"]))
+            if vm is not None and vm.name != provision.vm_name(ctx.slug, change.name):
+                vm = None
+        vm = vm or provision.find_vm(client, ctx.slug, change.name)
+        if vm is None:
+            say(f"VM {change.name} no longer exists")
+        else:
+            provision.delete_vm(client, vm, say)
+    except ProxmoxError as exc:
+        raise StepFailed(f"Proxmox: {exc.message}") from None
+    address = addresses.leased(ctx.operator.id, change.name)
+    addresses.release(ctx.operator.id, change.name)
+    if address:
+        say(f"address {address} is free again")
+
+
+def provision_pool(ctx: DeployContext) -> None:
+    """Give each machine a pre-deployed VM from the provider's pool."""
+    for change in ctx.changes("machine"):
+        try:
+            vm = pool.assign(ctx.operator.id, change.name)
+        except pool.PoolError as exc:
+            raise StepFailed(exc.message) from None
+        if change.action == "create":
+            ctx.progress.log([f"VM {change.name}: pre-deployed VM {vm.address} assigned"])
+        elif change.action == "update":
+            ctx.progress.log(
+                [f"VM {change.name}: pre-deployed VM {vm.address} keeps its size (not resizable)"]
+            )
+        facts = {"via": POOL, "address": vm.address, "host_key": vm.host_key}
+        ctx.record(change, facts, simulated=False)
+        ctx.hosts[change.name] = Host(host=vm.address, user="root", host_public_key=vm.host_key)
+
+
+def remove_pool(ctx: DeployContext, change: Change) -> None:
+    """Return the machine's VM to the pool."""
+    address = pool.release(ctx.operator.id, change.name)
+    if address:
+        ctx.progress.log([f"VM {change.name}: {address} returned to the pool"])

@@ -1,0 +1,98 @@
+"""With Proxmox configured (the fake), the provider tests the connection and an operator watches
+the VM steps of a deployment on the progress page."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from werkzeug.serving import make_server
+
+from fedipanel import create_app
+from fedipanel.accounts import service as accounts
+from fedipanel.extensions import db
+from tests.browser.live import OPERATOR_EMAIL, PROVIDER_EMAIL, Console, Panel, missing_playwright
+from tests.browser.test_deploy_flow import configure_all_services, log_in, watch_deployment
+from tests.conftest import PASSWORD, app_config, require_program
+from tests.fakes.proxmox import TOKEN_SECRET, FakeProxmox
+from tests.proxmox_fixtures import free_port, panel_settings
+
+try:
+    from playwright.sync_api import expect
+except ImportError:
+    missing_playwright()
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def panel(tmp_path: Path) -> Iterator[Panel]:
+    """A live panel whose deployments create VMs on the fake Proxmox."""
+    fake = FakeProxmox(
+        tmp_path / "pve", ssh_port=free_port(), sshd=require_program("sshd"), task_delay=0.15
+    )
+    require_program("ssh-keyscan")
+    fake.start()
+    settings = panel_settings(fake, tmp_path / "keys", PROXMOX_TASK_POLL=0.1)
+    app = create_app(
+        app_config(tmp_path, SIMULATOR_STEP_DELAY=0.1, WTF_CSRF_ENABLED=True, **settings)
+    )
+    with app.app_context():
+        db.create_all()
+        accounts.create_user(PROVIDER_EMAIL, PASSWORD, "provider")
+        accounts.create_user(OPERATOR_EMAIL, PASSWORD, "operator", "acme")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="panel", daemon=True)
+    thread.start()
+    try:
+        yield Panel(url=f"http://127.0.0.1:{server.server_port}", app=app)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        waiter = threading.Thread(target=app.extensions["fedipanel.queue"].join, daemon=True)
+        waiter.start()
+        waiter.join(timeout=30)
+        fake.stop()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_provider_tests_the_connection_and_operator_watches_vm_steps(
+    page: Page, panel: Panel, console: Console
+) -> None:
+    log_in(page, panel, panel.provider_email)
+    page.goto("/provider/settings")
+    section = page.locator("section#proxmox")
+    expect(section.locator("#PROXMOX_TOKEN_SECRET")).to_have_value("(set in the environment)")
+    section.get_by_role("button", name="Test connection").click()
+    expect(page.locator("#test-proxmox")).to_contain_text("Proxmox: connection works.")
+    assert TOKEN_SECRET not in page.content()
+    page.get_by_role("button", name="Log out").click()
+
+    log_in(page, panel)
+    configure_all_services(page)
+    page.get_by_role("button", name="Save and review the plan").click()
+    expect(page).to_have_url(re.compile(r"/plan$"))
+    expect(page.locator("#quota")).to_contain_text("unlimited")
+    page.locator("#deploy").click()
+    expect(page).to_have_url(re.compile(r"/deployments/\d+$"))
+    _, logs = watch_deployment(page, timeout=60)
+    expect(page.locator("#status")).to_have_text("succeeded")
+    final = page.locator("#log").inner_text()
+    assert len(logs) >= 3, "the log did not grow in place"
+    for step in ("cloning", "configuring", "resizing disk", "starting", "waiting for SSH"):
+        assert f"== VM mastodon: {step}" in final
+    assert re.search(
+        r"VM peertube: SSH answers on 127\.0\.10\.\d+:\d+; host key ssh-ed25519 ", final
+    )
+    assert "virtual machines" not in page.locator("#progress").inner_text()
+    assert console.problems == []
