@@ -28,21 +28,27 @@ def api_operator() -> User:
     return cast(User, g.api_user)
 
 
-def token_required(view: F) -> F:
-    """Require a valid bearer token of an operator account."""
+def _bearer_token_of(role_check: str, refusal: str) -> Callable[[F], F]:
+    """Build a decorator that requires a valid bearer token of a user passing `role_check`."""
 
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return api_error(401, "missing bearer token: send 'Authorization: Bearer <token>'")
-        user = user_for_token(token.strip())
-        if user is None:
-            return api_error(401, "unknown or revoked token")
-        if not user.is_operator:
-            return api_error(403, "this endpoint acts for an operator account")
-        g.api_user = user
-        return view(*args, **kwargs)
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                return api_error(401, "missing bearer token: send 'Authorization: Bearer <token>'")
+            user = user_for_token(token.strip())
+            if user is None:
+                return api_error(401, "unknown or revoked token")
+            if not getattr(user, role_check):
+                return api_error(403, refusal)
+            g.api_user = user
+            return view(*args, **kwargs)
 
-    return cast(F, wrapped)
+        return cast(F, wrapped)
+
+    return decorator
+
+
+token_required = _bearer_token_of("is_operator", "this endpoint acts for an operator account")
+provider_token_required = _bearer_token_of("is_provider", "this endpoint acts for the provider")

@@ -2,39 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from flask import jsonify, request
 
 from fedipanel.accounts.models import User
-from fedipanel.accounts.service import user_for_token
 from fedipanel.api import bp
-from fedipanel.api.auth import api_error
+from fedipanel.api.auth import api_error, provider_token_required
 from fedipanel.extensions import db
 from fedipanel.storage import service
 from fedipanel.storage.models import AssignedBucket
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def provider_token_required(view: F) -> F:
-    """Require a valid bearer token of a provider account."""
-
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return api_error(401, "missing bearer token: send 'Authorization: Bearer <token>'")
-        user = user_for_token(token.strip())
-        if user is None:
-            return api_error(401, "unknown or revoked token")
-        if not user.is_provider:
-            return api_error(403, "this endpoint acts for the provider")
-        return view(*args, **kwargs)
-
-    return cast(F, wrapped)
 
 
 def _operator(operator_id: int) -> User | None:
