@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from werkzeug.serving import make_server
 
 from fedipanel import create_app
-from fedipanel.accounts import service as accounts
-from fedipanel.extensions import db
 from tests.browser.live import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    OPERATOR_EMAIL,
-    PROVIDER_EMAIL,
     REPORT_CSP_VIOLATIONS,
     VIEWPORT,
     Console,
     Panel,
+    serve,
 )
-from tests.conftest import PASSWORD, app_config, require
+from tests.conftest import app_config, require
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -56,26 +51,8 @@ def panel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Panel]:
         ),
     )
     app = create_app(app_config(tmp_path, SIMULATOR_STEP_DELAY=0.3, WTF_CSRF_ENABLED=True))
-    with app.app_context():
-        db.create_all()
-        accounts.create_user(PROVIDER_EMAIL, PASSWORD, "provider")
-        accounts.create_user(OPERATOR_EMAIL, PASSWORD, "operator", "acme")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="panel", daemon=True)
-    thread.start()
-    try:
-        yield Panel(url=f"http://127.0.0.1:{server.server_port}", app=app)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        # Let a deployment still running finish before its database goes away.
-        waiter = threading.Thread(target=app.extensions["fedipanel.queue"].join, daemon=True)
-        waiter.start()
-        waiter.join(timeout=30)
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    with serve(app) as live:
+        yield live
 
 
 @pytest.fixture

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -66,3 +69,33 @@ def missing_playwright() -> NoReturn:
     if IN_CI:
         pytest.fail(f"CI must have this: {reason}", pytrace=False)
     pytest.skip(reason, allow_module_level=True)
+
+
+@contextmanager
+def serve(app: Flask) -> Iterator[Panel]:
+    """Serve `app` on a free loopback port (threaded), with a provider and an operator."""
+    from werkzeug.serving import make_server
+
+    from fedipanel.accounts import service as accounts
+    from fedipanel.extensions import db
+
+    with app.app_context():
+        db.create_all()
+        accounts.create_user(PROVIDER_EMAIL, PASSWORD, "provider")
+        accounts.create_user(OPERATOR_EMAIL, PASSWORD, "operator", "acme")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="panel", daemon=True)
+    thread.start()
+    try:
+        yield Panel(url=f"http://127.0.0.1:{server.server_port}", app=app)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        # Let a deployment still running finish before its database goes away.
+        waiter = threading.Thread(target=app.extensions["fedipanel.queue"].join, daemon=True)
+        waiter.start()
+        waiter.join(timeout=30)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

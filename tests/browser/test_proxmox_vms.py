@@ -4,20 +4,21 @@ the VM steps of a deployment on the progress page."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from werkzeug.serving import make_server
 
 from fedipanel import create_app
-from fedipanel.accounts import service as accounts
-from fedipanel.extensions import db
-from tests.browser.live import OPERATOR_EMAIL, PROVIDER_EMAIL, Console, Panel, missing_playwright
+from tests.browser.live import (
+    Console,
+    Panel,
+    missing_playwright,
+    serve,
+)
 from tests.browser.test_deploy_flow import configure_all_services, log_in, watch_deployment
-from tests.conftest import PASSWORD, app_config, require_program
+from tests.conftest import app_config, require_program
 from tests.fakes.proxmox import TOKEN_SECRET, FakeProxmox
 from tests.proxmox_fixtures import free_port, panel_settings
 
@@ -44,26 +45,11 @@ def panel(tmp_path: Path) -> Iterator[Panel]:
     app = create_app(
         app_config(tmp_path, SIMULATOR_STEP_DELAY=0.1, WTF_CSRF_ENABLED=True, **settings)
     )
-    with app.app_context():
-        db.create_all()
-        accounts.create_user(PROVIDER_EMAIL, PASSWORD, "provider")
-        accounts.create_user(OPERATOR_EMAIL, PASSWORD, "operator", "acme")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="panel", daemon=True)
-    thread.start()
     try:
-        yield Panel(url=f"http://127.0.0.1:{server.server_port}", app=app)
+        with serve(app) as live:
+            yield live
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        waiter = threading.Thread(target=app.extensions["fedipanel.queue"].join, daemon=True)
-        waiter.start()
-        waiter.join(timeout=30)
         fake.stop()
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def test_provider_tests_the_connection_and_operator_watches_vm_steps(
