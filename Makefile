@@ -7,7 +7,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run demo test lint format bench clean
+.PHONY: help setup run demo test test-fast lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -38,10 +38,14 @@ demo: setup ## Like run, with a demo provider and operator (passwords printed)
 test: setup ## Run the whole test suite
 	$(BIN)/python -m pytest
 
-lint: setup ## ruff and mypy
+test-fast: setup ## Run the tests that start no program of their own (about 30 s)
+	$(BIN)/python -m pytest -m "not external" -q
+
+lint: setup ## ruff, mypy and the import layers (lint-imports)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: setup ## Format the code with ruff
 	$(BIN)/ruff format .

@@ -9,8 +9,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fedipanel.configurations.schema import Configuration  # noqa: E402
-from fedipanel.configurator import (  # noqa: E402
+from fedipanel.configurations.schema import Configuration
+from fedipanel.configurator import (
     DEFAULT_SIZES,
     MachineSize,
     OperatorFacts,
@@ -20,7 +20,7 @@ from fedipanel.configurator import (  # noqa: E402
     SmtpSettings,
     desired_state,
 )
-from fedipanel.planning import plan_changes  # noqa: E402
+from fedipanel.planning import plan_changes
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMbI2pLgY7cpVVS7Hzx6T4nGtOazV2F1bLGdYmgS6d5Q bench"
 SERVICES = ("mastodon", "pixelfed", "peertube")

@@ -72,8 +72,19 @@ def start_redis(program: str, tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     with (tmp / "redis.log").open("wb") as log:
         process = subprocess.Popen(
-            [program, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-            + ["--appendonly", "no", "--dir", str(tmp)],
+            [
+                program,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(tmp),
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
         )

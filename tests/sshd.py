@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import require, require_program
+from tests.helpers import free_port, require, require_program
 
 
 @dataclass(frozen=True)
@@ -18,12 +18,6 @@ class Sshd:
     port: int
     host_public_key: str
     authorized_keys: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run_sshd(tmp: Path, authorized_key: str) -> Iterator[Sshd]:
@@ -37,7 +31,7 @@ def run_sshd(tmp: Path, authorized_key: str) -> Iterator[Sshd]:
     subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)], check=True)
     authorized = tmp / "authorized_keys"
     authorized.write_text(authorized_key.strip() + "\n")
-    port = _free_port()
+    port = free_port()
     config = tmp / "sshd_config"
     config.write_text(
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {host_key}\n"

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from fedipanel import create_app
 from fedipanel.accounts import service
 from fedipanel.extensions import db
-from tests.conftest import PASSWORD, Auth, Factory, app_config
+from tests.helpers import PASSWORD, Auth, Factory, app_config
 
 
 def test_login_page_has_the_inputs_scripts_drive(client: FlaskClient, factory: Factory) -> None:

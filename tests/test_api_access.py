@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import Api, Factory, sample_config, wait_for_jobs
+from tests.helpers import Api, Factory, sample_config, wait_for_jobs
 
 PROTECTED = [
     ("get", "/api/v1/configuration"),

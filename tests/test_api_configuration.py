@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import Api, sample_config
+from tests.helpers import Api, sample_config
 
 
 def test_schema_is_served_without_a_token(client: FlaskClient) -> None:

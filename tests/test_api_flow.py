@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from tests.conftest import Api, sample_config, wait_for_jobs
+from tests.helpers import Api, sample_config, wait_for_jobs
 
 
 def test_operator_deploys_all_three_services_in_the_simulator(

@@ -12,7 +12,7 @@ from flask.testing import FlaskCliRunner
 from fedipanel import create_app
 from fedipanel.accounts import service
 from fedipanel.extensions import db
-from tests.conftest import PASSWORD, app_config
+from tests.helpers import PASSWORD, app_config
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import Auth, Factory
+from tests.helpers import Auth, Factory
 
 FORM = {
     "domain": "acme.example",
@@ -109,7 +109,7 @@ def test_dashboard_guides_a_new_operator(operator: FlaskClient) -> None:
 def test_deploy_button_starts_a_deployment_and_shows_its_page(
     app: Flask, operator: FlaskClient
 ) -> None:
-    from tests.conftest import wait_for_jobs
+    from tests.helpers import wait_for_jobs
 
     operator.post("/configuration", data=FORM)
     response = operator.post("/deployments")

@@ -107,7 +107,7 @@ def test_usernames_follow_the_rule_all_services_share(text: str) -> None:
         assert expected
 
 
-@pytest.mark.parametrize("username", sorted(RESERVED_USERNAMES) + ["Alice", "1alice", "a" * 31])
+@pytest.mark.parametrize("username", [*sorted(RESERVED_USERNAMES), "Alice", "1alice", "a" * 31])
 def test_invalid_or_reserved_usernames_are_refused(username: str) -> None:
     errors = errors_of(config(admin={"username": username, "email": "alice@acme.example"}))
     assert [e["loc"] for e in errors] == [["admin", "username"]]

@@ -16,7 +16,7 @@ from fedipanel.deployments.models import Deployment, Status
 from fedipanel.deployments.service import reap_stale_deployments
 from fedipanel.extensions import db
 from fedipanel.timeutil import utcnow
-from tests.conftest import FAKES, PASSWORD, Api, Factory, sample_config, wait_for_jobs
+from tests.helpers import FAKES, PASSWORD, Api, Factory, sample_config, wait_for_jobs
 
 
 def _deployment(app: Flask, deployment_id: int) -> Deployment:
@@ -132,6 +132,7 @@ def fake_nixops4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return record
 
 
+@pytest.mark.external
 @pytest.mark.parametrize("app_overrides", [{"NIXOPS4": str(FAKES / "nixops4")}])
 def test_real_nixops4_path_runs_the_executable_with_the_deployment_json(
     app: Flask, operator_api: Api, fake_nixops4: Path
@@ -159,6 +160,7 @@ def test_real_nixops4_path_runs_the_executable_with_the_deployment_json(
     assert received["environment"] == ["FEDIPANEL_DEPLOYMENT_FILE"]
 
 
+@pytest.mark.external
 @pytest.mark.parametrize("app_overrides", [{"NIXOPS4": str(FAKES / "nixops4")}])
 def test_nixops4_failure_fails_the_deployment_with_its_last_error(
     app: Flask, operator_api: Api, monkeypatch: pytest.MonkeyPatch

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from tests.conftest import Api, sample_config, wait_for_jobs
 from tests.fakes.garage_admin import FakeGarage
 from tests.fakes.proxmox import FakeProxmox
-from tests.garage_fixtures import garage, garage_settings, moto_url  # noqa: F401 - fixtures
-from tests.proxmox_fixtures import panel_settings, running_fake
+from tests.helpers import Api, sample_config, wait_for_jobs
+from tests.plugins.garage import garage_settings
+from tests.plugins.proxmox import panel_settings
 
-
-@pytest.fixture
-def fake_pve(tmp_path: Path) -> Iterator[FakeProxmox]:
-    yield from running_fake(tmp_path)
+# Starts programs of its own (sshd, nix, nixops4's fake): not in `make test-fast`.
+pytestmark = pytest.mark.external
 
 
 @pytest.fixture
@@ -30,7 +27,7 @@ def keys_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def app_overrides(
     fake_pve: FakeProxmox,
-    garage: FakeGarage,  # noqa: F811
+    garage: FakeGarage,
     keys_dir: Path,
 ) -> dict[str, Any]:
     return {
@@ -61,7 +58,7 @@ def _only(service: str, **other: Any) -> dict[str, Any]:
 def test_secrets_reach_the_machine_over_ssh_and_unused_ones_are_removed(
     app: Flask,
     operator_api: Api,
-    garage: FakeGarage,  # noqa: F811
+    garage: FakeGarage,
     keys_dir: Path,
 ) -> None:
     operator_api.put("/configuration", _only("mastodon"))

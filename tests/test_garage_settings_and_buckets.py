@@ -17,9 +17,9 @@ from fedipanel.provider_settings.models import ProviderSetting
 from fedipanel.providers.garage import s3
 from fedipanel.providers.garage.admin import GarageAdmin
 from fedipanel.storage.models import AssignedBucket
-from tests.conftest import FAKES, Api, Auth, Factory, sample_config, wait_for_jobs
 from tests.fakes.garage_admin import FakeGarage
-from tests.garage_fixtures import garage, garage_settings, moto_url  # noqa: F401 - fixtures
+from tests.helpers import FAKES, Api, Auth, Factory, sample_config, wait_for_jobs
+from tests.plugins.garage import garage_settings
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def provider(client: FlaskClient, auth: Auth, factory: Factory) -> FlaskClient:
     return client
 
 
-def _form(fake: FakeGarage, **overrides: str) -> dict[str, str]:  # noqa: F811
+def _form(fake: FakeGarage, **overrides: str) -> dict[str, str]:
     values = {**garage_settings(fake), "S3_REGION": "garage", "S3_QUOTA_GIB": "50"}
     values.update(overrides)
     return values
@@ -38,7 +38,7 @@ def _form(fake: FakeGarage, **overrides: str) -> dict[str, str]:  # noqa: F811
 def test_provider_connects_garage_and_the_token_is_encrypted_and_never_shown(
     app: Flask,
     provider: FlaskClient,
-    garage: FakeGarage,  # noqa: F811
+    garage: FakeGarage,
 ) -> None:
     assert provider.post("/provider/settings/garage", data=_form(garage)).status_code == 302
     page = provider.get("/provider/settings").get_data(as_text=True)
@@ -60,7 +60,7 @@ def test_provider_connects_garage_and_the_token_is_encrypted_and_never_shown(
 def test_connection_test_says_what_is_wrong(
     app: Flask,
     provider: FlaskClient,
-    garage: FakeGarage,  # noqa: F811
+    garage: FakeGarage,
 ) -> None:
     provider.post("/provider/settings/garage", data=_form(garage, GARAGE_ADMIN_TOKEN="wrong"))
     answer = provider.post("/provider/settings/garage/test").get_data(as_text=True)
@@ -88,7 +88,7 @@ def test_connection_test_says_what_is_wrong(
 def test_bad_garage_settings_are_refused_at_the_field(
     app: Flask,
     provider: FlaskClient,
-    garage: FakeGarage,  # noqa: F811
+    garage: FakeGarage,
 ) -> None:
     response = provider.post(
         "/provider/settings/garage",
@@ -113,7 +113,7 @@ def record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def existing(garage: FakeGarage) -> dict[str, str]:  # noqa: F811
+def existing(garage: FakeGarage) -> dict[str, str]:
     """A bucket somebody made on Garage before, with its own key."""
     admin = GarageAdmin(garage.admin_url, garage.token)
     bucket = admin.create_bucket("legacy-media")
@@ -137,11 +137,12 @@ def _deploy(app: Flask, api: Api) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("with_garage", [True, False], ids=["garage", "no-garage"])
+@pytest.mark.external
 def test_preconfigured_bucket_via_api_is_used_checked_and_never_deleted(
     app: Flask,
     client: FlaskClient,
     factory: Factory,
-    garage: FakeGarage,  # noqa: F811
+    garage: FakeGarage,
     existing: dict[str, str],
     record: Path,
     with_garage: bool,
@@ -193,11 +194,12 @@ def test_preconfigured_bucket_via_api_is_used_checked_and_never_deleted(
     assert garage.objects("legacy-media") == ["old.png"]
 
 
+@pytest.mark.external
 def test_preconfigured_bucket_with_a_wrong_secret_fails_before_nixops4(
     app: Flask,
     client: FlaskClient,
     factory: Factory,
-    garage: FakeGarage,  # noqa: F811
+    garage: FakeGarage,
     existing: dict[str, str],
     record: Path,
 ) -> None:

@@ -15,9 +15,12 @@ from fedipanel.deployments.models import RecordedResource
 from fedipanel.extensions import db
 from fedipanel.providers.garage import s3
 from fedipanel.storage.models import StorageKey
-from tests.conftest import FAKES, Api, sample_config, wait_for_jobs
 from tests.fakes.garage_admin import FakeGarage
-from tests.garage_fixtures import garage, garage_settings, moto_url  # noqa: F401 - fixtures
+from tests.helpers import FAKES, Api, sample_config, wait_for_jobs
+from tests.plugins.garage import garage_settings
+
+# Starts programs of its own (sshd, nix, nixops4's fake): not in `make test-fast`.
+pytestmark = pytest.mark.external
 
 ALL = sample_config(
     services={
@@ -47,7 +50,7 @@ def record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def app_overrides(garage: FakeGarage, record: Path) -> dict[str, Any]:  # noqa: F811
+def app_overrides(garage: FakeGarage, record: Path) -> dict[str, Any]:
     return {**garage_settings(garage, S3_QUOTA_GIB="6"), "NIXOPS4": str(FAKES / "nixops4")}
 
 
@@ -58,7 +61,7 @@ def deploy(app: Flask, api: Api) -> dict[str, Any]:
     return dict(api.get(f"/deployments/{response.get_json()['id']}").get_json())
 
 
-def creds(garage: FakeGarage, key_name: str) -> s3.Credentials:  # noqa: F811
+def creds(garage: FakeGarage, key_name: str) -> s3.Credentials:
     key = garage.key_named(key_name)
     assert key is not None
     return s3.Credentials(garage.s3_url, "garage", key.id, key.secret)
@@ -73,7 +76,7 @@ def with_services(**services: dict[str, Any]) -> dict[str, Any]:
 def test_deploy_creates_exactly_each_services_buckets_and_keys_and_wires_them(
     app: Flask,
     operator_api: Api,
-    garage: FakeGarage,  # noqa: F811
+    garage: FakeGarage,
     record: Path,
 ) -> None:
     operator_api.put("/configuration", ALL)
@@ -143,7 +146,7 @@ def test_deploy_creates_exactly_each_services_buckets_and_keys_and_wires_them(
 def test_a_rerun_creates_nothing_twice_even_when_the_records_are_lost(
     app: Flask,
     operator_api: Api,
-    garage: FakeGarage,  # noqa: F811
+    garage: FakeGarage,
 ) -> None:
     operator_api.put("/configuration", ALL)
     assert deploy(app, operator_api)["status"] == "succeeded"
@@ -170,7 +173,7 @@ def test_a_rerun_creates_nothing_twice_even_when_the_records_are_lost(
 def test_disabling_with_keep_data_keeps_everything_and_enabling_again_finds_it(
     app: Flask,
     operator_api: Api,
-    garage: FakeGarage,  # noqa: F811
+    garage: FakeGarage,
     client: Any,
 ) -> None:
     operator_api.put("/configuration", ALL)
@@ -221,7 +224,7 @@ def test_disabling_with_keep_data_keeps_everything_and_enabling_again_finds_it(
 def test_disabling_with_delete_data_empties_and_deletes_buckets_and_key(
     app: Flask,
     operator_api: Api,
-    garage: FakeGarage,  # noqa: F811
+    garage: FakeGarage,
 ) -> None:
     operator_api.put("/configuration", ALL)
     assert deploy(app, operator_api)["status"] == "succeeded"
@@ -252,7 +255,7 @@ def test_disabling_with_delete_data_empties_and_deletes_buckets_and_key(
 def test_garage_unreachable_fails_clearly_before_nixops4(
     app: Flask,
     operator_api: Api,
-    garage: FakeGarage,  # noqa: F811
+    garage: FakeGarage,
     record: Path,
 ) -> None:
     garage.admin_server.shutdown()
@@ -268,7 +271,7 @@ def test_garage_unreachable_fails_clearly_before_nixops4(
 def test_a_refusal_midway_leaves_everything_recorded_and_the_next_run_finishes(
     app: Flask,
     operator_api: Api,
-    garage: FakeGarage,  # noqa: F811
+    garage: FakeGarage,
     record: Path,
 ) -> None:
     garage.fail_next["CreateKey"] = (500, "InternalError")
@@ -292,7 +295,7 @@ def test_a_refusal_midway_leaves_everything_recorded_and_the_next_run_finishes(
     assert garage.operations().count("CreateKey") == 3
 
 
-def test_fake_garage_rejects_what_garage_rejects(garage: FakeGarage) -> None:  # noqa: F811
+def test_fake_garage_rejects_what_garage_rejects(garage: FakeGarage) -> None:
     from fedipanel.providers.garage.admin import GarageAdmin, GarageError
 
     admin = GarageAdmin(garage.admin_url, garage.token)

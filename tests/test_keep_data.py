@@ -19,7 +19,7 @@ from fedipanel.configurator import (
 )
 from fedipanel.planning import plan_changes
 from fedipanel.planning.planner import DELETE_DATA, KEEP_DATA, NEVER_DELETED
-from tests.conftest import Auth, Factory, wait_for_jobs
+from tests.helpers import Auth, Factory, wait_for_jobs
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMbI2pLgY7cpVVS7Hzx6T4nGtOazV2F1bLGdYmgS6d5Q op@laptop"
 S3 = S3Settings("https://s3.provider.example", "garage", None, 8 * 1024**3)

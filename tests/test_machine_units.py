@@ -13,8 +13,8 @@ from fedipanel.machines.sizes import parse_size
 from fedipanel.planning import Change, Plan
 from fedipanel.providers.proxmox.client import form, parse_verify
 from fedipanel.providers.proxmox.provision import disk_gib, encode_sshkeys, vm_tags
-from tests.conftest import Factory
 from tests.fakes import pve_schema
+from tests.helpers import Factory
 
 
 def test_address_range_parses_and_says_what_is_wrong() -> None:
@@ -103,7 +103,7 @@ def test_peak_usage_counts_machines_being_removed_and_the_larger_size() -> None:
 
 def test_machine_sizes_from_the_settings_page() -> None:
     assert parse_size(" 4 / 8192 / 40 ").disk_gib == 40
-    with pytest.raises(ValueError, match="e.g. 4/8192/40"):
+    with pytest.raises(ValueError, match=r"e\.g\. 4/8192/40"):
         parse_size("4 cores")
     with pytest.raises(ValueError, match="at least"):
         parse_size("0/8192/40")

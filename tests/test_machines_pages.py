@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,24 +17,23 @@ from fedipanel.keys.service import ensure_deploy_key
 from fedipanel.machines.models import PooledVm
 from fedipanel.machines.quota import quota_of
 from fedipanel.provider_settings.models import ProviderSetting
-from tests.conftest import (
+from tests.fakes.proxmox import TOKEN_SECRET, FakeProxmox, start_sshd
+from tests.helpers import (
     Api,
     Auth,
     Factory,
+    free_port,
     require,
     require_program,
     sample_config,
     wait_for_jobs,
 )
-from tests.fakes.proxmox import TOKEN_SECRET, FakeProxmox, start_sshd
-from tests.proxmox_fixtures import ADDRESSES, free_port, running_fake
+from tests.plugins.proxmox import ADDRESSES
+
+# Starts programs of its own (sshd, nix, nixops4's fake): not in `make test-fast`.
+pytestmark = pytest.mark.external
 
 HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINMP6UCyOu+em0Shu0e46LrQa7mNEAZR6zqzI0nz7Hh9"
-
-
-@pytest.fixture
-def fake_pve(tmp_path: Path) -> Iterator[FakeProxmox]:
-    yield from running_fake(tmp_path)
 
 
 @pytest.fixture

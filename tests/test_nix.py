@@ -19,6 +19,9 @@ from pathlib import Path
 
 import pytest
 
+# Starts programs of its own (sshd, nix, nixops4's fake): not in `make test-fast`.
+pytestmark = pytest.mark.external
+
 ROOT = Path(__file__).resolve().parent.parent
 NIX_DIR = ROOT / "nix"
 LIB = NIX_DIR / "lib"

@@ -18,6 +18,9 @@ from fedipanel.providers import nixops4
 from fedipanel.providers.nixops4 import ApplyResult, Nixops4Error, apply, find_executable
 from fedipanel.providers.nixops4_simulator import simulate_apply
 
+# Starts programs of its own (sshd, nix, nixops4's fake): not in `make test-fast`.
+pytestmark = pytest.mark.external
+
 FAKE = Path(__file__).parent / "fakes" / "nixops4"
 
 

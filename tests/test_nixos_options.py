@@ -22,7 +22,7 @@ from fedipanel.configurator import (
     desired_state,
 )
 
-REFERENCE = Path(__file__).parents[1] / ".." / "shared" / "reference" / "nixos_options_subset.json"
+REFERENCE = Path(__file__).parent / "reference" / "nixos_options_subset.json"
 WILDCARDS = ("<name>", "*")
 VHOST = ("services", "nginx", "virtualHosts", "<name>")
 SERVICES = ("mastodon", "pixelfed", "peertube")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from fedipanel.extensions import db
 from fedipanel.provider_settings import service
 from fedipanel.provider_settings.models import ProviderSetting
-from tests.conftest import Auth, Factory, sample_config, wait_for_jobs
+from tests.helpers import Auth, Factory, sample_config, wait_for_jobs
 
 MAIL = {
     "SMTP_HOST": "smtp.provider.example",
@@ -89,7 +89,7 @@ def test_operator_cannot_open_the_settings(
 def test_saved_mail_relay_is_real_and_its_password_never_reaches_the_log(
     app: Flask, provider: FlaskClient, factory: Factory
 ) -> None:
-    from tests.conftest import Api
+    from tests.helpers import Api
 
     provider.post("/provider/settings/mail", data=MAIL)
     api = Api(app.test_client(), factory.token(factory.operator("op@acme.example", slug="acme")))

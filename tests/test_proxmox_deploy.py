@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -18,16 +17,14 @@ from fedipanel.machines.quota import Usage, set_quota
 from fedipanel.provider_settings import service as settings
 from fedipanel.provider_settings.sections import section
 from fedipanel.providers.proxmox.client import Retry
-from tests.conftest import Api, sample_config, wait_for_jobs
 from tests.fakes.proxmox import TOKEN_SECRET, FakeProxmox
-from tests.proxmox_fixtures import panel_settings, running_fake
+from tests.helpers import Api, sample_config, wait_for_jobs
+from tests.plugins.proxmox import panel_settings
+
+# Starts programs of its own (sshd, nix, nixops4's fake): not in `make test-fast`.
+pytestmark = pytest.mark.external
 
 VM_STEPS = ["clone", "config", "resize", "start"]
-
-
-@pytest.fixture
-def fake_pve(tmp_path: Path) -> Iterator[FakeProxmox]:
-    yield from running_fake(tmp_path)
 
 
 @pytest.fixture

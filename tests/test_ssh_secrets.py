@@ -13,6 +13,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fedipanel.providers.ssh_secrets import DeliveryError, deliver
 from tests.sshd import Sshd, run_sshd
 
+# Starts programs of its own (sshd, nix, nixops4's fake): not in `make test-fast`.
+pytestmark = pytest.mark.external
+
 
 def _keypair() -> tuple[str, str]:
     private = Ed25519PrivateKey.generate()
@@ -80,7 +83,7 @@ def test_delivers_files_root_owned_0400_idempotently_and_removes_stale_ones(
 
 def test_wrong_host_key_is_refused(sshd: Sshd, keys: tuple[str, str], tmp_path: Path) -> None:
     other = _keypair()[1]
-    with pytest.raises(DeliveryError, match="ssh to root@127.0.0.1"):
+    with pytest.raises(DeliveryError, match=r"ssh to root@127\.0\.0\.1"):
         deliver(
             "127.0.0.1",
             {"a": "b"},

@@ -87,7 +87,7 @@ class Service(BaseModel):
     subdomain: Label | None = Field(
         default=None, description="Host name below the domain; defaults to the service's name"
     )
-    keepData: bool = Field(  # noqa: N815 - the configuration JSON's own name
+    keepData: bool = Field(
         default=True,
         description=(
             "When the service is disabled: keep its buckets, media and key so that enabling it "

@@ -19,11 +19,11 @@ from .storage import Bucket, bucket_name, buckets_for, is_valid_bucket_name
 
 __all__ = [
     "DEFAULT_SIZES",
-    "AssignedS3",
     "FORMAT",
     "KEYS_DIR",
     "KINDS",
     "SECRETS_DIR",
+    "AssignedS3",
     "Bucket",
     "DesiredState",
     "Host",

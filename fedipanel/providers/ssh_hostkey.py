@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import socket
-import subprocess  # noqa: S404 - ssh-keyscan, without a shell
+import subprocess
 import time
 
 

@@ -14,7 +14,7 @@ import base64
 import re
 import shlex
 import shutil
-import subprocess  # noqa: S404 - the ssh client, without a shell
+import subprocess
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field

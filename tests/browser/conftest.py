@@ -19,7 +19,7 @@ from tests.browser.live import (
     Panel,
     serve,
 )
-from tests.conftest import app_config, require
+from tests.helpers import app_config, require
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page

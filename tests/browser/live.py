@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import pytest
 from flask import Flask
 
-from tests.conftest import IN_CI, PASSWORD
+from tests.helpers import IN_CI, PASSWORD
 
 if TYPE_CHECKING:
     from playwright.sync_api import ConsoleMessage

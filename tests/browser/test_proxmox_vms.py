@@ -18,9 +18,9 @@ from tests.browser.live import (
     serve,
 )
 from tests.browser.test_deploy_flow import configure_all_services, log_in, watch_deployment
-from tests.conftest import app_config, require_program
 from tests.fakes.proxmox import TOKEN_SECRET, FakeProxmox
-from tests.proxmox_fixtures import free_port, panel_settings
+from tests.helpers import app_config, free_port, require_program
+from tests.plugins.proxmox import panel_settings
 
 try:
     from playwright.sync_api import expect

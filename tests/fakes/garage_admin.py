@@ -1,7 +1,7 @@
 """A fake Garage: the admin API v2 and an S3 front that enforces each key's permissions.
 
 Both are real HTTP servers on loopback. The admin API checks every request against
-`../shared/reference/garage_admin_v2_subset.json` (unknown operation, query parameter or body
+`tests/reference/garage_admin_v2_subset.json` (unknown operation, query parameter or body
 field -> 400, as Garage does), answers Garage's error shape `{code, message, region, path}` with
 404 for unknown ids and 409 for conflicts, and checks its own answers against the reference's
 response schemas. Buckets live in a moto S3 server (named after their global alias); the S3
@@ -30,7 +30,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 
-REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 SPEC: dict[str, Any] = json.loads((REFERENCE / "garage_admin_v2_subset.json").read_text())[
     "operations"
 ]
@@ -129,7 +129,7 @@ class FakeGarage:
             endpoint_url=self.moto_url,
             region_name=REGION,
             aws_access_key_id="moto-root",
-            aws_secret_access_key="moto-root",  # noqa: S106 - moto accepts anything
+            aws_secret_access_key="moto-root",
             config=Config(
                 s3={"addressing_style": "path"},
                 request_checksum_calculation="when_required",
@@ -412,7 +412,7 @@ def _serve(handler: type[BaseHTTPRequestHandler], garage: FakeGarage) -> Threadi
 class _Quiet(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     @property
@@ -496,10 +496,10 @@ class _AdminHandler(_Quiet):
             raise ApiError(400, "InvalidRequest", f"invalid body: {exc}") from None
         return body
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         self._handle()
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._handle()
 
 
@@ -540,7 +540,7 @@ class _S3Handler(_Quiet):
         if self.command != "HEAD":
             self.wfile.write(payload)
 
-    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward  # noqa: N815
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
 
 
 def free_moto() -> Iterator[str]:

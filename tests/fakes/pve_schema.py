@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 SUBSET = REFERENCE / "pve_api_subset.json"
 
 _FORMATS: dict[str, re.Pattern[str]] = {

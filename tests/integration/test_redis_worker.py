@@ -23,8 +23,8 @@ from rq.job import Job
 from fedipanel.deployments.models import Deployment
 from fedipanel.deployments.queue import QUEUE_NAME
 from fedipanel.extensions import db
-from tests.conftest import Api, Factory, sample_config
-from tests.integration.conftest import (
+from tests.helpers import Api, Factory, sample_config
+from tests.integration.workers import (
     FAKE_NIXOPS4,
     STALE_AFTER,
     Workers,

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import require_program
+import pytest
+
 from tests.fakes.proxmox import FakeProxmox
+from tests.helpers import free_port, require_program
 
 ADDRESSES = "127.0.10.10-127.0.10.20/24"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def running_fake(tmp_path: Path) -> Iterator[FakeProxmox]:
-    """Run a fake Proxmox whose started VMs answer SSH (for a fixture to `yield from`)."""
+@pytest.fixture
+def fake_pve(tmp_path: Path) -> Iterator[FakeProxmox]:
+    """Run a fake Proxmox whose started VMs answer SSH."""
     sshd = require_program("sshd")
     require_program("ssh-keyscan")
     fake = FakeProxmox(tmp_path / "pve", ssh_port=free_port(), sshd=sshd, task_delay=0.05)
