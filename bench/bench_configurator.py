@@ -9,18 +9,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fedipanel.configurations.schema import Configuration
-from fedipanel.configurator import (
-    DEFAULT_SIZES,
+from fedipanel.core.configuration import Configuration
+from fedipanel.core.configurator import desired_state
+from fedipanel.core.planner import plan_changes
+from fedipanel.core.registry import DEFAULT_SIZES
+from fedipanel.core.resources import (
     MachineSize,
     OperatorFacts,
     ProviderSettings,
     Resource,
     S3Settings,
     SmtpSettings,
-    desired_state,
 )
-from fedipanel.planning import plan_changes
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMbI2pLgY7cpVVS7Hzx6T4nGtOazV2F1bLGdYmgS6d5Q bench"
 SERVICES = ("mastodon", "pixelfed", "peertube")

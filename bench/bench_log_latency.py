@@ -167,8 +167,8 @@ def finished(client: Client, deployment_id: int) -> dict[str, Any] | None:
 
 def write_directly(app: Any, deployment_id: int, stop: threading.Event) -> None:
     """Append stamped lines at the fake's pace through the worker's own write path."""
+    from fedipanel.db import db
     from fedipanel.deployments.progress import Progress
-    from fedipanel.extensions import db
 
     pause = random.Random(1)
     with app.app_context():

@@ -39,8 +39,8 @@ def set_status(app: object, deployment_id: int, status: str) -> None:
     """Flip the deployment between running (the fragment polls) and succeeded."""
     from sqlalchemy import update
 
+    from fedipanel.db import db
     from fedipanel.deployments.models import Deployment
-    from fedipanel.extensions import db
     from fedipanel.timeutil import utcnow
 
     with app.app_context():  # type: ignore[attr-defined]

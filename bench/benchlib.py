@@ -108,9 +108,10 @@ def seed(app: Any, log_lines: int = 0) -> Seeded:
     """
     from fedipanel.accounts import service as accounts
     from fedipanel.configurations.service import save_configuration
+    from fedipanel.db import db
     from fedipanel.deployments.models import LogLine
     from fedipanel.deployments.service import start_deployment
-    from fedipanel.extensions import db
+    from fedipanel.settings import effective
 
     with app.app_context():
         db.create_all()
@@ -120,7 +121,7 @@ def seed(app: Any, log_lines: int = 0) -> Seeded:
         token = accounts.create_token(operator, "bench")
         deployment_id = 0
         if log_lines:
-            deployment = start_deployment(operator, requested_by=operator)
+            deployment = start_deployment(operator, effective.current(), requested_by=operator)
             deployment_id = deployment.id
             app.extensions["fedipanel.queue"].join()
             have = db.session.query(LogLine).filter_by(deployment_id=deployment_id).count()

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import current_app
 from sqlalchemy import select
 
 from fedipanel.accounts.models import User
 from fedipanel.configurations.models import ConfigurationVersion
-from fedipanel.configurations.schema import Configuration
+from fedipanel.core.configuration import Configuration
+from fedipanel.core.planner import Action, Change
+from fedipanel.db import db
 from fedipanel.deployments.models import Deployment
 from fedipanel.deployments.progress import Progress
-from fedipanel.deployments.resources import forget
-from fedipanel.extensions import db
-from fedipanel.planning import Change
-from fedipanel.planning.service import PlanError, plan_version
-from fedipanel.providers.systems import simulated_systems
+from fedipanel.deployments.systems import System, simulated_systems
+from fedipanel.planning.service import PlanError, PlannedDeployment, plan_version
+from fedipanel.resources.service import forget
+from fedipanel.settings import effective
+from fedipanel.settings.effective import Settings
 from jobs.runner import StepFailed, run_job
 from jobs.steps import dns, machines, nixops, secrets, storage
 from jobs.steps.context import SIMULATED, DeployContext
@@ -37,9 +38,19 @@ def run_deployment(deployment_id: int) -> None:
 
 def deploy(deployment_id: int, progress: Progress) -> None:
     """Run every step of one deployment in order."""
-    ctx = _context(deployment_id, progress)
-    check_simulation_allowed(ctx)
-    plan(ctx)
+    deployment = db.session.get(Deployment, deployment_id)
+    if deployment is None:
+        raise StepFailed(f"deployment {deployment_id} does not exist")
+    operator = db.session.get(User, deployment.operator_id)
+    if operator is None:
+        raise StepFailed("the operator account no longer exists")
+    settings = effective.current()
+    simulated = simulated_systems(settings)
+    check_simulation_allowed(settings, simulated, progress)
+    planned = plan(deployment, operator, settings, progress)
+    ctx = DeployContext(
+        deployment, operator, progress, settings, frozenset(s.key for s in simulated), planned
+    )
     machines.check_quota(ctx)
     machines.provision(ctx)
     storage.create(ctx)
@@ -51,57 +62,53 @@ def deploy(deployment_id: int, progress: Progress) -> None:
     nixops.record_configurations(ctx)
 
 
-def _context(deployment_id: int, progress: Progress) -> DeployContext:
-    deployment = db.session.get(Deployment, deployment_id)
-    if deployment is None:
-        raise StepFailed(f"deployment {deployment_id} does not exist")
-    operator = db.session.get(User, deployment.operator_id)
-    if operator is None:
-        raise StepFailed("the operator account no longer exists")
-    config = current_app.config
-    simulated = {system.key for system in simulated_systems(config)}
-    return DeployContext(deployment, operator, progress, config, simulated)
-
-
-def check_simulation_allowed(ctx: DeployContext) -> None:
-    missing = simulated_systems(ctx.config)
-    if missing and not ctx.config["SIMULATE"]:
-        names = "; ".join(f"{s.label}: configure {s.how_to_configure}" for s in missing)
+def check_simulation_allowed(
+    settings: Settings, simulated: list[System], progress: Progress
+) -> None:
+    """Refuse to simulate anything when the provider forbade it; say what is simulated."""
+    if simulated and not settings.simulate:
+        names = "; ".join(f"{s.label}: configure {s.how_to_configure}" for s in simulated)
         raise StepFailed(
             "Simulators are disabled (FEDIPANEL_SIMULATE=0) and these systems are not "
             f"configured: {names}. Nothing was changed."
         )
-    ctx.progress.mark_simulated([s.label for s in missing])
-    if missing:
-        labels = ", ".join(s.label for s in missing)
-        ctx.progress.log([f"{SIMULATED} not configured by the provider, simulated: {labels}"])
+    progress.mark_simulated([s.label for s in simulated])
+    if simulated:
+        labels = ", ".join(s.label for s in simulated)
+        progress.log([f"{SIMULATED} not configured by the provider, simulated: {labels}"])
 
 
-def plan(ctx: DeployContext) -> None:
-    ctx.progress.phase("Planning", 2)
+def plan(
+    deployment: Deployment, operator: User, settings: Settings, progress: Progress
+) -> PlannedDeployment:
+    """Plan the deployment's configuration version against what exists now."""
+    progress.phase("Planning", 2)
     row = db.session.scalar(
         select(ConfigurationVersion).where(
-            ConfigurationVersion.operator_id == ctx.operator.id,
-            ConfigurationVersion.version == ctx.deployment.config_version,
+            ConfigurationVersion.operator_id == operator.id,
+            ConfigurationVersion.version == deployment.config_version,
         )
     )
     if row is None:
-        raise StepFailed(f"configuration version {ctx.deployment.config_version} is gone")
+        raise StepFailed(f"configuration version {deployment.config_version} is gone")
     try:
-        planned = plan_version(ctx.operator, Configuration.model_validate(row.data), row.version)
+        planned = plan_version(
+            operator, Configuration.model_validate(row.data), row.version, settings
+        )
     except PlanError as exc:
         raise StepFailed(str(exc)) from None
-    ctx.state, ctx.plan = planned.state, planned.plan
-    ctx.deployment.plan = planned.plan.as_json()
+    deployment.plan = planned.plan.as_json()
     db.session.commit()
-    ctx.progress.log(
-        [f"{c.action} {c.kind} {c.name}" for c in planned.plan.changes if c.action != "keep"]
+    progress.log(
+        [f"{c.action} {c.kind} {c.name}" for c in planned.plan.changes if c.action != Action.KEEP]
         or ["Nothing to change: re-applying the current configuration."]
     )
+    return planned
 
 
 def remove_unused(ctx: DeployContext) -> None:
-    deletions = ctx.changes(*REMOVERS, "ssh_key", "mail", "nixos", actions=("delete",))
+    """Remove what the plan deletes, now that the rest succeeded."""
+    deletions = ctx.changes(*REMOVERS, "ssh_key", "mail", "nixos", actions=(Action.DELETE,))
     if not deletions:
         return
     ctx.progress.phase("Removing what is no longer used", 90)

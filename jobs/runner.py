@@ -6,10 +6,12 @@ import logging
 from collections.abc import Callable
 
 from flask import Flask, current_app, has_app_context
+from rq import get_current_job
 
+from fedipanel.db import db
 from fedipanel.deployments.progress import Heartbeat, Progress
-from fedipanel.extensions import db
-from fedipanel.provider_settings import service as settings
+from fedipanel.runtime import create_base_app
+from fedipanel.settings import effective
 
 log = logging.getLogger(__name__)
 _app: Flask | None = None
@@ -25,9 +27,7 @@ def job_app() -> Flask:
     if has_app_context():
         return current_app._get_current_object()  # type: ignore[attr-defined]
     if _app is None:
-        from fedipanel import create_app
-
-        _app = create_app()
+        _app = create_base_app()
     return _app
 
 
@@ -35,11 +35,11 @@ def run_job(deployment_id: int, body: Callable[[Progress], None]) -> None:
     """Run `body` for a queued deployment and record how it ended on its row."""
     app = job_app()
     with app.app_context():
-        if _in_forked_worker():
+        if get_current_job() is not None:
             # A forked RQ work horse must not reuse its parent's database connections.
             db.engine.dispose(close=False)
         progress = Progress(deployment_id)
-        for secret in settings.secret_values():
+        for secret in effective.current().secrets:
             progress.hide(secret)
         if not progress.claim():
             log.warning("deployment %s is no longer queued; skipping", deployment_id)
@@ -55,14 +55,6 @@ def run_job(deployment_id: int, body: Callable[[Progress], None]) -> None:
                 progress.fail(_unexpected_message(exc))
                 raise
         progress.succeed()
-
-
-def _in_forked_worker() -> bool:
-    try:
-        from rq import get_current_job
-    except ImportError:  # pragma: no cover - rq is a dependency
-        return False
-    return get_current_job() is not None
 
 
 def _unexpected_message(exc: BaseException) -> str:

@@ -31,8 +31,9 @@ from werkzeug.serving import make_server  # noqa: E402
 from fedipanel import create_app  # noqa: E402
 from fedipanel.accounts import service as accounts  # noqa: E402
 from fedipanel.configurations.service import save_configuration  # noqa: E402
+from fedipanel.db import db  # noqa: E402
 from fedipanel.deployments.service import start_deployment  # noqa: E402
-from fedipanel.extensions import db  # noqa: E402
+from fedipanel.settings import effective  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -74,7 +75,7 @@ def seed(app: Flask) -> None:
             (bluebird, configuration("bluebird.example", "pixelfed")),
         ):
             save_configuration(operator, config, source="web", author=operator)
-            start_deployment(operator, requested_by=operator)
+            start_deployment(operator, effective.current(), requested_by=operator)
     app.extensions["fedipanel.queue"].join()
 
 

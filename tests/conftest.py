@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 
 from fedipanel import create_app
 from fedipanel.accounts import service as accounts
-from fedipanel.extensions import db
+from fedipanel.db import db
 from tests.helpers import ROOT, Api, Auth, Factory, app_config, without_nixops4_on_path
 
 pytest_plugins = ["tests.plugins.garage", "tests.plugins.proxmox"]
@@ -63,6 +63,7 @@ def app(tmp_path: Path, app_overrides: dict[str, Any]) -> Iterator[Flask]:
     with app.app_context():
         db.create_all()
     yield app
+    app.extensions["fedipanel.queue"].close()  # the embedded queue's reaper timer
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

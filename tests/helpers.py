@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from fedipanel.accounts import service as accounts
 from fedipanel.accounts.models import User
-from fedipanel.extensions import db
+from fedipanel.db import db
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "tests" / "reference"

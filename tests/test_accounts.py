@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from fedipanel import create_app
 from fedipanel.accounts import service
-from fedipanel.extensions import db
+from fedipanel.db import db
 from tests.helpers import PASSWORD, Auth, Factory, app_config
 
 

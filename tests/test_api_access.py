@@ -70,7 +70,7 @@ def test_operator_cannot_see_other_operators_deployment_page(
 def test_revoked_token_answers_401(client: FlaskClient, factory: Factory, app: Flask) -> None:
     from fedipanel.accounts import service
     from fedipanel.accounts.models import User
-    from fedipanel.extensions import db
+    from fedipanel.db import db
 
     user_id = factory.operator()
     api = Api(client, factory.token(user_id))

@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
+from sqlalchemy import select
 
 from fedipanel import create_app
 from fedipanel.accounts import service
-from fedipanel.extensions import db
+from fedipanel.db import db
+from fedipanel.keys.models import DeployKey
 from tests.helpers import PASSWORD, app_config
 
 
@@ -39,6 +41,19 @@ def test_init_twice_keeps_every_operators_data(fresh_app: Flask) -> None:
     assert "set-up code" not in result.output or "No provider" in result.output
     with fresh_app.app_context():
         assert service.find_user("op@acme.example") is not None
+
+
+def test_init_gives_older_operators_their_deploy_key(fresh_app: Flask) -> None:
+    runner = fresh_app.test_cli_runner()
+    runner.invoke(args=["fedipanel", "init"])
+    with fresh_app.app_context():
+        operator_id = service.create_user("op@acme.example", PASSWORD, "operator").id
+        db.session.query(DeployKey).delete()  # as for operators created by earlier versions
+        db.session.commit()
+    result = runner.invoke(args=["fedipanel", "init"])
+    assert "Created a deploy key for 1 operator" in result.output, result.output
+    with fresh_app.app_context():
+        assert db.session.scalar(select(DeployKey.operator_id)) == operator_id
 
 
 def test_migrations_create_exactly_the_models_schema(fresh_app: Flask, tmp_path: Path) -> None:

@@ -12,14 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from fedipanel.configurations.schema import (
-    RESERVED_USERNAMES,
-    Configuration,
-    check_domain,
-    check_username,
-    error_list,
-    json_schema,
-)
+from fedipanel.core.configuration import Configuration, error_list, json_schema
+from fedipanel.core.validators import RESERVED_USERNAMES, check_domain, check_username
 
 DOCS = Path(__file__).parents[1] / "docs"
 LABEL = r"[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?"

@@ -11,25 +11,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fedipanel.configurations.schema import Configuration
-from fedipanel.configurator import (
-    DEFAULT_SIZES,
+from fedipanel.core import registry
+from fedipanel.core.buckets import buckets_for, is_valid_bucket_name
+from fedipanel.core.configuration import Configuration
+from fedipanel.core.configurator import DesiredState, desired_state
+from fedipanel.core.document import Host, deployment_document
+from fedipanel.core.registry import DEFAULT_SIZES, SERVICE_NAMES
+from fedipanel.core.resources import (
     KINDS,
-    DesiredState,
-    Host,
     MachineSize,
     OperatorFacts,
     ProviderSettings,
     S3Settings,
     SmtpSettings,
-    buckets_for,
-    deployment_document,
-    desired_state,
-    is_valid_bucket_name,
 )
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMbI2pLgY7cpVVS7Hzx6T4nGtOazV2F1bLGdYmgS6d5Q op@laptop"
-SERVICES = ("mastodon", "pixelfed", "peertube")
+SERVICES = SERVICE_NAMES
 SMTP = SmtpSettings(host="smtp.provider.example", port=587, user="relay")
 S3 = S3Settings(endpoint="https://s3.provider.example", public_url="https://media.provider.example")
 ALLOWED_SECRET_KEYS = {"extraEnvFiles", "serviceEnvironmentFile", "secretFile", "secrets"}
@@ -129,7 +127,7 @@ def test_peertube_keeps_exports_and_originals_private() -> None:
 
 @given(st.from_regex(r"[a-z0-9]([a-z0-9-]{0,120}[a-z0-9])?", fullmatch=True))
 def test_bucket_names_are_valid_and_distinct_for_any_slug(slug: str) -> None:
-    names = [b.name for s in SERVICES for b in buckets_for(slug, s)]
+    names = [b.name for s in SERVICES for b in buckets_for(slug, s, registry.service(s).buckets)]
     assert all(is_valid_bucket_name(n) for n in names), names
     assert len(set(names)) == len(names)
 

@@ -12,9 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.exc import IntegrityError
 
+from fedipanel.db import db
 from fedipanel.deployments.models import Deployment, Status
 from fedipanel.deployments.service import reap_stale_deployments
-from fedipanel.extensions import db
 from fedipanel.timeutil import utcnow
 from tests.helpers import FAKES, PASSWORD, Api, Factory, sample_config, wait_for_jobs
 

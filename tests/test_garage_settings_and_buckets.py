@@ -11,11 +11,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from fedipanel.extensions import db
-from fedipanel.provider_settings import service as settings
+from fedipanel.db import db
 from fedipanel.provider_settings.models import ProviderSetting
 from fedipanel.providers.garage import s3
 from fedipanel.providers.garage.admin import GarageAdmin
+from fedipanel.settings import effective
 from fedipanel.storage.models import AssignedBucket
 from tests.fakes.garage_admin import FakeGarage
 from tests.helpers import FAKES, Api, Auth, Factory, sample_config, wait_for_jobs
@@ -49,8 +49,8 @@ def test_provider_connects_garage_and_the_token_is_encrypted_and_never_shown(
         assert row is not None
         assert row.is_secret
         assert garage.token not in row.value
-        assert settings.get("GARAGE_ADMIN_TOKEN") == garage.token
-        assert garage.token in settings.secret_values()  # redacted from deployment logs
+        assert effective.current().provider["GARAGE_ADMIN_TOKEN"].text == garage.token
+        assert garage.token in effective.current().secrets  # redacted from deployment logs
 
     answer = provider.post("/provider/settings/garage/test").get_data(as_text=True)
     assert "works" in answer.lower() or "ok" in answer.lower(), answer
@@ -71,7 +71,7 @@ def test_connection_test_says_what_is_wrong(
         data=_form(garage, S3_REGION="us-east-1", GARAGE_ADMIN_TOKEN=""),
     )
     with app.app_context():  # a blank secret keeps the stored one
-        assert settings.get("GARAGE_ADMIN_TOKEN") == "wrong"
+        assert effective.current().provider["GARAGE_ADMIN_TOKEN"].text == "wrong"
     provider.post("/provider/settings/garage", data=_form(garage, S3_REGION="us-east-1"))
     answer = provider.post("/provider/settings/garage/test").get_data(as_text=True)
     assert "the region &#39;us-east-1&#39; is wrong" in answer

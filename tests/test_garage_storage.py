@@ -11,9 +11,9 @@ from botocore.exceptions import ClientError
 from flask import Flask
 from sqlalchemy import select
 
-from fedipanel.deployments.models import RecordedResource
-from fedipanel.extensions import db
+from fedipanel.db import db
 from fedipanel.providers.garage import s3
+from fedipanel.resources.models import RecordedResource
 from fedipanel.storage.models import StorageKey
 from tests.fakes.garage_admin import FakeGarage
 from tests.helpers import FAKES, Api, sample_config, wait_for_jobs

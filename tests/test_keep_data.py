@@ -8,18 +8,15 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from fedipanel.configurations.schema import Configuration
-from fedipanel.configurator import (
-    DEFAULT_SIZES,
-    AssignedS3,
-    OperatorFacts,
-    ProviderSettings,
-    S3Settings,
-    desired_state,
-)
-from fedipanel.planning import plan_changes
-from fedipanel.planning.planner import DELETE_DATA, KEEP_DATA, NEVER_DELETED
+from fedipanel.core.configuration import Configuration
+from fedipanel.core.configurator import desired_state
+from fedipanel.core.planner import FATE_NOTES, DataFate, plan_changes
+from fedipanel.core.registry import DEFAULT_SIZES
+from fedipanel.core.resources import AssignedS3, OperatorFacts, ProviderSettings, S3Settings
 from tests.helpers import Auth, Factory, wait_for_jobs
+
+KEEP_DATA, DELETE_DATA = FATE_NOTES[DataFate.KEEP], FATE_NOTES[DataFate.DELETE]
+NEVER_DELETED = FATE_NOTES[DataFate.NEVER_DELETED]
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMbI2pLgY7cpVVS7Hzx6T4nGtOazV2F1bLGdYmgS6d5Q op@laptop"
 S3 = S3Settings("https://s3.provider.example", "garage", None, 8 * 1024**3)

@@ -7,10 +7,11 @@ from urllib.parse import unquote
 import pytest
 from flask import Flask
 
+from fedipanel.core.planner import Change, Plan
+from fedipanel.core.sizes import parse_size
 from fedipanel.machines import addresses
 from fedipanel.machines.quota import Usage, exceeded, peak_usage, refusals
-from fedipanel.machines.sizes import parse_size
-from fedipanel.planning import Change, Plan
+from fedipanel.providers.proxmox.addresses import AddressError, parse_range
 from fedipanel.providers.proxmox.client import form, parse_verify
 from fedipanel.providers.proxmox.provision import disk_gib, encode_sshkeys, vm_tags
 from tests.fakes import pve_schema
@@ -18,7 +19,7 @@ from tests.helpers import Factory
 
 
 def test_address_range_parses_and_says_what_is_wrong() -> None:
-    span = addresses.parse_range("192.0.2.10-192.0.2.12/24")
+    span = parse_range("192.0.2.10-192.0.2.12/24")
     assert list(span) == ["192.0.2.10", "192.0.2.11", "192.0.2.12"]
     assert span.cidr("192.0.2.11") == "192.0.2.11/24"
     for bad, words in (
@@ -27,21 +28,21 @@ def test_address_range_parses_and_says_what_is_wrong() -> None:
         ("192.0.2.10-192.0.3.10/24", "outside"),
         ("nope-192.0.2.10/24", "must look like"),
     ):
-        with pytest.raises(addresses.AddressError, match=words):
-            addresses.parse_range(bad)
+        with pytest.raises(AddressError, match=words):
+            parse_range(bad)
 
 
 def test_leases_are_stable_avoid_taken_ones_and_run_out_clearly(
     app: Flask, factory: Factory
 ) -> None:
     first, second = factory.operator("a@acme.example"), factory.operator("b@acme.example")
-    span = addresses.parse_range("127.0.10.1-127.0.10.3/24")
+    span = parse_range("127.0.10.1-127.0.10.3/24")
     with app.app_context():
         assert addresses.lease(first, "mastodon", span, {"127.0.10.1"}) == "127.0.10.2"
         assert addresses.lease(first, "mastodon", span, set()) == "127.0.10.2"
         assert addresses.lease(second, "mastodon", span, set()) == "127.0.10.1"
         assert addresses.lease(second, "peertube", span, set()) == "127.0.10.3"
-        with pytest.raises(addresses.AddressError, match="no free address left"):
+        with pytest.raises(AddressError, match="no free address left"):
             addresses.lease(first, "pixelfed", span, set())
         addresses.release(second, "mastodon")
         assert addresses.lease(first, "pixelfed", span, set()) == "127.0.10.1"

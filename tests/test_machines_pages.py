@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from fedipanel.accounts.models import User
-from fedipanel.extensions import db
-from fedipanel.keys.service import ensure_deploy_key
+from fedipanel.db import db
+from fedipanel.keys.service import deploy_key
 from fedipanel.machines.models import PooledVm
 from fedipanel.machines.quota import quota_of
 from fedipanel.provider_settings.models import ProviderSetting
@@ -170,13 +170,13 @@ def test_pool_vms_are_assigned_and_returned_and_one_in_use_cannot_be_removed(
     with app.app_context():
         user = db.session.get(User, operator_id)
         assert user is not None
-        deploy_key = ensure_deploy_key(user).public_key
+        public_key = deploy_key(user.id).public_key
     # Two pre-deployed "VMs": real sshd on two loopback addresses, as root with the deploy key.
     port = free_port()
     processes = []
     for last in (30, 31):
         process, host_key = start_sshd(
-            sshd, tmp_path / f"vm{last}", f"127.0.10.{last}", port, deploy_key
+            sshd, tmp_path / f"vm{last}", f"127.0.10.{last}", port, public_key
         )
         processes.append(process)
         response = provider.post(

@@ -12,15 +12,10 @@ from typing import Any
 
 import pytest
 
-from fedipanel.configurations.schema import Configuration
-from fedipanel.configurator import (
-    DEFAULT_SIZES,
-    OperatorFacts,
-    ProviderSettings,
-    S3Settings,
-    SmtpSettings,
-    desired_state,
-)
+from fedipanel.core.configuration import Configuration
+from fedipanel.core.configurator import desired_state
+from fedipanel.core.registry import DEFAULT_SIZES
+from fedipanel.core.resources import OperatorFacts, ProviderSettings, S3Settings, SmtpSettings
 
 REFERENCE = Path(__file__).parent / "reference" / "nixos_options_subset.json"
 WILDCARDS = ("<name>", "*")
@@ -356,7 +351,7 @@ def test_checker_checks_pixelfed_nginx_against_virtual_host_options(checker: Che
 
 @pytest.mark.parametrize("with_garage", [False, True], ids=["only-assigned", "garage-too"])
 def test_preconfigured_buckets_give_valid_options(checker: Checker, with_garage: bool) -> None:
-    from fedipanel.configurator import AssignedS3
+    from fedipanel.core.resources import AssignedS3
 
     config = Configuration.model_validate(
         {

@@ -7,17 +7,11 @@ from typing import Any
 
 import pytest
 
-from fedipanel.configurations.schema import Configuration
-from fedipanel.configurator import (
-    DEFAULT_SIZES,
-    KINDS,
-    MachineSize,
-    OperatorFacts,
-    ProviderSettings,
-    Resource,
-    desired_state,
-)
-from fedipanel.planning import Plan, plan_changes
+from fedipanel.core.configuration import Configuration
+from fedipanel.core.configurator import desired_state
+from fedipanel.core.planner import Plan, plan_changes
+from fedipanel.core.registry import DEFAULT_SIZES
+from fedipanel.core.resources import KINDS, MachineSize, OperatorFacts, ProviderSettings, Resource
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMbI2pLgY7cpVVS7Hzx6T4nGtOazV2F1bLGdYmgS6d5Q op@laptop"
 

@@ -7,9 +7,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from fedipanel.extensions import db
-from fedipanel.provider_settings import service
+from fedipanel.db import db
 from fedipanel.provider_settings.models import ProviderSetting
+from fedipanel.settings import effective
 from tests.helpers import Auth, Factory, sample_config, wait_for_jobs
 
 MAIL = {
@@ -41,7 +41,7 @@ def test_provider_saves_mail_settings_and_the_secret_is_encrypted(
         assert stored is not None
         assert stored.is_secret
         assert "relay-password-123" not in stored.value
-        assert service.get("SMTP_PASSWORD") == "relay-password-123"
+        assert effective.current().provider["SMTP_PASSWORD"].text == "relay-password-123"
 
 
 def test_blank_secret_keeps_the_stored_one_and_clear_removes_it(
@@ -50,12 +50,12 @@ def test_blank_secret_keeps_the_stored_one_and_clear_removes_it(
     provider.post("/provider/settings/mail", data=MAIL)
     provider.post("/provider/settings/mail", data={**MAIL, "SMTP_PASSWORD": ""})
     with app.app_context():
-        assert service.get("SMTP_PASSWORD") == "relay-password-123"
+        assert effective.current().provider["SMTP_PASSWORD"].text == "relay-password-123"
     provider.post(
         "/provider/settings/mail", data={**MAIL, "SMTP_PASSWORD": "", "clear": "SMTP_PASSWORD"}
     )
     with app.app_context():
-        assert service.get("SMTP_PASSWORD") is None
+        assert effective.current().provider["SMTP_PASSWORD"].text is None
 
 
 def test_invalid_value_is_refused_at_the_field_and_nothing_saved(
@@ -74,7 +74,7 @@ def test_environment_wins_and_is_shown_read_only(app: Flask, provider: FlaskClie
     page = provider.get("/provider/settings").get_data(as_text=True)
     assert 'value="env-relay.example" disabled' in page
     with app.app_context():
-        assert service.get("SMTP_HOST") == "env-relay.example"
+        assert effective.current().provider["SMTP_HOST"].text == "env-relay.example"
 
 
 def test_operator_cannot_open_the_settings(

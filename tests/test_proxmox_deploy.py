@@ -10,13 +10,15 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from fedipanel.deployments.models import Deployment, RecordedResource
-from fedipanel.extensions import db
+from fedipanel.db import db
+from fedipanel.deployments.models import Deployment
 from fedipanel.machines.models import AddressLease
 from fedipanel.machines.quota import Usage, set_quota
-from fedipanel.provider_settings import service as settings
-from fedipanel.provider_settings.sections import section
+from fedipanel.provider_settings import store
+from fedipanel.provider_settings.registry import section
 from fedipanel.providers.proxmox.client import Retry
+from fedipanel.resources.models import RecordedResource
+from fedipanel.settings import effective
 from tests.fakes.proxmox import TOKEN_SECRET, FakeProxmox
 from tests.helpers import Api, sample_config, wait_for_jobs
 from tests.plugins.proxmox import panel_settings
@@ -82,11 +84,11 @@ def test_deploy_clones_configures_resizes_starts_and_records_the_host_key(
     config = fake_pve.calls("POST", r"/config$")[0]
     with app.app_context():
         from fedipanel.accounts.service import find_user
-        from fedipanel.keys.service import ensure_deploy_key
+        from fedipanel.keys.service import deploy_key
 
         user = find_user("op@acme.example")
         assert user is not None
-        key = ensure_deploy_key(user).public_key
+        key = deploy_key(user.id).public_key
     assert config["sshkeys"] == quote(key.strip(), safe="")
     assert config["ipconfig0"] == "ip=127.0.10.10/24,gw=127.0.10.1"
     assert config["ciuser"] == "root"
@@ -135,7 +137,7 @@ def test_adding_resizing_and_removing_services_across_two_deployments(
     with app.app_context():
         sec = section("sizes")
         assert sec is not None
-        settings.save(sec, {"SIZE_MASTODON": "6/12288/50"})
+        store.save(sec, {"SIZE_MASTODON": "6/12288/50"})
     services = {
         "mastodon": {"enable": True},
         "pixelfed": {"enable": True},
@@ -185,7 +187,7 @@ def test_a_disk_shrink_is_refused_in_the_plan(
     with app.app_context():
         sec = section("sizes")
         assert sec is not None
-        settings.save(sec, {"SIZE_MASTODON": "4/8192/20"})
+        store.save(sec, {"SIZE_MASTODON": "4/8192/20"})
     plan = operator_api.post("/plan").get_json()
     assert "cannot shrink from 40 GiB to 20 GiB" in plan["refusals"][0]
     before = len(fake_pve.requests)
@@ -321,10 +323,10 @@ def test_the_fake_rejects_what_the_real_server_rejects(fake_pve: FakeProxmox) ->
     assert bad.status_code == 401
 
 
-def test_retry_pacing_comes_from_settings() -> None:
-    from fedipanel.providers.proxmox.settings import retry_from
-
-    assert retry_from({"PROXMOX_BACKOFF": 0.5}) == Retry(backoff=0.5)
+def test_retry_pacing_comes_from_settings(app: Flask) -> None:
+    app.config.update(PROXMOX_BACKOFF=0.5, PROXMOX_TASK_POLL=1.0)
+    with app.app_context():
+        assert effective.current().proxmox_retry == Retry(backoff=0.5)
 
 
 def test_the_worker_checks_the_quota_again_before_creating_anything(

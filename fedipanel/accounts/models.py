@@ -9,7 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from fedipanel.extensions import db
+from fedipanel.db import db
 from fedipanel.timeutil import utcnow
 
 
@@ -42,6 +42,11 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     @property
     def is_operator(self) -> bool:
         return self.role == Role.OPERATOR
+
+    @property
+    def deployment_name(self) -> str:
+        """Return the name of the operator's deployment (its slug)."""
+        return self.slug or f"operator-{self.id}"
 
 
 class ApiToken(db.Model):  # type: ignore[name-defined]

@@ -13,12 +13,12 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 
 from fedipanel.accounts.models import ApiToken, LoginFailure, Role, User
-from fedipanel.configurations.schema import check_email
-from fedipanel.extensions import db
+from fedipanel.core.validators import check_email, check_slug, problem
+from fedipanel.db import db
+from fedipanel.keys.service import add_deploy_key
 from fedipanel.timeutil import utcnow
 
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
-_SLUG = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 MIN_PASSWORD_LENGTH = 12
 TOKEN_PREFIX = "fp_"  # noqa: S105 - a visible prefix, not a secret
 # Verifying against this keeps a login for an unknown email as slow as for a known one.
@@ -61,7 +61,8 @@ def _safe_verify(hashed: str, password: str) -> bool:
 
 def slug_from_email(email: str) -> str:
     """Derive a free deployment slug from an email address."""
-    base = re.sub(r"[^a-z0-9]+", "-", email.split("@")[0].lower()).strip("-")[:30] or "operator"
+    local = re.sub(r"[^a-z0-9]+", "-", email.split("@")[0].lower())
+    base = local.strip("-")[:30].strip("-") or "operator"
     slug, n = base, 1
     while db.session.scalar(select(User.id).where(User.slug == slug)) is not None:
         n += 1
@@ -83,10 +84,9 @@ def create_user(email: str, password: str, role: str, slug: str | None = None) -
         raise AccountError("email", "an account with this email already exists")
     if role == Role.OPERATOR:
         if slug:
-            if not _SLUG.fullmatch(slug):
-                raise AccountError(
-                    "slug", "must be lowercase letters, digits and hyphens (at most 40)"
-                )
+            message = problem(check_slug, slug)
+            if message:
+                raise AccountError("slug", message)
             if db.session.scalar(select(User.id).where(User.slug == slug)) is not None:
                 raise AccountError("slug", "this deployment name is taken")
         else:
@@ -95,6 +95,9 @@ def create_user(email: str, password: str, role: str, slug: str | None = None) -
         slug = None
     user = User(email=email, role=str(role), slug=slug, password_hash=hash_password(password))
     db.session.add(user)
+    if slug is not None:
+        db.session.flush()  # the key names the operator's id
+        add_deploy_key(user.id, slug)
     db.session.commit()
     return user
 

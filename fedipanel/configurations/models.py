@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fedipanel.extensions import db
+from fedipanel.db import db
 from fedipanel.timeutil import utcnow
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from fedipanel.accounts.models import User
 from fedipanel.configurations.models import ConfigurationVersion
-from fedipanel.configurations.schema import SERVICE_NAMES, Configuration
-from fedipanel.extensions import db
+from fedipanel.core.configuration import Configuration
+from fedipanel.db import db
 
 
 @dataclass(frozen=True)
@@ -119,35 +118,3 @@ def _path_order(path: str) -> tuple[int, str]:
     head = path.split(".")[0]
     order = {"domain": 0, "admin": 1, "services": 2}
     return (order.get(head, 3), path)
-
-
-def form_to_document(form: Any) -> dict[str, Any]:
-    """Turn the configuration form's fields into the configuration JSON shape."""
-    services: dict[str, Any] = {}
-    for name in SERVICE_NAMES:
-        entry: dict[str, Any] = {"enable": form.get(f"services.{name}.enable") in ("on", "true")}
-        subdomain = form.get(f"services.{name}.subdomain", "").strip()
-        if subdomain:
-            entry["subdomain"] = subdomain
-        # Nothing is deleted unless the operator picks "delete data" explicitly.
-        entry["keepData"] = form.get(f"services.{name}.keepData", "true") != "false"
-        services[name] = entry
-    return {
-        "domain": form.get("domain", "").strip(),
-        "admin": {
-            "username": form.get("admin.username", "").strip(),
-            "email": form.get("admin.email", "").strip(),
-        },
-        "services": services,
-    }
-
-
-def field_errors(exc: ValidationError) -> dict[str, str]:
-    """Map validation errors to form field names (dotted paths)."""
-    from fedipanel.configurations.schema import error_list
-
-    errors: dict[str, str] = {}
-    for err in error_list(exc):
-        key = ".".join(str(part) for part in err["loc"]) or "form"
-        errors.setdefault(key, err["msg"])
-    return errors

@@ -6,10 +6,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fedipanel.extensions import db
+from fedipanel.db import db
 from fedipanel.timeutil import utcnow
 
 
@@ -80,23 +80,3 @@ class LogLine(db.Model):  # type: ignore[name-defined]
     )
     at: Mapped[datetime] = mapped_column(default=utcnow)
     line: Mapped[str] = mapped_column(Text)
-
-
-class RecordedResource(db.Model):  # type: ignore[name-defined]
-    """A resource FediPanel created for an operator and still owns."""
-
-    __tablename__ = "resources"
-    __table_args__ = (UniqueConstraint("operator_id", "kind", "name"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    operator_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    name: Mapped[str] = mapped_column(String(255))
-    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
-    # What the outside world told us (VM id, address, ...); never a secret.
-    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    simulated: Mapped[bool] = mapped_column(default=False)
-    deployment_id: Mapped[int | None] = mapped_column(
-        ForeignKey("deployments.id", ondelete="SET NULL")
-    )
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from flask import Flask
 from sqlalchemy import insert, update
 
+from fedipanel.db import db
 from fedipanel.deployments.models import Deployment, LogLine, Status
-from fedipanel.extensions import db
 from fedipanel.timeutil import utcnow
 
 MAX_LINE = 4000

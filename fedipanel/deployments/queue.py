@@ -1,27 +1,48 @@
-"""Where deployment jobs go: RQ on Redis when configured, else an in-process worker thread."""
+"""Where jobs go: RQ on Redis when configured, else an in-process worker thread.
+
+Jobs are named by their dotted path (`jobs.deploy.run_deployment`), as RQ accepts them, so that
+nothing on this side imports the worker's code.
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import queue
 import threading
+import weakref
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
 from flask import Flask, current_app
+from redis import Redis
+from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 
 from fedipanel.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 QUEUE_NAME = "fedipanel"
+_EXTENSION = "fedipanel.queue"
 
 
 class JobQueue(Protocol):
-    def enqueue(self, func: Callable[..., Any], *args: Any) -> str: ...
+    def enqueue(self, job: str, *args: Any) -> str:
+        """Queue the job named by its dotted path with `args` (ids only); return its id."""
 
     def is_lost(self, job_id: str | None, queued_at: datetime) -> bool:
         """Tell whether a job this queue accepted can no longer run."""
+
+    def close(self) -> None:
+        """Stop what the queue runs on its own (timers); queued jobs are not affected."""
+
+
+def _resolve(job: str) -> Callable[..., Any]:
+    module, _, name = job.rpartition(".")
+    function: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return function
 
 
 class EmbeddedQueue:
@@ -29,17 +50,18 @@ class EmbeddedQueue:
 
     def __init__(self, app: Flask) -> None:
         self._app = app
-        self._jobs: queue.Queue[tuple[Callable[..., Any], tuple[Any, ...]]] = queue.Queue()
+        self._jobs: queue.Queue[tuple[str, tuple[Any, ...]]] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._counter = 0
         self._created_at = utcnow()
+        self._stop = threading.Event()
 
     def is_lost(self, job_id: str | None, queued_at: datetime) -> bool:
         # The in-memory queue of an earlier web process died with it.
         return queued_at < self._created_at
 
-    def enqueue(self, func: Callable[..., Any], *args: Any) -> str:
+    def enqueue(self, job: str, *args: Any) -> str:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
@@ -48,22 +70,44 @@ class EmbeddedQueue:
                 self._thread.start()
             self._counter += 1
             job_id = f"embedded-{self._counter}"
-        self._jobs.put((func, args))
+        self._jobs.put((job, args))
         return job_id
 
     def join(self) -> None:
         """Wait until every queued job has run (tests and benchmarks)."""
         self._jobs.join()
 
+    def every(self, seconds: float, task: Callable[[], object]) -> None:
+        """Run `task` in the app's context every `seconds` until `close()` (the reaper)."""
+        app_ref = weakref.ref(self._app)
+
+        def repeat() -> None:
+            while not self._stop.wait(seconds):
+                app = app_ref()
+                if app is None:  # the app is gone (a test finished): so is the timer
+                    return
+                try:
+                    with app.app_context():
+                        task()
+                except Exception:
+                    log.exception("periodic task %s failed", getattr(task, "__name__", task))
+                del app
+
+        threading.Thread(target=repeat, name="fedipanel-timer", daemon=True).start()
+
+    def close(self) -> None:
+        """Stop the timers (queued jobs still run)."""
+        self._stop.set()
+
     def _work(self) -> None:
         while True:
-            func, args = self._jobs.get()
+            job, args = self._jobs.get()
             try:
                 with self._app.app_context():
-                    func(*args)
+                    _resolve(job)(*args)
             except Exception:
                 # The job wrapper already recorded the failure on the row.
-                log.exception("embedded job %s%r failed", getattr(func, "__name__", func), args)
+                log.exception("embedded job %s%r failed", job, args)
             finally:
                 self._jobs.task_done()
 
@@ -77,9 +121,6 @@ class RedisQueue:
 
     def is_lost(self, job_id: str | None, queued_at: datetime) -> bool:
         """A job Redis no longer has, or that RQ gave up on before it started, is lost."""
-        from rq.exceptions import NoSuchJobError
-        from rq.job import Job, JobStatus
-
         if not job_id:
             return True
         try:
@@ -88,17 +129,16 @@ class RedisQueue:
             return True
         return status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
 
-    def connection(self) -> Any:
-        from redis import Redis
-
+    def connection(self) -> Redis:
         return Redis.from_url(self.url)
 
-    def enqueue(self, func: Callable[..., Any], *args: Any) -> str:
-        from rq import Queue
+    def close(self) -> None:
+        """Nothing to stop: the workers run the reaper."""
 
+    def enqueue(self, job: str, *args: Any) -> str:
         rq_queue = Queue(QUEUE_NAME, connection=self.connection())
-        job = rq_queue.enqueue(func, *args, job_timeout=self._job_timeout, failure_ttl=7 * 86400)
-        return str(job.id)
+        queued = rq_queue.enqueue(job, *args, job_timeout=self._job_timeout, failure_ttl=7 * 86400)
+        return str(queued.id)
 
 
 def init_queue(app: Flask) -> None:
@@ -107,9 +147,10 @@ def init_queue(app: Flask) -> None:
     job_queue: JobQueue = (
         RedisQueue(url, int(app.config["JOB_TIMEOUT"])) if url else EmbeddedQueue(app)
     )
-    app.extensions["fedipanel.queue"] = job_queue
+    app.extensions[_EXTENSION] = job_queue
 
 
 def get_queue() -> JobQueue:
     """Return the app's job queue."""
-    return current_app.extensions["fedipanel.queue"]
+    job_queue: JobQueue = current_app.extensions[_EXTENSION]
+    return job_queue

@@ -2,50 +2,43 @@
 
 from __future__ import annotations
 
-import html
-import time
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from flask import abort, current_app
-from markupsafe import Markup
+from flask import current_app
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from fedipanel.accounts.models import User
+from fedipanel.core.planner import Plan
+from fedipanel.db import db
 from fedipanel.deployments.models import ACTIVE, Deployment, LogLine, Status
 from fedipanel.deployments.queue import get_queue
-from fedipanel.extensions import db
-from fedipanel.planning import Plan
+from fedipanel.errors import Conflict, NotFound, Refused, Unavailable
+from fedipanel.machines import quota
 from fedipanel.planning.service import PlanError, plan_for
+from fedipanel.settings.effective import Settings
 from fedipanel.timeutil import utcnow
 
 INTERRUPTED = "interrupted: the worker running this deployment stopped before it finished"
 LOST = "interrupted: its job was lost before a worker started it (restart?); deploy again"
 
 
-class DeploymentRefused(Exception):
-    """A deployment cannot start; `status` is the HTTP status and `loc` the field at fault."""
-
-    def __init__(self, message: str, status: int = 422, loc: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.loc = loc
+DEPLOY_JOB = "jobs.deploy.run_deployment"
 
 
-def start_deployment(operator: User, requested_by: User | None = None) -> Deployment:
+def start_deployment(
+    operator: User, settings: Settings, requested_by: User | None = None
+) -> Deployment:
     """Record a deployment of the current configuration, then queue it (ids only)."""
     reap_stale_deployments()
     try:
-        planned = plan_for(operator)
+        planned = plan_for(operator, settings)
     except PlanError as exc:
-        raise DeploymentRefused(str(exc), status=422, loc=("settings",)) from None
+        raise Refused(str(exc), loc=("settings",)) from None
     if planned is None:
-        raise DeploymentRefused(
-            "Save a configuration before deploying.", status=422, loc=("configuration",)
-        )
+        raise Refused("Save a configuration before deploying.", loc=("configuration",))
     check_machines(operator, planned.plan)
     generation = (
         db.session.scalar(
@@ -68,37 +61,31 @@ def start_deployment(operator: User, requested_by: User | None = None) -> Deploy
         db.session.rollback()
         active = active_deployment(operator.id)
         suffix = f" (#{active.id}, {active.status})" if active else ""
-        raise DeploymentRefused(
+        raise Conflict(
             f"Another deployment of yours is still in progress{suffix}. "
-            "Wait for it to finish before deploying again.",
-            status=409,
+            "Wait for it to finish before deploying again."
         ) from None
-
-    from jobs.deploy import run_deployment
-
     try:
-        deployment.job_id = get_queue().enqueue(run_deployment, deployment.id)
+        deployment.job_id = get_queue().enqueue(DEPLOY_JOB, deployment.id)
     except Exception as exc:
         current_app.logger.exception("Could not queue deployment %s", deployment.id)
         deployment.status = Status.FAILED
         deployment.error = f"The job queue is unavailable ({type(exc).__name__}); try again later."
         deployment.finished_at = utcnow()
         db.session.commit()
-        raise DeploymentRefused(deployment.error, status=503) from None
+        raise Unavailable(deployment.error) from None
     db.session.commit()
     return deployment
 
 
 def check_machines(operator: User, plan: Plan) -> None:
     """Refuse, before anything is recorded or queued, a plan that shrinks disks or exceeds quota."""
-    from fedipanel.machines import quota
-
     refused = quota.refusals(plan)
     if refused:
-        raise DeploymentRefused("; ".join(refused) + ".", status=422, loc=("plan",))
+        raise Refused("; ".join(refused) + ".", loc=("plan",))
     found = quota.report(operator.id, plan)
     if found.problems:
-        raise DeploymentRefused(found.message(), status=422, loc=("quota",))
+        raise Refused(found.message(), loc=("quota",))
 
 
 def active_deployment(operator_id: int) -> Deployment | None:
@@ -111,17 +98,15 @@ def active_deployment(operator_id: int) -> Deployment | None:
 
 
 def deployment_for(operator: User, deployment_id: int) -> Deployment:
-    """Return one of the operator's deployments, or 404 for anyone else's."""
-    reap_stale_deployments_now_and_then()
+    """Return one of the operator's deployments; anyone else's is not found."""
     deployment = db.session.get(Deployment, deployment_id)
     if deployment is None or deployment.operator_id != operator.id:
-        abort(404, "No such deployment.")
+        raise NotFound("No such deployment.")
     return deployment
 
 
 def deployments_of(operator_id: int, limit: int = 50) -> list[Deployment]:
     """Return the operator's deployments, newest first."""
-    reap_stale_deployments_now_and_then()
     return list(
         db.session.scalars(
             select(Deployment)
@@ -146,15 +131,6 @@ def latest_deployments(operator_ids: Iterable[int]) -> dict[int, Deployment]:
     return {row.operator_id: row for row in rows}
 
 
-def log_html(lines: Iterable[str]) -> Markup:
-    """Render log lines as escaped HTML in one pass (the progress fragment's hot path)."""
-    parts = []
-    for line in lines:
-        css = "sim" if line.startswith("[simulated]") else "phase" if line.startswith("== ") else ""
-        parts.append(f'<span class="{css}">{html.escape(line, quote=False)}</span>\n')
-    return Markup("".join(parts))  # noqa: S704 - every line is escaped above
-
-
 def log_tail(deployment_id: int, limit: int = 100) -> list[str]:
     """Return the last `limit` log lines, oldest first."""
     lines = db.session.scalars(
@@ -173,16 +149,6 @@ def full_log(deployment_id: int) -> list[str]:
             select(LogLine.line).where(LogLine.deployment_id == deployment_id).order_by(LogLine.id)
         )
     )
-
-
-def reap_stale_deployments_now_and_then() -> int:
-    """Reap at most every FEDIPANEL_REAP_INTERVAL seconds per process: reads are frequent."""
-    state = current_app.extensions.setdefault("fedipanel.reaper", {"last": 0.0})
-    now = time.monotonic()
-    if now - state["last"] < float(current_app.config["REAP_INTERVAL"]):
-        return 0
-    state["last"] = now
-    return reap_stale_deployments()
 
 
 def reap_stale_deployments() -> int:

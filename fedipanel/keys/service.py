@@ -1,23 +1,22 @@
-"""Create and read deploy keys."""
+"""Create and read operators' deploy keys."""
 
 from __future__ import annotations
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from fedipanel.accounts.models import User
 from fedipanel.crypto import decrypt, encrypt
-from fedipanel.extensions import db
+from fedipanel.db import db
 from fedipanel.keys.models import DeployKey
 
 
-def ensure_deploy_key(operator: User) -> DeployKey:
-    """Return the operator's deploy key, generating an Ed25519 pair on first use."""
-    existing = db.session.scalar(select(DeployKey).where(DeployKey.operator_id == operator.id))
-    if existing is not None:
-        return existing
+class MissingDeployKey(LookupError):
+    """An operator created before keys came with the account has none yet: run `init`."""
+
+
+def add_deploy_key(operator_id: int, slug: str) -> DeployKey:
+    """Generate the operator's Ed25519 deploy key pair (the caller commits)."""
     private = Ed25519PrivateKey.generate()
     public = private.public_key().public_bytes(
         serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
@@ -28,19 +27,30 @@ def ensure_deploy_key(operator: User) -> DeployKey:
         serialization.NoEncryption(),
     )
     key = DeployKey(
-        operator_id=operator.id,
-        public_key=f"{public.decode()} fedipanel-{operator.slug}",
+        operator_id=operator_id,
+        public_key=f"{public.decode()} fedipanel-{slug}",
         private_key_encrypted=encrypt(pem.decode()),
     )
     db.session.add(key)
-    try:
-        db.session.commit()
-    except IntegrityError:  # created concurrently by another request
-        db.session.rollback()
-        return db.session.scalars(
-            select(DeployKey).where(DeployKey.operator_id == operator.id)
-        ).one()
     return key
+
+
+def deploy_key(operator_id: int) -> DeployKey:
+    """Return the operator's deploy key; raise MissingDeployKey when it has none."""
+    key = db.session.scalar(select(DeployKey).where(DeployKey.operator_id == operator_id))
+    if key is None:
+        raise MissingDeployKey(
+            "this operator has no deploy key yet: run `flask --app wsgi fedipanel init`"
+        )
+    return key
+
+
+def add_missing_deploy_keys(operators: list[tuple[int, str]]) -> int:
+    """Give each (id, slug) operator without a deploy key one; return how many were added."""
+    have = set(db.session.scalars(select(DeployKey.operator_id)))
+    added = [add_deploy_key(i, slug) for i, slug in operators if i not in have]
+    db.session.commit()
+    return len(added)
 
 
 def private_key_pem(key: DeployKey) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fedipanel.extensions import db
+from fedipanel.db import db
 from fedipanel.timeutil import utcnow
 
 

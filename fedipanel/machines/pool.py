@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
-import re
-
 from sqlalchemy import func, select, update
 
-from fedipanel.extensions import db
+from fedipanel.core.validators import check_host, check_host_key
+from fedipanel.db import db
 from fedipanel.machines.models import PooledVm
 from fedipanel.timeutil import utcnow
-
-_HOST_KEY = re.compile(
-    r"^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}$"
-)
 
 
 class PoolError(Exception):
@@ -36,19 +30,14 @@ def has_entries() -> bool:
 
 def add(address: str, host_key: str) -> PooledVm:
     """Add a pre-deployed VM reachable over SSH at `address` with this host key."""
-    address = address.strip()
     try:
-        ipaddress.ip_address(address)
-    except ValueError:
-        if not re.fullmatch(r"[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?", address or "-"):
-            raise PoolError("must be an IP address or a host name", "address") from None
-    key = " ".join(host_key.split()[:2])
-    if not _HOST_KEY.fullmatch(key):
-        raise PoolError(
-            "must be the VM's SSH host key, e.g. the content of "
-            "/etc/ssh/ssh_host_ed25519_key.pub (ssh-ed25519 AAAA...)",
-            "host_key",
-        )
+        address = check_host(address)
+    except ValueError as exc:
+        raise PoolError(str(exc), "address") from None
+    try:
+        key = check_host_key(host_key)
+    except ValueError as exc:
+        raise PoolError(str(exc), "host_key") from None
     if db.session.scalar(select(PooledVm).where(PooledVm.address == address)) is not None:
         raise PoolError("this address is already in the pool", "address")
     row = PooledVm(address=address, host_key=key)

@@ -6,10 +6,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fedipanel.extensions import db
+from fedipanel.core.planner import Plan
+from fedipanel.db import db
 from fedipanel.machines.models import Quota
-from fedipanel.planning import Plan
 
+# The largest limit one can set: far beyond any cluster, small enough for every database integer.
+MAX_LIMIT = 10**9
 FIELDS: tuple[tuple[str, str], ...] = (
     ("vms", "VMs"),
     ("cores", "vCPUs"),
@@ -35,7 +37,8 @@ class Usage:
 UNLIMITED = Usage(None, None, None, None)
 
 
-def _total(specs: Iterable[Mapping[str, Any]]) -> Usage:
+def total_usage(specs: Iterable[Mapping[str, Any]]) -> Usage:
+    """Return what machines of these specs use together."""
     rows = list(specs)
     return Usage(
         vms=len(rows),
@@ -47,7 +50,7 @@ def _total(specs: Iterable[Mapping[str, Any]]) -> Usage:
 
 def final_usage(plan: Plan) -> Usage:
     """Return what the operator's machines use once the plan is applied."""
-    return _total(c.spec for c in plan.changes if c.kind == "machine" and c.action != "delete")
+    return total_usage(c.spec for c in plan.changes if c.kind == "machine" and c.action != "delete")
 
 
 def peak_usage(plan: Plan) -> Usage:
@@ -70,7 +73,7 @@ def peak_usage(plan: Plan) -> Usage:
             )
         else:
             specs.append(change.spec)
-    return _total(s for s in specs if "cores" in s)
+    return total_usage(s for s in specs if "cores" in s)
 
 
 def exceeded(usage: Usage, quota: Usage) -> list[str]:
@@ -159,4 +162,17 @@ def plan_json(operator: Any, plan: Plan) -> dict[str, Any]:
             "exceeded": found.problems,
         },
         "refusals": refusals(plan),
+    }
+
+
+def plan_summary(operator_id: int, plan: Plan) -> dict[str, Any]:
+    """Return what the plan page says about machines: quota, refusals, whether Deploy can go."""
+    found = report(operator_id, plan)
+    refused = refusals(plan)
+    return {
+        "report": found,
+        "fields": FIELDS,
+        "refusals": refused,
+        "blocked": bool(refused or found.problems),
+        "message": found.message() if found.problems else "",
     }

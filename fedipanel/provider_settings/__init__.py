@@ -1,7 +1,1 @@
-"""The provider's settings: infrastructure connections, kept in the database or the environment."""
-
-from flask import Blueprint
-
-bp = Blueprint("provider_settings", __name__, url_prefix="/provider/settings")
-
-from fedipanel.provider_settings import views  # noqa: E402, F401
+"""The provider's saved settings: the registry of sections and their storage."""

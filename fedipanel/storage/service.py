@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from fedipanel.configurations.schema import SERVICE_NAMES
+from fedipanel.core.registry import SERVICE_NAMES
+from fedipanel.core.validators import check_url
 from fedipanel.crypto import decrypt, encrypt
-from fedipanel.extensions import db
+from fedipanel.db import db
 from fedipanel.providers.garage.s3 import Credentials
 from fedipanel.storage.models import AssignedBucket, StorageKey, StorageOutcome
 
@@ -29,13 +29,10 @@ class StorageInputError(ValueError):
 
 
 def _check_url(field: str, value: str) -> str:
-    value = value.strip()
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise StorageInputError(field, "must be an http:// or https:// URL")
-    if parts.username or parts.password or "@" in parts.netloc:
-        raise StorageInputError(field, "must not contain credentials")
-    return value.rstrip("/")
+    try:
+        return check_url(value).rstrip("/")
+    except ValueError as exc:
+        raise StorageInputError(field, str(exc)) from None
 
 
 def assign_bucket(

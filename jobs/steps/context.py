@@ -7,37 +7,51 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fedipanel.accounts.models import User
-from fedipanel.configurator import DesiredState, Host, Resource
+from fedipanel.core.configurator import DesiredState
+from fedipanel.core.document import Host
+from fedipanel.core.planner import Action, Change, Plan
+from fedipanel.core.resources import Resource
 from fedipanel.deployments.models import Deployment
 from fedipanel.deployments.progress import Progress
-from fedipanel.deployments.resources import record
-from fedipanel.planning import Change, Plan
+from fedipanel.deployments.systems import SystemKey
+from fedipanel.planning.service import PlannedDeployment
+from fedipanel.resources.service import record
+from fedipanel.settings.effective import Settings
 
 SIMULATED = "[simulated]"
+LIVE_ACTIONS = (Action.CREATE, Action.UPDATE, Action.KEEP)
 
 
 @dataclass
 class DeployContext:
-    """One deployment in progress."""
+    """One planned deployment in progress."""
 
     deployment: Deployment
     operator: User
     progress: Progress
-    config: Any  # the Flask config mapping
-    simulated: set[str]
-    state: DesiredState | None = None
-    plan: Plan | None = None
+    settings: Settings
+    simulated: frozenset[SystemKey]
+    planned: PlannedDeployment
     hosts: dict[str, Host] = field(default_factory=dict)
 
     @property
     def slug(self) -> str:
-        return self.operator.slug or f"operator-{self.operator.id}"
+        return self.operator.deployment_name
 
-    def changes(
-        self, *kinds: str, actions: tuple[str, ...] = ("create", "update", "keep")
-    ) -> list[Change]:
+    @property
+    def state(self) -> DesiredState:
+        return self.planned.state
+
+    @property
+    def plan(self) -> Plan:
+        return self.planned.plan
+
+    def is_simulated(self, system: SystemKey) -> bool:
+        """Tell whether the provider left this system unconfigured, so it is only simulated."""
+        return system in self.simulated
+
+    def changes(self, *kinds: str, actions: tuple[Action, ...] = LIVE_ACTIONS) -> list[Change]:
         """Return the plan's changes of these kinds and actions, in plan order."""
-        assert self.plan is not None  # noqa: S101 - set by the planning step
         return [c for c in self.plan.changes if c.kind in kinds and c.action in actions]
 
     def record(
@@ -50,6 +64,6 @@ class DeployContext:
     def simulate(self, line: str) -> None:
         """Log a step that only happened in the simulator, at a watchable pace."""
         self.progress.log([f"{SIMULATED} {line}"])
-        delay = float(self.config["SIMULATOR_STEP_DELAY"])
+        delay = self.settings.simulator_step_delay
         if delay > 0:
             time.sleep(delay / 2)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fedipanel.planning import Change
+from fedipanel.core.planner import Action, Change
 from jobs.steps.context import DeployContext
 
 
@@ -11,7 +11,7 @@ def create(ctx: DeployContext) -> None:
     for change in ctx.changes("dns_record"):
         host = ctx.hosts.get(str(change.spec.get("machine")))
         address = host.host if host else "?"
-        if change.action != "keep":
+        if change.action != Action.KEEP:
             ctx.simulate(f"{change.spec.get('type', 'A')} {change.name} -> {address}")
         ctx.record(change, {"address": address}, simulated=True)
 

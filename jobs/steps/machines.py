@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fedipanel.configurator import Host
-from fedipanel.deployments.resources import recorded_facts
+from fedipanel.core.document import Host
+from fedipanel.core.planner import Action, Change
+from fedipanel.deployments.systems import MachineBackend, machine_backend
 from fedipanel.machines import quota
-from fedipanel.machines.service import POOL, PROXMOX, backend, proxmox_settings
-from fedipanel.planning import Change
+from fedipanel.providers.proxmox.settings import ProxmoxSettings
+from fedipanel.resources.service import recorded_facts
 from jobs.runner import StepFailed
 from jobs.steps import vms
 from jobs.steps.context import DeployContext
@@ -15,7 +16,6 @@ from jobs.steps.context import DeployContext
 def check_quota(ctx: DeployContext) -> None:
     """Check again in the worker: another deployment may have changed things since the plan."""
     ctx.progress.phase("Checking quota", 5)
-    assert ctx.plan is not None  # noqa: S101 - set by the planning step
     refused = quota.refusals(ctx.plan)
     if refused:
         raise StepFailed("; ".join(refused) + ". Nothing was changed.")
@@ -33,17 +33,20 @@ def check_quota(ctx: DeployContext) -> None:
         ctx.progress.log([f"Within quota: {used}."])
 
 
+def _proxmox(ctx: DeployContext, doing: str) -> ProxmoxSettings:
+    if ctx.settings.proxmox is None:
+        problem = ctx.settings.problems.get("proxmox", "Proxmox is no longer configured")
+        raise StepFailed(f"{doing}{problem}")
+    return ctx.settings.proxmox
+
+
 def provision(ctx: DeployContext) -> None:
     ctx.progress.phase("Provisioning machines", 10)
-    kind = backend()
-    if kind == PROXMOX:
-        try:
-            settings = proxmox_settings()
-        except ValueError as exc:
-            raise StepFailed(str(exc)) from None
-        vms.provision_proxmox(ctx, settings)
+    backend = machine_backend(ctx.settings)
+    if backend == MachineBackend.PROXMOX:
+        vms.provision_proxmox(ctx, _proxmox(ctx, ""))
         return
-    if kind == POOL:
+    if backend == MachineBackend.POOL:
         vms.provision_pool(ctx)
         return
     known = recorded_facts(ctx.operator.id, "machine")
@@ -54,7 +57,7 @@ def provision(ctx: DeployContext) -> None:
             facts = {"address": _next_simulated_address(taken)}
             taken.add(facts["address"])
         spec = change.spec
-        if change.action != "keep":
+        if change.action != Action.KEEP:
             ctx.simulate(
                 f"{change.action} VM {change.name}: {spec['cores']} vCPU, "
                 f"{spec['memory_mib']} MiB memory, {spec['disk_gib']} GiB disk, "
@@ -62,7 +65,6 @@ def provision(ctx: DeployContext) -> None:
             )
         ctx.record(change, facts, simulated=True)
         ctx.hosts[change.name] = Host(host=facts["address"], user="root", host_public_key=None)
-    assert ctx.state is not None  # noqa: S101 - set by the planning step
     missing = set(ctx.state.machines) - set(ctx.hosts)
     if missing:
         raise StepFailed(f"no address for machine(s): {', '.join(sorted(missing))}")
@@ -70,13 +72,9 @@ def provision(ctx: DeployContext) -> None:
 
 def remove(ctx: DeployContext, change: Change) -> None:
     via = (recorded_facts(ctx.operator.id, "machine").get(change.name) or {}).get("via")
-    if via == PROXMOX:
-        try:
-            settings = proxmox_settings()
-        except ValueError as exc:
-            raise StepFailed(f"cannot remove VM {change.name}: {exc}") from None
-        vms.remove_proxmox(ctx, change, settings)
-    elif via == POOL:
+    if via == MachineBackend.PROXMOX:
+        vms.remove_proxmox(ctx, change, _proxmox(ctx, f"cannot remove VM {change.name}: "))
+    elif via == MachineBackend.POOL:
         vms.remove_pool(ctx, change)
     else:
         ctx.simulate(f"stop and delete VM {change.name}")

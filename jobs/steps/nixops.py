@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from fedipanel.configurator import deployment_document
+from fedipanel.core.document import deployment_document
+from fedipanel.deployments.systems import SystemKey
 from fedipanel.providers import nixops4
 from fedipanel.providers.nixops4_simulator import simulate_apply
 from jobs.runner import StepFailed
@@ -13,7 +12,6 @@ from jobs.steps.context import DeployContext
 
 def apply(ctx: DeployContext) -> None:
     ctx.progress.phase("Running nixops4", 55)
-    assert ctx.state is not None  # noqa: S101 - set by the planning step
     document = deployment_document(ctx.slug, ctx.deployment.generation, ctx.state, ctx.hosts)
     lines_seen = 0
 
@@ -24,24 +22,23 @@ def apply(ctx: DeployContext) -> None:
         # nixops4 reports no percentages: creep towards 90 as lines arrive.
         ctx.progress.advance(55 + int(35 * lines_seen / (lines_seen + 20)))
 
-    if "nixops4" in ctx.simulated:
-        result = simulate_apply(
-            document, on_lines, step_delay=float(ctx.config["SIMULATOR_STEP_DELAY"])
-        )
+    settings = ctx.settings
+    if ctx.is_simulated(SystemKey.NIXOPS4):
+        result = simulate_apply(document, on_lines, step_delay=settings.simulator_step_delay)
     else:
         try:
-            executable = nixops4.find_executable(ctx.config.get("NIXOPS4"))
+            executable = nixops4.find_executable(settings.nixops4)
         except nixops4.Nixops4Error as exc:
             raise StepFailed(str(exc)) from None
         if executable is None:
             raise StepFailed("nixops4 is no longer installed on this worker")
         result = nixops4.apply(
             executable,
-            Path(ctx.config["FLAKE_DIR"]),
+            settings.flake_dir,
             ctx.slug,
             document,
             on_lines,
-            timeout=float(ctx.config["NIXOPS4_TIMEOUT"]),
+            timeout=settings.nixops4_timeout,
         )
     if not result.succeeded:
         raise StepFailed(result.error or "nixops4 failed")
@@ -49,7 +46,6 @@ def apply(ctx: DeployContext) -> None:
 
 def check_services(ctx: DeployContext) -> None:
     ctx.progress.phase("Checking services", 94)
-    assert ctx.state is not None  # noqa: S101 - set by the planning step
     for machine in ctx.state.machines.values():
         ctx.simulate(f"https://{machine.fqdn}/ answers")
 
@@ -57,4 +53,4 @@ def check_services(ctx: DeployContext) -> None:
 def record_configurations(ctx: DeployContext) -> None:
     ctx.progress.phase("Recording resources", 98)
     for change in ctx.changes("nixos"):
-        ctx.record(change, simulated="nixops4" in ctx.simulated)
+        ctx.record(change, simulated=ctx.is_simulated(SystemKey.NIXOPS4))

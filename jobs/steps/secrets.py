@@ -7,9 +7,9 @@ deploy key: root-owned files with mode 0400, unchanged ones untouched, unused on
 
 from __future__ import annotations
 
-from fedipanel.configurator import paths
-from fedipanel.keys.service import ensure_deploy_key, private_key_pem
-from fedipanel.provider_settings import service as settings
+from fedipanel.core import paths
+from fedipanel.deployments.systems import SystemKey
+from fedipanel.keys.service import deploy_key, private_key_pem
 from fedipanel.providers.ssh_secrets import DeliveryError
 from fedipanel.providers.ssh_secrets import deliver as ssh_deliver
 from fedipanel.storage import service as storage
@@ -21,14 +21,13 @@ def deliver(ctx: DeployContext) -> None:
     ctx.progress.phase("Delivering secrets", 45)
     for change in ctx.changes("ssh_key", "mail"):
         ctx.record(change, simulated=change.kind != "ssh_key")
-    assert ctx.state is not None  # noqa: S101 - set by the planning step
     wanted = {name: files_for(ctx, machine.service) for name, machine in ctx.state.machines.items()}
-    if "secrets" in ctx.simulated:
+    if ctx.is_simulated(SystemKey.SECRETS):
         for name in ctx.hosts:
             names = ", ".join(sorted(wanted.get(name, {}))) or "no files"
             ctx.simulate(f"secrets copied to {name} ({directory(ctx)}, mode 0400): {names}")
         return
-    key = ensure_deploy_key(ctx.operator)
+    key = deploy_key(ctx.operator.id)
     pem = private_key_pem(key)
     for name, files in wanted.items():
         host = ctx.hosts[name]
@@ -40,8 +39,7 @@ def deliver(ctx: DeployContext) -> None:
                 files,
                 private_key_pem=pem,
                 host_public_key=host.host_public_key,
-                # The settings page may set it too (environment wins), as for the VM step.
-                port=int(settings.get("VM_SSH_PORT") or 22),
+                port=ctx.settings.vm_ssh_port,
                 user=host.user or "root",
                 directory=directory(ctx),
             )
@@ -61,7 +59,7 @@ def deliver(ctx: DeployContext) -> None:
 
 def directory(ctx: DeployContext) -> str:
     """Return the directory on the machines the secrets go to."""
-    return str(ctx.config.get("KEYS_DIR") or paths.KEYS_DIR)
+    return ctx.settings.keys_dir
 
 
 def files_for(ctx: DeployContext, service: str) -> dict[str, str]:
@@ -71,7 +69,7 @@ def files_for(ctx: DeployContext, service: str) -> dict[str, str]:
     if assigned is not None:
         creds = storage.assigned_credentials(assigned)
         key: tuple[str, str] | None = (creds.access_key_id, creds.secret_access_key)
-    elif "storage" not in ctx.simulated:
+    elif not ctx.is_simulated(SystemKey.STORAGE):
         key = storage.stored_key(ctx.operator.id, service)
     else:
         key = None
@@ -79,7 +77,7 @@ def files_for(ctx: DeployContext, service: str) -> dict[str, str]:
         ctx.progress.hide(key[1])
         name = paths.s3_env_file(service).rsplit("/", 1)[1]
         files[name] = f"AWS_ACCESS_KEY_ID={key[0]}\nAWS_SECRET_ACCESS_KEY={key[1]}\n"
-    password = settings.get("SMTP_PASSWORD")
-    if password and settings.get("SMTP_HOST") and settings.get("SMTP_USER"):
-        files[paths.SMTP_PASSWORD.rsplit("/", 1)[1]] = password
+    mail = ctx.settings.mail
+    if mail is not None and mail.user and mail.password:
+        files[paths.SMTP_PASSWORD.rsplit("/", 1)[1]] = mail.password
     return files

@@ -7,12 +7,12 @@ creates nothing twice. Every key is proven with a probe object before nixops4 ru
 
 from __future__ import annotations
 
-from fedipanel.deployments.resources import recorded_facts
-from fedipanel.planning import Change
-from fedipanel.planning.planner import DELETE_DATA, KEEP_DATA
+from fedipanel.core.planner import Action, Change, DataFate
+from fedipanel.deployments.systems import SystemKey
 from fedipanel.providers.garage import provision, s3
 from fedipanel.providers.garage import settings as garage_settings
 from fedipanel.providers.garage.admin import GarageError, KeyInfo
+from fedipanel.resources.service import recorded_facts
 from fedipanel.storage import service as storage
 from jobs.runner import StepFailed
 from jobs.steps.context import DeployContext
@@ -24,9 +24,9 @@ _AFTER_FAILURE = (
 
 
 def _garage(ctx: DeployContext) -> garage_settings.GarageSettings | None:
-    if "storage" in ctx.simulated:
+    if ctx.is_simulated(SystemKey.STORAGE):
         return None
-    found = garage_settings.current()
+    found = ctx.settings.garage
     if found is None:
         raise StepFailed("S3 storage: Garage is no longer configured." + _AFTER_FAILURE)
     return found
@@ -36,7 +36,7 @@ def create(ctx: DeployContext) -> None:
     ctx.progress.phase("Creating buckets and keys", 25)
     garage = _garage(ctx)
     _log_kept(ctx)
-    live = [c for c in ctx.changes("s3_bucket", "s3_key") if c.note != KEEP_DATA]
+    live = [c for c in ctx.changes("s3_bucket", "s3_key") if c.data != DataFate.KEEP]
     try:
         for change in (c for c in live if c.kind == "s3_bucket"):
             if change.spec.get("assigned"):
@@ -55,7 +55,7 @@ def create(ctx: DeployContext) -> None:
 
 
 def _simulate(ctx: DeployContext, change: Change) -> None:
-    if change.action != "keep":
+    if change.action != Action.KEEP:
         ctx.simulate(f"{change.action} {change.kind.replace('_', ' ')} {change.name}")
     ctx.record(change, simulated=True)
 
@@ -96,7 +96,9 @@ def _ensure_key(ctx: DeployContext, garage: garage_settings.GarageSettings, chan
     assert key.secret is not None  # noqa: S101 - ensure_key always returns the secret
     ctx.progress.hide(key.secret)
     storage.save_key(ctx.operator.id, service, change.name, key.id, key.secret)
-    cors = {c.name for c in ctx.changes("s3_bucket") if c.spec.get("cors") and c.note != KEEP_DATA}
+    cors = {
+        c.name for c in ctx.changes("s3_bucket") if c.spec.get("cors") and c.data != DataFate.KEEP
+    }
     buckets = [str(b) for b in change.spec.get("buckets", [])]
     for bucket in buckets:
         provision.grant(garage, admin, key, bucket, cors=bucket in cors)
@@ -126,7 +128,7 @@ def _check_assigned(ctx: DeployContext, change: Change) -> None:
 def _log_kept(ctx: DeployContext) -> None:
     kept: dict[str, list[str]] = {}
     for change in ctx.changes("s3_bucket", "s3_key"):
-        if change.note == KEEP_DATA:
+        if change.data == DataFate.KEEP:
             kept.setdefault(str(change.spec.get("service")), []).append(change.name)
     for service, names in kept.items():
         outcome = f"data kept: {', '.join(names)} left as they are"
@@ -143,7 +145,7 @@ def remove(ctx: DeployContext, change: Change) -> None:
         return
     facts = recorded_facts(ctx.operator.id, change.kind).get(change.name, {})
     real = "bucket_id" in facts or "access_key_id" in facts
-    if not real or "storage" in ctx.simulated:
+    if not real or ctx.is_simulated(SystemKey.STORAGE):
         ctx.simulate(f"delete {change.kind.replace('_', ' ')} {change.name}")
         if real:
             raise StepFailed(
@@ -168,5 +170,5 @@ def remove(ctx: DeployContext, change: Change) -> None:
     except (GarageError, s3.S3Error) as exc:
         raise StepFailed(f"S3 storage: deleting {change.name} failed: {exc}") from None
     ctx.progress.log([f"{service}: {outcome}"])
-    choice = "delete" if change.note == DELETE_DATA else "keep"
+    choice = "delete" if change.data == DataFate.DELETE else "keep"
     storage.record_outcome(ctx.deployment.id, service, choice, outcome)

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from fedipanel.configurator import Host, MachineSize
-from fedipanel.deployments.resources import recorded_facts
+from fedipanel.core.document import Host
+from fedipanel.core.planner import Action, Change
+from fedipanel.core.resources import MachineSize
+from fedipanel.deployments.systems import MachineBackend
 from fedipanel.machines import addresses, pool
-from fedipanel.machines.service import POOL, PROXMOX
-from fedipanel.planning import Change
 from fedipanel.providers import ssh_hostkey
 from fedipanel.providers.proxmox import provision
+from fedipanel.providers.proxmox.addresses import AddressError
 from fedipanel.providers.proxmox.client import Client, ProxmoxError
-from fedipanel.providers.proxmox.settings import ProxmoxSettings, retry_from
+from fedipanel.providers.proxmox.settings import ProxmoxSettings
+from fedipanel.resources.service import recorded_facts
 from jobs.runner import StepFailed
 from jobs.steps.context import DeployContext
 
 
 def _client(ctx: DeployContext, settings: ProxmoxSettings) -> Client:
     try:
-        return Client(settings.connection, retry_from(ctx.config))
+        return Client(settings.connection, ctx.settings.proxmox_retry)
     except ProxmoxError as exc:
         raise StepFailed(f"Proxmox: {exc.message}") from None
 
@@ -35,7 +37,7 @@ def provision_proxmox(ctx: DeployContext, settings: ProxmoxSettings) -> None:
             host = _ensure_vm(ctx, client, settings, change, known.get(change.name) or {})
         except ProxmoxError as exc:
             raise StepFailed(f"Proxmox: {exc.message}") from None
-        except (ssh_hostkey.HostKeyError, addresses.AddressError) as exc:
+        except (ssh_hostkey.HostKeyError, AddressError) as exc:
             raise StepFailed(f"machine {change.name}: {exc}") from None
         ctx.hosts[change.name] = host
 
@@ -68,7 +70,7 @@ def _ensure_vm(
         say(f"VM {name}: clone {vm.vmid} exists on {vm.node}")
     else:
         say(f"VM {name}: found {vm.vmid} on {vm.node} ({vm.status})")
-    facts = {"via": PROXMOX, "vmid": vm.vmid, "node": vm.node, "address": address}
+    facts = {"via": MachineBackend.PROXMOX, "vmid": vm.vmid, "node": vm.node, "address": address}
     ctx.record(change, facts, simulated=False)
 
     ctx.progress.phase(f"VM {name}: configuring", ctx_progress(ctx))
@@ -80,7 +82,7 @@ def _ensure_vm(
         name,
         size,
         settings.addresses.cidr(address),
-        [ctx.state.ssh_public_key] if ctx.state else [],
+        [ctx.state.ssh_public_key],
     )
     say(
         f"VM {name}: {size.cores} vCPU, {size.memory_mib} MiB, cloud-init user root, "
@@ -100,8 +102,7 @@ def _ensure_vm(
     else:
         say(f"VM {name}: already running")
     ctx.progress.phase(f"VM {name}: waiting for SSH", ctx_progress(ctx))
-    timeout = float(ctx.config.get("VM_BOOT_TIMEOUT", 600))
-    key = ssh_hostkey.host_key(address, settings.ssh_port, timeout)
+    key = ssh_hostkey.host_key(address, settings.ssh_port, ctx.settings.vm_boot_timeout)
     say(f"VM {name}: SSH answers on {address}:{settings.ssh_port}; host key {key}")
     ctx.record(change, facts | {"host_key": key}, simulated=False)
     return Host(host=address, user="root", host_public_key=key)
@@ -146,13 +147,13 @@ def provision_pool(ctx: DeployContext) -> None:
             vm = pool.assign(ctx.operator.id, change.name)
         except pool.PoolError as exc:
             raise StepFailed(exc.message) from None
-        if change.action == "create":
+        if change.action == Action.CREATE:
             ctx.progress.log([f"VM {change.name}: pre-deployed VM {vm.address} assigned"])
-        elif change.action == "update":
+        elif change.action == Action.UPDATE:
             ctx.progress.log(
                 [f"VM {change.name}: pre-deployed VM {vm.address} keeps its size (not resizable)"]
             )
-        facts = {"via": POOL, "address": vm.address, "host_key": vm.host_key}
+        facts = {"via": MachineBackend.POOL, "address": vm.address, "host_key": vm.host_key}
         ctx.record(change, facts, simulated=False)
         ctx.hosts[change.name] = Host(host=vm.address, user="root", host_public_key=vm.host_key)
 

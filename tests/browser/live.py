@@ -77,7 +77,7 @@ def serve(app: Flask) -> Iterator[Panel]:
     from werkzeug.serving import make_server
 
     from fedipanel.accounts import service as accounts
-    from fedipanel.extensions import db
+    from fedipanel.db import db
 
     with app.app_context():
         db.create_all()

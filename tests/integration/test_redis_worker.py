@@ -20,9 +20,9 @@ from redis import Redis
 from rq import Queue
 from rq.job import Job
 
+from fedipanel.db import db
 from fedipanel.deployments.models import Deployment
 from fedipanel.deployments.queue import QUEUE_NAME
-from fedipanel.extensions import db
 from tests.helpers import Api, Factory, sample_config
 from tests.integration.workers import (
     FAKE_NIXOPS4,
@@ -265,7 +265,8 @@ def test_queued_deployment_whose_job_redis_lost_is_failed_and_unblocks(
         assert row is not None
         row.created_at = utcnow() - timedelta(seconds=app.config["STALE_AFTER"] + 1)
         db.session.commit()
+    # Deploying again first notices the lost job (reads never write; workers reap on a timer).
+    assert operator_api.post("/deployments").status_code == 202
     deployment = operator_api.get(f"/deployments/{deployment_id}").get_json()
     assert deployment["status"] == "failed"
     assert "lost" in deployment["error"]
-    assert operator_api.post("/deployments").status_code == 202

@@ -1,17 +1,53 @@
-"""The Garage section of the provider's settings page, and reading its effective values."""
+"""Garage's settings section: its fields, their check, the connection test, typed values."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-from fedipanel.provider_settings.sections import GARAGE_FIELDS as FIELDS
+from fedipanel.core.sections import Section, SettingField, Values
+from fedipanel.core.validators import check_url, problem
 from fedipanel.providers.garage.admin import GarageAdmin, GarageError
 from fedipanel.providers.garage.s3 import Credentials, S3Error, list_buckets
 
 DEFAULT_REGION = "garage"
 TEST_KEY_NAME = "fedipanel-connection-test"
+
+FIELDS = (
+    SettingField(
+        "S3_ENDPOINT",
+        "S3 API URL",
+        "Garage's S3 API, reachable from the panel and the machines (port 3900)",
+        placeholder="https://s3.provider.example",
+    ),
+    SettingField(
+        "S3_REGION", "Region", "Garage's s3_region (default garage)", placeholder="garage"
+    ),
+    SettingField(
+        "S3_PUBLIC_URL",
+        "Public media URL",
+        "Where browsers fetch public media; {bucket} is replaced by the bucket name "
+        "(empty: the S3 API URL, path-style)",
+        placeholder="https://{bucket}.web.provider.example",
+    ),
+    SettingField(
+        "GARAGE_ADMIN_URL",
+        "Admin API URL",
+        "Garage's admin API v2 (port 3903)",
+        placeholder="https://garage-admin.provider.example:3903",
+    ),
+    SettingField(
+        "GARAGE_ADMIN_TOKEN",
+        "Admin token",
+        "admin_token (or a v2 admin token allowed to manage buckets and keys)",
+        secret=True,
+    ),
+    SettingField(
+        "S3_QUOTA_GIB",
+        "Storage quota per operator (GiB)",
+        "Split evenly over the operator's buckets (Garage's quotas are per bucket); empty: none",
+        placeholder="100",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -35,7 +71,7 @@ class GarageSettings:
         return f"GarageSettings({self.endpoint!r}, {self.admin_url!r}, token=***)"
 
 
-def from_values(values: Mapping[str, str | None]) -> GarageSettings | None:
+def from_values(values: Values) -> GarageSettings | None:
     """Return the Garage settings, or None when S3 endpoint, admin URL or token is missing."""
     endpoint, admin_url, token = (
         values.get("S3_ENDPOINT"),
@@ -55,35 +91,26 @@ def from_values(values: Mapping[str, str | None]) -> GarageSettings | None:
     )
 
 
-def current() -> GarageSettings | None:
-    """Return the effective Garage settings (needs an app context)."""
-    from fedipanel.provider_settings import service
-
-    return from_values(service.values(f.key for f in FIELDS))
-
-
-def validate(values: Mapping[str, str | None]) -> dict[str, str]:
+def validate(values: Values) -> dict[str, str]:
     """Check entered values before saving."""
     problems: dict[str, str] = {}
     for key in ("S3_ENDPOINT", "GARAGE_ADMIN_URL", "S3_PUBLIC_URL"):
         value = values.get(key)
-        if not value:
-            continue
-        parts = urlsplit(value.replace("{bucket}", "bucket"))
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            problems[key] = "must be an http:// or https:// URL"
-        elif parts.username or parts.password:
-            problems[key] = "must not contain credentials (they would reach the Nix store)"
+        message = problem(check_url, value) if value else None
+        if message:
+            problems[key] = message + (
+                " (they would reach the Nix store)" if "credent" in message else ""
+            )
     quota = values.get("S3_QUOTA_GIB")
-    if quota and not (quota.isdigit() and int(quota) > 0):
+    if quota and not (quota.isdigit() and 0 < int(quota) <= 10**9):
         problems["S3_QUOTA_GIB"] = "must be a whole number of GiB greater than 0"
     region = values.get("S3_REGION")
-    if region and not region.replace("-", "").replace("_", "").isalnum():
+    if region and not (len(region) <= 64 and region.replace("-", "").replace("_", "").isalnum()):
         problems["S3_REGION"] = "must be a region name such as garage"
     return problems
 
 
-def test_connection(values: Mapping[str, str | None]) -> list[str]:
+def test_connection(values: Values) -> list[str]:
     """Check the admin API and the S3 API with a short-lived key; answer what is wrong."""
     settings = from_values(values)
     if settings is None:
@@ -116,3 +143,16 @@ def test_connection(values: Mapping[str, str | None]) -> list[str]:
         except GarageError as exc:
             problems.append(f"Could not delete the test key {key.id}: {exc}")
     return problems
+
+
+SECTION = Section(
+    name="garage",
+    title="S3 storage (Garage)",
+    description=(
+        "Buckets and keys for every operator's services are created through Garage's admin "
+        "API; the services store their media over its S3 API."
+    ),
+    fields=FIELDS,
+    validate=validate,
+    test=test_connection,
+)

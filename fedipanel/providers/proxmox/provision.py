@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
-from fedipanel.configurator.resources import MachineSize
+from fedipanel.core.resources import MachineSize
 from fedipanel.providers.proxmox.client import Client, ProxmoxError
 
 TAG = "fedipanel"
@@ -171,8 +172,6 @@ def clone(
 
 def wait_unlocked(client: Client, node: str, vmid: int, name: str, say: Say) -> None:
     """Wait until the clone lock is gone from the new VM."""
-    import time
-
     deadline = time.monotonic() + client.retry.task_timeout
     while True:
         config = client.get(f"nodes/{node}/qemu/{vmid}/config")

@@ -1,4 +1,4 @@
-"""The Proxmox section of the provider's settings page, and reading it back for a deployment."""
+"""Proxmox's settings section: its fields, their check, the connection test, typed values."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-from fedipanel.machines.addresses import AddressError, AddressRange, parse_range
+from fedipanel.core.sections import Section, SettingField, Values
+from fedipanel.core.validators import check_url, problem
+from fedipanel.providers.proxmox.addresses import AddressError, AddressRange, parse_range
 from fedipanel.providers.proxmox.client import (
     Client,
     Connection,
@@ -19,21 +20,42 @@ from fedipanel.providers.proxmox.client import (
 )
 from fedipanel.providers.proxmox.provision import Cluster
 
-# The settings page's fields live in provider_settings.sections (PROXMOX_FIELDS).
-KEYS = (
-    "PROXMOX_URL",
-    "PROXMOX_TOKEN_ID",
-    "PROXMOX_TOKEN_SECRET",
-    "PROXMOX_VERIFY",
-    "PROXMOX_NODES",
-    "PROXMOX_TEMPLATE",
-    "PROXMOX_STORAGE",
-    "PROXMOX_POOL",
-    "VM_ADDRESSES",
-    "VM_GATEWAY",
-    "VM_NAMESERVERS",
-    "VM_SSH_PORT",
+FIELDS = (
+    SettingField("PROXMOX_URL", "API URL", "The cluster's API", placeholder="https://pve1:8006"),
+    SettingField(
+        "PROXMOX_TOKEN_ID",
+        "API token ID",
+        "See the README for the privileges it needs",
+        placeholder="fedipanel@pve!panel",
+    ),
+    SettingField("PROXMOX_TOKEN_SECRET", "API token secret", "The token's UUID", secret=True),
+    SettingField(
+        "PROXMOX_VERIFY",
+        "Verify TLS",
+        "true, false, or the path of a CA bundle on the panel's machine",
+        placeholder="true",
+    ),
+    SettingField(
+        "PROXMOX_NODES", "Nodes", "Comma-separated; empty: every node", placeholder="pve1,pve2"
+    ),
+    SettingField(
+        "PROXMOX_TEMPLATE", "Template VMID", "A NixOS cloud-init template", placeholder="9000"
+    ),
+    SettingField("PROXMOX_STORAGE", "Storage", "Where VM disks go (shared)", placeholder="linstor"),
+    SettingField("PROXMOX_POOL", "Pool", "Resource pool for the VMs", placeholder="fedipanel"),
+    SettingField(
+        "VM_ADDRESSES",
+        "Address range",
+        "Static addresses for VMs, with prefix",
+        placeholder="192.0.2.10-192.0.2.99/24",
+    ),
+    SettingField("VM_GATEWAY", "Gateway", placeholder="192.0.2.1"),
+    SettingField(
+        "VM_NAMESERVERS", "Name servers", "Comma- or space-separated", placeholder="192.0.2.53"
+    ),
+    SettingField("VM_SSH_PORT", "SSH port", "Where new VMs answer SSH", placeholder="22"),
 )
+KEYS = tuple(f.key for f in FIELDS)
 _NODE = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$")
 _STORAGE = re.compile(r"^[a-z][a-z0-9\-_.]*[a-z0-9]$", re.IGNORECASE)
 
@@ -52,14 +74,12 @@ def _split(value: str | None) -> tuple[str, ...]:
     return tuple(part for part in re.split(r"[\s,]+", value or "") if part)
 
 
-def validate(values: Mapping[str, str | None]) -> dict[str, str]:
+def validate(values: Values) -> dict[str, str]:
     """Return {key: message} for each Proxmox value that cannot work."""
     problems: dict[str, str] = {}
     url = values.get("PROXMOX_URL")
-    if url:
-        parts = urlsplit(url)
-        if parts.scheme != "https" or not parts.hostname:
-            problems["PROXMOX_URL"] = "must look like https://host:8006"
+    if url and problem(lambda u: check_url(u, schemes=("https",)), url):
+        problems["PROXMOX_URL"] = "must look like https://host:8006 (no credentials)"
     token_id = values.get("PROXMOX_TOKEN_ID")
     if token_id and not re.fullmatch(
         r"[^\s:/@!]+@[A-Za-z][A-Za-z0-9.\-_]+![A-Za-z][\w.\-]*", token_id
@@ -98,12 +118,12 @@ def validate(values: Mapping[str, str | None]) -> dict[str, str]:
     return problems
 
 
-def is_configured(values: Mapping[str, str | None]) -> bool:
+def is_configured(values: Values) -> bool:
     """Tell whether the provider has pointed FediPanel at a Proxmox cluster."""
     return bool(values.get("PROXMOX_URL"))
 
 
-def load(values: Mapping[str, str | None]) -> ProxmoxSettings:
+def load(values: Values) -> ProxmoxSettings:
     """Turn the effective settings into ProxmoxSettings; raise ValueError saying what is wrong."""
     problems = validate(values)
     if not values.get("PROXMOX_TOKEN_SECRET"):
@@ -142,7 +162,7 @@ def retry_from(config: Mapping[str, Any]) -> Retry:
     )
 
 
-def test_connection(values: Mapping[str, str | None]) -> list[str]:
+def test_connection(values: Values) -> list[str]:
     """Check token, nodes, template, storage and pool; answer what is wrong in plain words."""
     if not is_configured(values):
         return ["Proxmox is not configured: enter the API URL, token and template first."]
@@ -191,3 +211,16 @@ def _plain(exc: Exception) -> str:
     if isinstance(exc, ProxmoxError) and exc.status == 401:
         return f"Bad token: {text}. Check the token ID and secret."
     return text[:1].upper() + text[1:]
+
+
+SECTION = Section(
+    name="proxmox",
+    title="Proxmox",
+    description=(
+        "The cluster operators' VMs are cloned on. Without it, machines come from the pool "
+        "of pre-deployed VMs (Provider → VM pool), or are simulated."
+    ),
+    fields=FIELDS,
+    validate=validate,
+    test=test_connection,
+)

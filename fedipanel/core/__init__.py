@@ -1,0 +1,1 @@
+"""The pure core: configuration model, configurator, planner, validators, service registry."""

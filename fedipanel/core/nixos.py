@@ -1,0 +1,49 @@
+"""The NixOS module of one machine, as nested option values."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from fedipanel.core import registry
+from fedipanel.core.builders import ServiceContext
+
+FIREWALL_TCP_PORTS: tuple[int, ...] = (22, 80, 443)
+
+
+def machine_nixos(
+    ctx: ServiceContext, host_name: str, domain: str, ssh_public_key: str
+) -> dict[str, Any]:
+    """Return the NixOS option values of the machine that runs one service."""
+    settings = ctx.settings
+    kind = registry.service(ctx.service)
+    services: dict[str, Any] = {
+        ctx.service: kind.build_nixos(ctx),
+        "nginx": {"enable": True, "recommendedProxySettings": True},
+        "openssh": {"enable": True},
+    }
+    if kind.own_vhost_tls:
+        services["nginx"]["virtualHosts"] = {ctx.fqdn: {"enableACME": True, "forceSSL": True}}
+    return {
+        "networking": {
+            "hostName": host_name,
+            "domain": domain,
+            "firewall": {"allowedTCPPorts": list(FIREWALL_TCP_PORTS)},
+        },
+        "security": {"acme": {"acceptTerms": True, "defaults": {"email": settings.acme_email}}},
+        "services": services,
+        "users": {"users": {"root": {"openssh": {"authorizedKeys": {"keys": [ssh_public_key]}}}}},
+        "system": {"stateVersion": settings.state_version},
+    }
+
+
+def canonical_json(value: Any) -> str:
+    """Serialise a JSON value the same way every time (sorted keys, no spaces)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def options_hash(options: Mapping[str, Any]) -> str:
+    """Return the SHA-256 of the canonical JSON of NixOS option values."""
+    return hashlib.sha256(canonical_json(options).encode()).hexdigest()

@@ -1,0 +1,155 @@
+"""Every check of a name, key, address or URL that FediPanel accepts, in one place.
+
+Each `check_*` returns the value (normalised where that is harmless) or raises `ValueError` with a
+message that reads well after the field's name ("must be ...").
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+T = TypeVar("T")
+
+SLUG_MAX = 40
+_SLUG = re.compile(rf"^[a-z0-9]([a-z0-9-]{{0,{SLUG_MAX - 2}}}[a-z0-9])?$")
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_HOST_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_USERNAME = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}$")
+_SSH_PUBLIC_KEY = re.compile(
+    r"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)"
+    r"|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$"
+)
+_HOST_KEY = re.compile(
+    r"^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}$"
+)
+RESERVED_USERNAMES = frozenset({"root", "admin", "administrator", "system", "peertube"})
+
+
+def check_slug(value: str) -> str:
+    """Accept an operator's deployment name: it names VMs, buckets and the nixops4 deployment."""
+    if not _SLUG.fullmatch(value):
+        raise ValueError(
+            f"must be lowercase letters, digits and hyphens (at most {SLUG_MAX}), "
+            "not starting or ending with a hyphen"
+        )
+    return value
+
+
+def check_label(value: str) -> str:
+    """Accept one lowercase DNS label."""
+    if not _LABEL.fullmatch(value):
+        raise ValueError(
+            "must be 1-63 lowercase letters, digits or hyphens, "
+            "not starting or ending with a hyphen"
+        )
+    return value
+
+
+def check_domain(value: str) -> str:
+    """Accept a lowercase fully qualified domain name such as acme.example."""
+    value = value.strip().rstrip(".")
+    if value != value.lower():
+        raise ValueError("must be lowercase")
+    labels = value.split(".")
+    if len(labels) < 2:
+        raise ValueError("must be a fully qualified domain such as acme.example")
+    if len(value) > 200:
+        raise ValueError("must be at most 200 characters, to leave room for service subdomains")
+    for label in labels:
+        if not _LABEL.fullmatch(label):
+            raise ValueError(f"'{label}' is not a valid DNS label")
+    if not labels[-1].isalpha():
+        raise ValueError("the top-level domain must consist of letters")
+    return value
+
+
+def check_host(value: str) -> str:
+    """Accept an IP address or a host name (any case), as a server's address."""
+    value = value.strip()
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        labels = value.rstrip(".").split(".")
+        if len(value) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+            raise ValueError("must be an IP address or a host name") from None
+    return value
+
+
+def check_username(value: str) -> str:
+    """Accept a username that Mastodon, Pixelfed and PeerTube all allow."""
+    if not _USERNAME.fullmatch(value):
+        raise ValueError(
+            "must start with a lowercase letter and contain only lowercase letters, digits and "
+            "underscores (at most 30)"
+        )
+    if value in RESERVED_USERNAMES:
+        raise ValueError(f"'{value}' is reserved by one of the services")
+    return value
+
+
+def check_email(value: str) -> str:
+    """Accept a plain address such as alice@acme.example."""
+    value = value.strip()
+    if len(value) > 254 or not _EMAIL.fullmatch(value):
+        raise ValueError("must be an email address such as alice@acme.example")
+    return value
+
+
+def check_ssh_public_key(value: str) -> str:
+    """Accept one line of an OpenSSH public key (with an optional comment)."""
+    value = value.strip()
+    if not _SSH_PUBLIC_KEY.fullmatch(value):
+        raise ValueError("must be one line of an OpenSSH public key")
+    return value
+
+
+def check_host_key(value: str) -> str:
+    """Accept a machine's SSH host key (`type base64`, a trailing comment is dropped)."""
+    key = " ".join(value.split()[:2])
+    if not _HOST_KEY.fullmatch(key):
+        raise ValueError(
+            "must be the VM's SSH host key, e.g. the content of "
+            "/etc/ssh/ssh_host_ed25519_key.pub (ssh-ed25519 AAAA...)"
+        )
+    return key
+
+
+def check_url(value: str, *, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    """Accept an absolute URL without credentials (they would reach logs or the Nix store)."""
+    value = value.strip()
+    parts = urlsplit(value.replace("{bucket}", "bucket"))
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ValueError(f"must be an {' or '.join(s + '://' for s in schemes)} URL")
+    if parts.username or parts.password or "@" in parts.netloc:
+        raise ValueError("must not contain credentials")
+    return value
+
+
+def check_port(value: str | int) -> int:
+    """Accept a TCP port number."""
+    text = str(value).strip()
+    if not (text.isdigit() and 0 < int(text) < 65536):
+        raise ValueError("must be a port number between 1 and 65535")
+    return int(text)
+
+
+def check_count(value: str | int, *, maximum: int, minimum: int = 0) -> int:
+    """Accept a whole number within bounds (quotas, sizes): no 10^20 vCPUs."""
+    text = str(value).strip()
+    if not text.isdigit() or len(text) > len(str(maximum)) or not minimum <= int(text) <= maximum:
+        raise ValueError(f"must be a whole number from {minimum} to {maximum}")
+    return int(text)
+
+
+def problem(check: Callable[[T], object], value: T) -> str | None:
+    """Return the message of a failing `check(value)`, or None when it passes."""
+    try:
+        check(value)
+    except ValueError as exc:
+        return str(exc)
+    return None

@@ -1,0 +1,1 @@
+"""Recorded resources: what exists for each operator, so plans compare against it."""

@@ -1,0 +1,69 @@
+"""The application both sides run in: settings, database and job queue, without web pages.
+
+Workers (`jobs/`) create this one; the web app (`fedipanel.create_app`) adds its pages on top.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from fedipanel.accounts.models import ApiToken, LoginFailure, User
+from fedipanel.configurations.models import ConfigurationVersion
+from fedipanel.db import init_db
+from fedipanel.deployments.models import Deployment, LogLine
+from fedipanel.deployments.queue import EmbeddedQueue, get_queue, init_queue
+from fedipanel.deployments.service import reap_stale_deployments
+from fedipanel.keys.models import DeployKey
+from fedipanel.machines.models import AddressLease, PooledVm, Quota
+from fedipanel.provider_settings.models import ProviderSetting
+from fedipanel.resources.models import RecordedResource
+from fedipanel.settings.loading import load_into
+from fedipanel.storage.models import AssignedBucket, StorageKey, StorageOutcome
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Every table the panel owns, named so that every app knows them all (create_all, migrations).
+MODELS = (
+    User,
+    ApiToken,
+    LoginFailure,
+    DeployKey,
+    ConfigurationVersion,
+    Deployment,
+    LogLine,
+    RecordedResource,
+    Quota,
+    PooledVm,
+    AddressLease,
+    StorageKey,
+    AssignedBucket,
+    StorageOutcome,
+    ProviderSetting,
+)
+
+
+def create_base_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Create an app with its settings loaded, its database bound and its job queue chosen."""
+    instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get(
+        "FEDIPANEL_INSTANCE_PATH", str(PROJECT_ROOT / "instance")
+    )
+    app = Flask(
+        "fedipanel",
+        instance_path=str(instance_path),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    load_into(app, test_config)
+    init_db(app)
+    init_queue(app)
+    with app.app_context():
+        job_queue = get_queue()
+    if isinstance(job_queue, EmbeddedQueue):
+        # The web process is its own worker: it also notices deployments whose job was lost.
+        job_queue.every(max(1.0, float(app.config["REAP_INTERVAL"])), reap_stale_deployments)
+    return app

@@ -1,0 +1,53 @@
+"""Every default of every FediPanel setting, in one place.
+
+A setting is `FEDIPANEL_<KEY>` in the environment or `KEY` in `instance/config.py`. The provider
+can also set the keys of `PROVIDER` on the settings page (see `effective.PRECEDENCE`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fedipanel.core import paths
+
+# Runtime settings, loaded into Flask's config when the app is created.
+RUNTIME: dict[str, Any] = {
+    "DATABASE_URL": None,  # None: SQLite in the instance folder
+    "REDIS_URL": None,  # None: the embedded in-process queue
+    "SECRET_KEY": None,  # None: generated once into instance/secret_key
+    "ENCRYPTION_KEY": None,  # None: secrets at rest are encrypted with SECRET_KEY
+    "HTTPS": False,
+    "NIXOPS4": None,  # None: nixops4 on PATH, else the simulator
+    "FLAKE_DIR": None,  # None: the project's nix/ folder
+    "SIMULATE": True,
+    "NIXOPS4_TIMEOUT": 3600,
+    "JOB_TIMEOUT": 7200,
+    "HEARTBEAT_INTERVAL": 5.0,
+    "STALE_AFTER": 30.0,
+    "REAP_INTERVAL": 5.0,
+    "SIMULATOR_STEP_DELAY": 0.4,
+    "ACME_EMAIL": None,  # None: the first provider account's email
+    "STATE_VERSION": "25.05",
+    "DNS_TTL": 300,
+    "SIZES": None,  # JSON, overrides the sizes on the settings page
+    "KEYS_DIR": paths.KEYS_DIR,
+    "VM_BOOT_TIMEOUT": 600.0,
+    "PROXMOX_BACKOFF": 1.0,
+    "PROXMOX_TASK_POLL": 1.0,
+    "PROXMOX_TASK_TIMEOUT": 900.0,
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_WINDOW": 300,
+    # Flask's own.
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+}
+
+# Defaults of settings the provider may also enter on the settings page.
+PROVIDER: dict[str, str] = {
+    "SMTP_PORT": "587",
+    "S3_REGION": "garage",
+    "PROXMOX_VERIFY": "true",
+    "VM_SSH_PORT": "22",
+}

@@ -1,0 +1,40 @@
+"""The web side: pages, the JSON API and the command line, on top of the application packages."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from fedipanel.web import (
+    accounts,
+    configurations,
+    deployments,
+    errors,
+    machines,
+    operators,
+    provider_settings,
+    storage,
+)
+from fedipanel.web.api import bp as api_bp
+from fedipanel.web.cli import cli
+from fedipanel.web.extensions import csrf, init_extensions
+
+
+def init_web(app: Flask) -> None:
+    """Register the extensions, error handling, blueprints and commands on `app`."""
+    init_extensions(app)
+    errors.init_errors(app)
+    for module in (
+        accounts,
+        configurations,
+        deployments,
+        operators,
+        machines,
+        provider_settings,
+        storage,
+    ):
+        app.register_blueprint(module.bp)
+    app.register_blueprint(api_bp)
+    for name, blueprint in app.blueprints.items():
+        if name == "api" or name.startswith("api."):
+            csrf.exempt(blueprint)
+    app.cli.add_command(cli)

@@ -1,0 +1,45 @@
+"""Who may see what: login and role checks for pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import abort
+from flask_login import current_user, login_required
+
+from fedipanel.accounts.models import User
+from fedipanel.db import db
+from fedipanel.web.extensions import login_manager
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    return db.session.get(User, int(user_id))
+
+
+def _role_required(role_check: str, message: str) -> Callable[[F], F]:
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not getattr(current_user, role_check):
+                abort(403, message)
+            return view(*args, **kwargs)
+
+        return cast(F, login_required(wrapped))
+
+    return decorator
+
+
+operator_required = _role_required("is_operator", "This page is for operator accounts.")
+provider_required = _role_required("is_provider", "This page is for the provider's administrators.")
+
+
+def current_account() -> User:
+    """Return the logged-in user as a `User` (for the type checker)."""
+    return cast(User, current_user._get_current_object())

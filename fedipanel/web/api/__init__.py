@@ -1,0 +1,9 @@
+"""The JSON API under /api/v1, authenticated with bearer tokens (no cookies, so no CSRF)."""
+
+from flask import Blueprint
+
+from fedipanel.web.api import buckets, operator
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp.register_blueprint(operator.bp)
+bp.register_blueprint(buckets.bp)

@@ -1,0 +1,88 @@
+"""Provider API: pre-configured buckets for an operator's services (provider tokens only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+
+from fedipanel.accounts.models import User
+from fedipanel.db import db
+from fedipanel.storage import service
+from fedipanel.storage.models import AssignedBucket
+from fedipanel.web.api.auth import api_error, provider_token_required
+
+bp = Blueprint("buckets", __name__)
+
+
+def _operator(operator_id: int) -> User | None:
+    user = db.session.get(User, operator_id)
+    return user if user is not None and user.is_operator else None
+
+
+def as_json(row: AssignedBucket) -> dict[str, Any]:
+    """Return a pre-configured bucket without its secret."""
+    return {
+        "service": row.service,
+        "endpoint": row.endpoint,
+        "region": row.region,
+        "bucket": row.bucket,
+        "publicUrl": row.public_url,
+        "accessKeyId": row.access_key_id,
+    }
+
+
+@bp.get("/operators/<int:operator_id>/buckets")
+@provider_token_required
+def list_buckets(operator_id: int) -> Any:
+    if _operator(operator_id) is None:
+        return api_error(404, "no such operator", ["operator"])
+    rows = service.assigned_buckets(operator_id)
+    return jsonify({"buckets": [as_json(rows[name]) for name in sorted(rows)]})
+
+
+_FIELDS = {
+    "endpoint": "endpoint",
+    "region": "region",
+    "bucket": "bucket",
+    "accessKeyId": "access_key_id",
+    "secretAccessKey": "secret",
+    "publicUrl": "public_url",
+}
+
+
+@bp.put("/operators/<int:operator_id>/buckets/<service_name>")
+@provider_token_required
+def put_bucket(operator_id: int, service_name: str) -> Any:
+    if _operator(operator_id) is None:
+        return api_error(404, "no such operator", ["operator"])
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return api_error(400, "the request body must be a JSON object", ["body"])
+    unknown = sorted(set(body) - set(_FIELDS))
+    if unknown:
+        return api_error(422, f"unknown field {unknown[0]!r}", [unknown[0]])
+    values: dict[str, Any] = {}
+    for name, arg in _FIELDS.items():
+        value = body.get(name)
+        if value is not None and not isinstance(value, str):
+            return api_error(422, "must be a string", [name])
+        if value is None and name != "publicUrl":
+            return api_error(422, "this field is required", [name])
+        values[arg] = value
+    try:
+        row = service.assign_bucket(operator_id, service_name, **values)
+    except service.StorageInputError as exc:
+        loc = {v: k for k, v in _FIELDS.items()}.get(exc.field, exc.field)
+        return api_error(422, exc.message, [loc])
+    return jsonify(as_json(row))
+
+
+@bp.delete("/operators/<int:operator_id>/buckets/<service_name>")
+@provider_token_required
+def delete_bucket(operator_id: int, service_name: str) -> Any:
+    if _operator(operator_id) is None:
+        return api_error(404, "no such operator", ["operator"])
+    if not service.unassign_bucket(operator_id, service_name):
+        return api_error(404, "no pre-configured bucket for this service", ["service"])
+    return "", 204

@@ -1,0 +1,271 @@
+"""The OpenAPI 3.1 description of the JSON API, with the configuration schema embedded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fedipanel.core.configuration import json_schema
+from fedipanel.core.planner import ACTIONS
+from fedipanel.deployments.models import Status
+from fedipanel.web.api.openapi_buckets import storage_openapi
+
+STATUSES = [status.value for status in Status]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ERRORS = _json(_ref("Errors"), "Error")
+AUTH_ERRORS = {"401": ERRORS, "403": ERRORS}
+
+
+def openapi_document() -> dict[str, Any]:
+    """Return the OpenAPI document served at /api/v1/openapi.json."""
+    config_schema = json_schema()
+    defs = config_schema.pop("$defs", {})
+    config_schema.pop("$schema", None)
+    schemas: dict[str, Any] = {name: _rewrite_refs(value) for name, value in defs.items()}
+    schemas["Configuration"] = _rewrite_refs(config_schema)
+    schemas["StoredConfiguration"] = {
+        "allOf": [
+            _ref("Configuration"),
+            {
+                "type": "object",
+                "properties": {"version": {"type": "integer"}, "changed": {"type": "boolean"}},
+                "required": ["version"],
+            },
+        ]
+    }
+    schemas["Errors"] = {
+        "type": "object",
+        "required": ["errors"],
+        "properties": {
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["loc", "msg"],
+                    "properties": {
+                        "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                        "msg": {"type": "string"},
+                    },
+                },
+            }
+        },
+    }
+    schemas["Change"] = {
+        "type": "object",
+        "required": ["action", "kind", "name"],
+        "properties": {
+            "action": {"enum": list(ACTIONS)},
+            "kind": {"type": "string"},
+            "name": {"type": "string"},
+            "changed": {"type": "array", "items": {"type": "string"}},
+            "spec": {"type": "object"},
+            "note": {
+                "type": "string",
+                "description": "For a service's buckets and key: 'keep data', "
+                "'delete (data deleted)', or that a pre-configured bucket is left as it is",
+            },
+        },
+    }
+    usage: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            key: {"type": ["integer", "null"]} for key in ("vms", "cores", "memory_mib", "disk_gib")
+        },
+    }
+    schemas["Plan"] = {
+        "type": "object",
+        "required": ["changes"],
+        "properties": {
+            "changes": {"type": "array", "items": _ref("Change")},
+            "summary": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "version": {"type": "integer"},
+            "quota": {
+                "type": "object",
+                "description": "Machines' usage (after deploying, and at the peak while "
+                "deploying) against the operator's quota (null: unlimited)",
+                "properties": {
+                    "limits": usage,
+                    "final": usage,
+                    "peak": usage,
+                    "exceeded": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+            "refusals": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Why the plan cannot be deployed (e.g. a disk would shrink)",
+            },
+        },
+    }
+    summary_props: dict[str, Any] = {
+        "id": {"type": "integer"},
+        "status": {"enum": STATUSES},
+        "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+        "phase": {"type": "string"},
+        "error": {"type": ["string", "null"]},
+        "configVersion": {"type": ["integer", "null"]},
+        "generation": {"type": "integer"},
+        "simulated": {"type": "array", "items": {"type": "string"}},
+        "createdAt": {"type": ["string", "null"], "format": "date-time"},
+        "startedAt": {"type": ["string", "null"], "format": "date-time"},
+        "finishedAt": {"type": ["string", "null"], "format": "date-time"},
+    }
+    schemas["DeploymentSummary"] = {
+        "type": "object",
+        "required": ["id", "status", "progress", "phase", "error"],
+        "properties": summary_props,
+    }
+    schemas["Deployment"] = {
+        "allOf": [
+            _ref("DeploymentSummary"),
+            {
+                "type": "object",
+                "required": ["log"],
+                "properties": {"log": {"type": "array", "items": {"type": "string"}}},
+            },
+        ]
+    }
+    empty_body = {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+    deployment_id = {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer"},
+    }
+    paths: dict[str, Any] = {
+        "/schema": {
+            "get": {
+                "summary": "JSON Schema of an operator configuration",
+                "security": [],
+                "responses": {"200": _json({"type": "object"}, "The JSON Schema")},
+            }
+        },
+        "/configuration": {
+            "get": {
+                "summary": "The current configuration with its version",
+                "responses": {
+                    "200": _json(_ref("StoredConfiguration"), "Current configuration"),
+                    "404": ERRORS,
+                    **AUTH_ERRORS,
+                },
+            },
+            "put": {
+                "summary": "Validate and save the configuration as a new version",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("Configuration")}},
+                },
+                "responses": {
+                    "200": _json(_ref("StoredConfiguration"), "Saved"),
+                    "400": ERRORS,
+                    "422": ERRORS,
+                    **AUTH_ERRORS,
+                },
+            },
+        },
+        "/plan": {
+            "post": {
+                "summary": "What deploying the current configuration would change",
+                "requestBody": empty_body,
+                "responses": {
+                    "200": _json(_ref("Plan"), "The plan"),
+                    "400": ERRORS,
+                    "404": ERRORS,
+                    **AUTH_ERRORS,
+                },
+            }
+        },
+        "/deployments": {
+            "get": {
+                "summary": "The operator's deployments, newest first",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "deployments": {
+                                    "type": "array",
+                                    "items": _ref("DeploymentSummary"),
+                                }
+                            },
+                        },
+                        "Deployments",
+                    ),
+                    **AUTH_ERRORS,
+                },
+            },
+            "post": {
+                "summary": "Deploy the current configuration",
+                "requestBody": empty_body,
+                "responses": {
+                    "202": _json(
+                        {
+                            "type": "object",
+                            "required": ["id", "status"],
+                            "properties": {
+                                "id": {"type": "integer"},
+                                "status": {"enum": ["queued"]},
+                            },
+                        },
+                        "Queued",
+                    ),
+                    "400": ERRORS,
+                    "409": ERRORS,
+                    "422": ERRORS,
+                    "503": ERRORS,
+                    **AUTH_ERRORS,
+                },
+            },
+        },
+        "/deployments/{id}": {
+            "get": {
+                "summary": "One deployment with its log",
+                "parameters": [deployment_id],
+                "responses": {
+                    "200": _json(_ref("Deployment"), "The deployment"),
+                    "404": ERRORS,
+                    **AUTH_ERRORS,
+                },
+            }
+        },
+    }
+    storage_schemas, storage_paths = storage_openapi(ERRORS)
+    schemas.update(storage_schemas)
+    paths.update(storage_paths)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "FediPanel API", "version": "1"},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": schemas,
+        },
+        "paths": paths,
+    }
+
+
+def _rewrite_refs(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: (
+                item.replace("#/$defs/", "#/components/schemas/")
+                if key == "$ref" and isinstance(item, str)
+                else _rewrite_refs(item)
+            )
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_rewrite_refs(item) for item in value]
+    return value

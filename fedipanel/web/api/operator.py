@@ -1,0 +1,147 @@
+"""The API routes; each mirrors a page and calls the same service functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from pydantic import ValidationError
+
+from fedipanel.configurations import service as configurations
+from fedipanel.core.configuration import error_list, json_schema
+from fedipanel.deployments.models import Deployment, Status
+from fedipanel.deployments.service import (
+    deployment_for,
+    deployments_of,
+    full_log,
+    start_deployment,
+)
+from fedipanel.errors import PanelError
+from fedipanel.machines.quota import plan_json
+from fedipanel.planning.service import PlanError, plan_for
+from fedipanel.settings import effective
+from fedipanel.web.api.auth import api_error, api_operator, token_required
+from fedipanel.web.api.openapi import openapi_document
+from fedipanel.web.errors import status_of
+
+bp = Blueprint("operator", __name__)
+
+
+def _json_body() -> tuple[Any, Any]:
+    """Return (body, None) or (None, error response) for a request that must carry JSON."""
+    body = request.get_json(silent=True)
+    if body is None:
+        return None, api_error(400, "the request body must be JSON", ["body"])
+    return body, None
+
+
+@bp.get("/schema")
+def schema() -> Any:
+    return jsonify(json_schema())
+
+
+@bp.get("/openapi.json")
+def openapi() -> Any:
+    return jsonify(openapi_document())
+
+
+@bp.get("/configuration")
+@token_required
+def get_configuration() -> Any:
+    row = configurations.current_version(api_operator().id)
+    if row is None:
+        return api_error(404, "no configuration saved yet", ["configuration"])
+    return jsonify({**row.data, "version": row.version})
+
+
+@bp.put("/configuration")
+@token_required
+def put_configuration() -> Any:
+    body, error = _json_body()
+    if error is not None:
+        return error
+    if isinstance(body, dict):
+        body = {key: value for key, value in body.items() if key != "version"}
+    operator = api_operator()
+    try:
+        row, changed = configurations.save_configuration(
+            operator, body, source="api", author=operator
+        )
+    except ValidationError as exc:
+        response = jsonify({"errors": error_list(exc)})
+        response.status_code = 422
+        return response
+    return jsonify({**row.data, "version": row.version, "changed": changed})
+
+
+@bp.post("/plan")
+@token_required
+def plan() -> Any:
+    _body, error = _json_body()
+    if error is not None:
+        return error
+    try:
+        planned = plan_for(api_operator(), effective.current())
+    except PlanError as exc:
+        return api_error(422, str(exc), ["settings"])
+    if planned is None:
+        return api_error(404, "no configuration saved yet", ["configuration"])
+    return jsonify(
+        {
+            **planned.plan.as_json(),
+            "version": planned.version,
+            **plan_json(api_operator(), planned.plan),
+        }
+    )
+
+
+@bp.post("/deployments")
+@token_required
+def create_deployment() -> Any:
+    _body, error = _json_body()
+    if error is not None:
+        return error
+    operator = api_operator()
+    try:
+        deployment = start_deployment(operator, effective.current(), requested_by=operator)
+    except PanelError as exc:
+        return api_error(status_of(exc), exc.message, list(exc.loc))
+    # The worker may have claimed it already; the contract answers with the accepted state.
+    response = jsonify({"id": deployment.id, "status": Status.QUEUED})
+    response.status_code = 202
+    response.headers["Location"] = f"/api/v1/deployments/{deployment.id}"
+    return response
+
+
+@bp.get("/deployments")
+@token_required
+def list_deployments() -> Any:
+    rows = deployments_of(api_operator().id, limit=100)
+    return jsonify({"deployments": [_summary(row) for row in rows]})
+
+
+@bp.get("/deployments/<int:deployment_id>")
+@token_required
+def get_deployment(deployment_id: int) -> Any:
+    deployment = deployment_for(api_operator(), deployment_id)
+    return jsonify({**_summary(deployment), "log": full_log(deployment.id)})
+
+
+def _summary(row: Deployment) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "status": row.status,
+        "progress": row.progress,
+        "phase": row.phase,
+        "error": row.error,
+        "configVersion": row.config_version,
+        "generation": row.generation,
+        "simulated": row.simulated or [],
+        "createdAt": _iso(row.created_at),
+        "startedAt": _iso(row.started_at),
+        "finishedAt": _iso(row.finished_at),
+    }
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat() + "Z"

@@ -1,0 +1,191 @@
+"""`flask --app wsgi fedipanel ...`: set up the database, accounts, tokens and workers."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import threading
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from flask_migrate import upgrade
+from redis import Redis
+from rq import Queue, Worker
+from sqlalchemy import select
+
+from fedipanel.accounts import service as accounts
+from fedipanel.accounts.models import Role, User
+from fedipanel.accounts.setup import setup_code
+from fedipanel.core.registry import SERVICE_NAMES
+from fedipanel.db import db
+from fedipanel.deployments.queue import QUEUE_NAME
+from fedipanel.deployments.service import reap_stale_deployments
+from fedipanel.keys.service import add_missing_deploy_keys
+from fedipanel.machines import quota
+from fedipanel.storage import service as storage
+
+cli = AppGroup("fedipanel", help="Manage FediPanel.")
+
+
+@cli.command("init")
+def init() -> None:
+    """Create the database, or migrate it to the current version keeping all data."""
+    upgrade()
+    click.echo("Database is up to date.")
+    operators = db.session.execute(
+        select(User.id, User.slug).where(User.role == Role.OPERATOR, User.slug.is_not(None))
+    ).all()
+    added = add_missing_deploy_keys([(row.id, str(row.slug)) for row in operators])
+    if added:
+        click.echo(f"Created a deploy key for {added} operator(s) that had none.")
+    if not accounts.has_provider():
+        code = setup_code(current_app.instance_path)
+        click.echo(
+            "No provider account yet: open http://127.0.0.1:5000/setup and enter the "
+            f"set-up code {code} (also in instance/setup-code), or run "
+            "`flask --app wsgi fedipanel create-user --role provider --email ...`."
+        )
+
+
+def _read_password() -> str:
+    password = os.environ.get("FEDIPANEL_PASSWORD")
+    if password:
+        return password
+    if sys.stdin.isatty():
+        return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    return sys.stdin.readline().rstrip("\n")
+
+
+@cli.command("create-user")
+@click.option("--email", required=True, help="The login email address.")
+@click.option(
+    "--role", type=click.Choice(["provider", "operator"]), default="operator", show_default=True
+)
+@click.option("--slug", help="Operator's deployment name (default: from the email).")
+def create_user(email: str, role: str, slug: str | None) -> None:
+    """Create an account; the password comes from FEDIPANEL_PASSWORD or standard input."""
+    try:
+        user = accounts.create_user(email, _read_password(), role, slug)
+    except accounts.AccountError as exc:
+        raise click.UsageError(f"{exc.field}: {exc.message}") from None
+    click.echo(user.id)
+
+
+@cli.command("create-token")
+@click.option("--email", required=True, help="The account the token acts for.")
+@click.option("--name", default="command line", show_default=True, help="A label for the token.")
+def create_token(email: str, name: str) -> None:
+    """Create an API token; it is printed once, as the last line."""
+    user = accounts.find_user(email)
+    if user is None:
+        raise click.UsageError(f"no account with email {email}")
+    token = accounts.create_token(user, name)
+    click.echo(f"Token for {user.email} (store it now: it cannot be shown again):")
+    click.echo(token)
+
+
+@cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker(burst: bool) -> None:
+    """Run an RQ worker for deployment jobs on FEDIPANEL_REDIS_URL."""
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        raise click.UsageError("FEDIPANEL_REDIS_URL is not set: the web process runs jobs itself")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    stop = threading.Event()
+
+    def reap_forever() -> None:
+        # Marks deployments of dead workers failed even when nobody is looking at them.
+        with app.app_context():
+            while not stop.wait(min(10.0, float(app.config["STALE_AFTER"]) / 2)):
+                try:
+                    reap_stale_deployments()
+                except Exception:
+                    app.logger.exception("could not check for interrupted deployments")
+
+    threading.Thread(target=reap_forever, name="fedipanel-reaper", daemon=True).start()
+    connection = Redis.from_url(url)
+    try:
+        Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(burst=burst)
+    finally:
+        stop.set()
+
+
+@cli.command("demo")
+def demo() -> None:
+    """Create a demo provider and operator (if missing) and print their logins."""
+    for email, role in (("admin@provider.example", "provider"), ("demo@acme.example", "operator")):
+        if accounts.find_user(email) is not None:
+            click.echo(f"{role:9} {email} (exists; password unchanged)")
+            continue
+        password = secrets.token_urlsafe(12)
+        accounts.create_user(email, password, role, "acme" if role == "operator" else None)
+        click.echo(f"{role:9} {email}  password: {password}")
+
+
+LIMIT = click.IntRange(min=0, max=quota.MAX_LIMIT)
+
+
+@cli.command("set-quota")
+@click.option("--email", required=True, help="The operator's login email address.")
+@click.option("--vms", type=LIMIT, help="Most VMs (omit: unlimited).")
+@click.option("--cores", type=LIMIT, help="Most vCPUs in total.")
+@click.option("--memory-mib", type=LIMIT, help="Most memory in MiB in total.")
+@click.option("--disk-gib", type=LIMIT, help="Most disk in GiB in total.")
+def set_quota_command(
+    email: str, vms: int | None, cores: int | None, memory_mib: int | None, disk_gib: int | None
+) -> None:
+    """Set an operator's quota; a limit left out is unlimited."""
+    user = accounts.find_user(email)
+    if user is None or not user.is_operator:
+        raise click.UsageError(f"no operator account with email {email}")
+    limit = quota.Usage(vms, cores, memory_mib, disk_gib)
+    quota.set_quota(user.id, limit)
+    limits = ", ".join(
+        f"{'unlimited' if limit.get(key) is None else limit.get(key)} {label}"
+        for key, label in quota.FIELDS
+    )
+    click.echo(f"Quota for {user.email}: {limits}")
+
+
+@cli.command("assign-bucket")
+@click.option("--email", required=True, help="The operator's login email.")
+@click.option("--service", "service_name", required=True, type=click.Choice(SERVICE_NAMES))
+@click.option("--endpoint", required=True, help="The bucket's S3 endpoint URL.")
+@click.option("--region", default="garage", show_default=True)
+@click.option("--bucket", required=True)
+@click.option("--access-key-id", required=True)
+@click.option("--public-url", default=None, help="Where browsers fetch its media (optional).")
+def assign_bucket(
+    email: str,
+    service_name: str,
+    endpoint: str,
+    region: str,
+    bucket: str,
+    access_key_id: str,
+    public_url: str | None,
+) -> None:
+    """Use an existing bucket for a service; the secret access key comes on standard input."""
+    operator = accounts.find_user(email)
+    if operator is None or not operator.is_operator:
+        raise click.UsageError(f"no operator with email {email}")
+    if sys.stdin.isatty():
+        secret = str(click.prompt("Secret access key", hide_input=True))
+    else:
+        secret = sys.stdin.readline().strip()
+    try:
+        storage.assign_bucket(
+            operator.id,
+            service_name,
+            endpoint=endpoint,
+            region=region,
+            bucket=bucket,
+            access_key_id=access_key_id,
+            secret=secret,
+            public_url=public_url,
+        )
+    except storage.StorageInputError as exc:
+        raise click.UsageError(f"{exc.field}: {exc.message}") from None
+    click.echo(f"{service_name} of {email} uses bucket {bucket} from its next deployment.")

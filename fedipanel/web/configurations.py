@@ -1,0 +1,126 @@
+"""The operator's dashboard, configuration form (with inline validation), history and plan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from pydantic import ValidationError
+from werkzeug.wrappers import Response
+
+from fedipanel.configurations import service
+from fedipanel.core.configuration import Configuration
+from fedipanel.core.registry import SERVICES
+from fedipanel.deployments.service import active_deployment, deployments_of
+from fedipanel.deployments.systems import MachineBackend, machine_backend, simulated_systems
+from fedipanel.machines.quota import plan_summary
+from fedipanel.planning.service import PlanError, plan_for
+from fedipanel.settings import effective
+from fedipanel.web.access import current_account, operator_required
+from fedipanel.web.configuration_form import EMPTY, field_errors, form_to_document
+
+bp = Blueprint("configurations", __name__)
+
+
+@bp.route("/dashboard")
+@operator_required
+def dashboard() -> str:
+    operator = current_account()
+    current = service.current_version(operator.id)
+    recent = deployments_of(operator.id, limit=5)
+    return render_template(
+        "configurations/dashboard.html",
+        current=current,
+        deployments=recent,
+        # Only one deployment can be active, and no newer one can start while it is.
+        active=recent[0] if recent and recent[0].is_active else None,
+        services=SERVICES,
+    )
+
+
+def _render_form(document: dict[str, Any], errors: dict[str, str], status: int = 200) -> Any:
+    operator = current_account()
+    current = service.current_version(operator.id)
+    page = render_template(
+        "configurations/edit.html",
+        doc=document,
+        errors=errors,
+        current=current,
+        services=SERVICES,
+    )
+    return page, status
+
+
+@bp.route("/configuration")
+@operator_required
+def edit() -> Any:
+    current = service.current_version(current_account().id)
+    return _render_form(current.data if current else EMPTY, {})
+
+
+@bp.route("/configuration", methods=["POST"])
+@operator_required
+def save() -> Any:
+    operator = current_account()
+    document = form_to_document(request.form)
+    try:
+        row, changed = service.save_configuration(operator, document, source="web", author=operator)
+    except ValidationError as exc:
+        flash("Nothing was saved: please correct the fields marked below.", "error")
+        return _render_form(document, field_errors(exc), 422)
+    if changed:
+        flash(f"Saved as version {row.version}. Review the plan, then deploy.")
+    else:
+        flash(f"No changes: version {row.version} is still current.")
+    return redirect(url_for("configurations.plan"))
+
+
+@bp.route("/configuration/validate", methods=["POST"])
+@operator_required
+def validate() -> str:
+    """Validate the form as the operator types; answer every field's message out of band."""
+    document = form_to_document(request.form)
+    errors: dict[str, str] = {}
+    try:
+        Configuration.model_validate(document)
+    except ValidationError as exc:
+        # Fields not filled in yet are reported on save, not while the operator is typing.
+        errors = {
+            key: message
+            for key, message in field_errors(exc).items()
+            if key not in request.form or request.form[key].strip()
+        }
+    return render_template("configurations/_errors.html", errors=errors, services=SERVICES)
+
+
+@bp.route("/configuration/history")
+@operator_required
+def history() -> str:
+    versions = service.history(current_account().id)
+    changes = []
+    for index, row in enumerate(versions):
+        previous = versions[index + 1].data if index + 1 < len(versions) else None
+        changes.append((row, service.diff(previous, row.data)))
+    return render_template("configurations/history.html", changes=changes)
+
+
+@bp.route("/plan")
+@operator_required
+def plan() -> Response | str:
+    operator = current_account()
+    settings = effective.current()
+    try:
+        planned = plan_for(operator, settings)
+    except PlanError as exc:
+        return render_template("error.html", code=422, title="Cannot plan", message=str(exc))
+    if planned is None:
+        flash("Save a configuration first; the plan shows what deploying it would do.")
+        return redirect(url_for("configurations.edit"))
+    return render_template(
+        "configurations/plan.html",
+        planned=planned,
+        active=active_deployment(operator.id),
+        simulated=simulated_systems(settings),
+        machines=plan_summary(operator.id, planned.plan),
+        pool_machines=machine_backend(settings) == MachineBackend.POOL,
+    )

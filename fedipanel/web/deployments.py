@@ -1,0 +1,83 @@
+"""Deployment pages: start one, watch it live, read its log."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Blueprint, Response, flash, make_response, redirect, render_template, url_for
+from markupsafe import Markup
+
+from fedipanel.deployments.service import (
+    deployment_for,
+    deployments_of,
+    full_log,
+    log_tail,
+    start_deployment,
+)
+from fedipanel.errors import PanelError
+from fedipanel.settings import effective
+from fedipanel.storage.service import outcomes
+from fedipanel.web.access import current_account, operator_required
+from fedipanel.web.htmx import is_htmx, render_page_or_block
+
+bp = Blueprint("deployments", __name__)
+
+# htmx stops polling when a response has this status.
+STOP_POLLING = 286
+
+
+def log_html(lines: Iterable[str]) -> Markup:
+    """Render log lines as escaped HTML in one pass (the progress fragment's hot path)."""
+    parts = []
+    for line in lines:
+        css = "sim" if line.startswith("[simulated]") else "phase" if line.startswith("== ") else ""
+        parts.append(f'<span class="{css}">{html.escape(line, quote=False)}</span>\n')
+    return Markup("".join(parts))  # noqa: S704 - every line is escaped above
+
+
+@bp.route("/deployments")
+@operator_required
+def index() -> str:
+    return render_template(
+        "deployments/index.html", deployments=deployments_of(current_account().id)
+    )
+
+
+@bp.route("/deployments", methods=["POST"])
+@operator_required
+def create() -> Any:
+    operator = current_account()
+    try:
+        deployment = start_deployment(operator, effective.current(), requested_by=operator)
+    except PanelError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("configurations.plan"))
+    return redirect(url_for("deployments.show", deployment_id=deployment.id))
+
+
+@bp.route("/deployments/<int:deployment_id>")
+@operator_required
+def show(deployment_id: int) -> Any:
+    deployment = deployment_for(current_account(), deployment_id)
+    body = render_page_or_block(
+        "deployments/show.html",
+        "progress",
+        deployment=deployment,
+        log=log_html(log_tail(deployment.id)),
+        # What the deployment did with disabled services' data.
+        outcomes=outcomes(deployment.id),
+    )
+    status = STOP_POLLING if is_htmx() and deployment.is_finished else 200
+    return make_response(body, status)
+
+
+@bp.route("/deployments/<int:deployment_id>/log.txt")
+@operator_required
+def log(deployment_id: int) -> Response:
+    deployment = deployment_for(current_account(), deployment_id)
+    text = "\n".join(full_log(deployment.id)) + "\n"
+    response = make_response(text)
+    response.mimetype = "text/plain"
+    return response

@@ -1,0 +1,95 @@
+"""Cross-cutting web concerns: security headers, error pages, template helpers."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from fedipanel.db import db
+from fedipanel.errors import Conflict, NotFound, PanelError, Refused, Unavailable
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'"
+)
+
+
+KIND_LABELS = {
+    "ssh_key": "SSH deploy key",
+    "machine": "machine",
+    "s3_bucket": "S3 bucket",
+    "s3_key": "S3 access key",
+    "dns_record": "DNS record",
+    "mail": "mail settings",
+    "nixos": "NixOS configuration",
+}
+
+
+def init_errors(app: Flask) -> None:
+    """Register headers, error handlers and template globals."""
+    app.jinja_env.filters["kind_label"] = lambda kind: KIND_LABELS.get(kind, kind)
+    app.after_request(_security_headers)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(PanelError, _panel_error)
+    app.add_url_rule("/healthz", "healthz", _healthz)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+def _healthz() -> Response:
+    """Answer load balancers and monitoring: the web process is up."""
+    return Response("ok\n", mimetype="text/plain")
+
+
+def wants_json() -> bool:
+    """Return whether the request belongs to the JSON API."""
+    return request.path.startswith("/api/")
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def _http_error(exc: HTTPException) -> Response | tuple[str, int]:
+    code = exc.code or 500
+    if wants_json():
+        response = jsonify({"errors": [{"loc": [], "msg": exc.description or exc.name}]})
+        response.status_code = code
+        return response
+    return render_template("error.html", code=code, title=exc.name, message=exc.description), code
+
+
+STATUS: dict[type[PanelError], int] = {NotFound: 404, Conflict: 409, Refused: 422, Unavailable: 503}
+
+
+def status_of(exc: PanelError) -> int:
+    """Return the HTTP status that answers a refusal of this kind."""
+    return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
+
+
+def _panel_error(exc: PanelError) -> Response | tuple[str, int]:
+    code = status_of(exc)
+    if wants_json():
+        response = jsonify({"errors": [{"loc": list(exc.loc), "msg": exc.message}]})
+        response.status_code = code
+        return response
+    title = {404: "Not found", 409: "Conflict", 503: "Unavailable"}.get(code, "Not possible")
+    return render_template("error.html", code=code, title=title, message=exc.message), code
+
+
+def _unexpected_error(exc: Exception) -> Response | tuple[str, int]:
+    if isinstance(exc, HTTPException):
+        return _http_error(exc)
+    if isinstance(exc, PanelError):
+        return _panel_error(exc)
+    db.session.rollback()
+    current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+    message = "Something went wrong on our side. Nothing you entered was lost; please try again."
+    if wants_json():
+        response = jsonify({"errors": [{"loc": [], "msg": message}]})
+        response.status_code = 500
+        return response
+    return render_template("error.html", code=500, title="Internal error", message=message), 500

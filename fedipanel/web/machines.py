@@ -1,0 +1,96 @@
+"""Provider pages: operators' quotas and the pool of pre-deployed VMs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from fedipanel.accounts.models import Role, User
+from fedipanel.db import db
+from fedipanel.machines import pool
+from fedipanel.machines.quota import FIELDS, MAX_LIMIT, Usage, quota_of, set_quota, total_usage
+from fedipanel.resources.service import machine_specs
+from fedipanel.web.access import provider_required
+
+bp = Blueprint("machines", __name__, url_prefix="/provider")
+
+
+def _usage(operator_id: int) -> Usage:
+    return total_usage(machine_specs(operator_id))
+
+
+def _quotas_page(errors: dict[int, str], status: int = 200) -> tuple[str, int]:
+    operators = db.session.scalars(
+        select(User).where(User.role == Role.OPERATOR).order_by(User.email)
+    ).all()
+    rows = [(op, quota_of(op.id), _usage(op.id)) for op in operators]
+    page = render_template("machines/quotas.html", rows=rows, fields=FIELDS, errors=errors)
+    return page, status
+
+
+@bp.route("/quotas")
+@provider_required
+def quotas() -> tuple[str, int]:
+    return _quotas_page({})
+
+
+@bp.route("/quotas/<int:operator_id>", methods=["POST"])
+@provider_required
+def save_quota(operator_id: int) -> Response | tuple[str, int]:
+    operator = db.session.get(User, operator_id)
+    if operator is None or operator.role != Role.OPERATOR:
+        abort(404, "No such operator.")
+    limits: dict[str, int | None] = {}
+    for key, label in FIELDS:
+        text = request.form.get(key, "").strip()
+        if not text:
+            limits[key] = None
+        elif text.isdigit() and len(text) <= 10 and int(text) <= MAX_LIMIT:
+            limits[key] = int(text)
+        else:
+            flash(f"{operator.email}: nothing was saved; {label} must be a whole number.", "error")
+            return _quotas_page({operator_id: f"{label} must be a whole number or empty"}, 422)
+    set_quota(operator_id, Usage(**limits))
+    flash(f"Quota for {operator.email} saved.")
+    return redirect(url_for("machines.quotas"))
+
+
+def _pool_page(values: dict[str, str], errors: dict[str, str], status: int = 200) -> Any:
+    names = {row.id: row.email for row in db.session.execute(select(User.id, User.email))}
+    page = render_template(
+        "machines/pool.html", entries=pool.entries(), names=names, values=values, errors=errors
+    )
+    return page, status
+
+
+@bp.route("/vm-pool")
+@provider_required
+def vm_pool() -> Any:
+    return _pool_page({}, {})
+
+
+@bp.route("/vm-pool", methods=["POST"])
+@provider_required
+def add_vm() -> Any:
+    values = {key: request.form.get(key, "").strip() for key in ("address", "host_key")}
+    try:
+        row = pool.add(values["address"], values["host_key"])
+    except pool.PoolError as exc:
+        return _pool_page(values, {exc.field: exc.message}, 422)
+    flash(f"{row.address} added to the pool.")
+    return redirect(url_for("machines.vm_pool"))
+
+
+@bp.route("/vm-pool/<int:entry_id>/delete", methods=["POST"])
+@provider_required
+def remove_vm(entry_id: int) -> Response:
+    try:
+        pool.remove(entry_id)
+    except pool.PoolError as exc:
+        flash(exc.message, "error")
+    else:
+        flash("Removed from the pool.")
+    return redirect(url_for("machines.vm_pool"))

@@ -1,0 +1,81 @@
+"""Provider pages: an operator's pre-configured buckets."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from fedipanel.accounts.models import User
+from fedipanel.core.registry import SERVICE_NAMES, SERVICES
+from fedipanel.db import db
+from fedipanel.storage import service
+from fedipanel.web.access import provider_required
+
+bp = Blueprint("storage", __name__, url_prefix="/provider")
+
+_FORM_FIELDS = ("endpoint", "region", "bucket", "public_url", "access_key_id")
+
+
+def _operator_or_404(operator_id: int) -> User:
+    user = db.session.get(User, operator_id)
+    if user is None or not user.is_operator:
+        abort(404, "No such operator.")
+    return user
+
+
+def _page(
+    operator: User,
+    values: dict[str, dict[str, str]],
+    errors: dict[str, dict[str, str]],
+    status: int = 200,
+) -> tuple[str, int]:
+    assigned = service.assigned_buckets(operator.id)
+    page = render_template(
+        "storage/buckets.html",
+        operator=operator,
+        assigned=assigned,
+        services=SERVICES,
+        values=values,
+        errors=errors,
+    )
+    return page, status
+
+
+@bp.route("/operators/<int:operator_id>/buckets")
+@provider_required
+def buckets(operator_id: int) -> tuple[str, int]:
+    return _page(_operator_or_404(operator_id), {}, {})
+
+
+@bp.route("/operators/<int:operator_id>/buckets/<name>", methods=["POST"])
+@provider_required
+def assign(operator_id: int, name: str) -> Response | tuple[str, int]:
+    operator = _operator_or_404(operator_id)
+    if name not in SERVICE_NAMES:
+        abort(404, "No such service.")
+    values = {key: request.form.get(key, "").strip() for key in _FORM_FIELDS}
+    try:
+        service.assign_bucket(
+            operator.id,
+            name,
+            endpoint=values["endpoint"],
+            region=values["region"] or "garage",
+            bucket=values["bucket"],
+            access_key_id=values["access_key_id"],
+            secret=request.form.get("secret", ""),
+            public_url=values["public_url"] or None,
+        )
+    except service.StorageInputError as exc:
+        flash(f"{name}: nothing was saved; correct the field marked below.", "error")
+        return _page(operator, {name: values}, {name: {exc.field: exc.message}}, 422)
+    flash(f"{name} of {operator.email} now uses bucket {values['bucket']} from its next deploy.")
+    return redirect(url_for("storage.buckets", operator_id=operator.id))
+
+
+@bp.route("/operators/<int:operator_id>/buckets/<name>/remove", methods=["POST"])
+@provider_required
+def unassign(operator_id: int, name: str) -> Response:
+    operator = _operator_or_404(operator_id)
+    if service.unassign_bucket(operator.id, name):
+        flash(f"{name} of {operator.email} no longer uses its pre-configured bucket.")
+    return redirect(url_for("storage.buckets", operator_id=operator.id))
