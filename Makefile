@@ -45,7 +45,7 @@ lint: setup ## ruff, mypy and the import layers (lint-imports)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/lint-imports
+	$(BIN)/lint-imports --no-cache --no-logo
 
 format: setup ## Format the code with ruff
 	$(BIN)/ruff format .
