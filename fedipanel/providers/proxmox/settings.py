@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from fedipanel.core.sections import Section, SettingField, Values
 from fedipanel.core.validators import check_url, problem
@@ -150,15 +148,6 @@ def load(values: Values) -> ProxmoxSettings:
         ),
         addresses=parse_range(values.get("VM_ADDRESSES")),
         ssh_port=int(values.get("VM_SSH_PORT") or 22),
-    )
-
-
-def retry_from(config: Mapping[str, Any]) -> Retry:
-    """Return the retry pacing (FEDIPANEL_PROXMOX_BACKOFF, _TASK_POLL; small in tests)."""
-    return Retry(
-        backoff=float(config.get("PROXMOX_BACKOFF", 1.0)),
-        task_poll=float(config.get("PROXMOX_TASK_POLL", 1.0)),
-        task_timeout=float(config.get("PROXMOX_TASK_TIMEOUT", 900.0)),
     )
 
 
