@@ -106,11 +106,11 @@ def seed(app: Any, log_lines: int = 0) -> Seeded:
     With `log_lines`, also run one (simulated) deployment on the embedded queue and pad its log
     to that many lines, so pages show a realistic finished deployment.
     """
-    from fedipanel.accounts import service as accounts
-    from fedipanel.configurations.service import save_configuration
+    from fedipanel.accounts import users as accounts
+    from fedipanel.configurations.versions import save_configuration
     from fedipanel.db import db
+    from fedipanel.deployments.lifecycle import start_deployment
     from fedipanel.deployments.models import LogLine
-    from fedipanel.deployments.service import start_deployment
     from fedipanel.settings import effective
 
     with app.app_context():

@@ -15,9 +15,9 @@ from flask import Flask
 from fedipanel.accounts.models import ApiToken, LoginFailure, User
 from fedipanel.configurations.models import ConfigurationVersion
 from fedipanel.db import init_db
+from fedipanel.deployments.lifecycle import reap_stale_deployments
 from fedipanel.deployments.models import Deployment, LogLine
 from fedipanel.deployments.queue import EmbeddedQueue, get_queue, init_queue
-from fedipanel.deployments.service import reap_stale_deployments
 from fedipanel.keys.models import DeployKey
 from fedipanel.machines.models import AddressLease, PooledVm, Quota
 from fedipanel.provider_settings.models import ProviderSetting

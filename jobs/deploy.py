@@ -14,8 +14,8 @@ from fedipanel.db import db
 from fedipanel.deployments.models import Deployment
 from fedipanel.deployments.progress import Progress
 from fedipanel.deployments.systems import System, simulated_systems
-from fedipanel.planning.service import PlanError, PlannedDeployment, plan_version
-from fedipanel.resources.service import forget
+from fedipanel.planning.plans import PlanError, PlannedDeployment, plan_version
+from fedipanel.resources.records import forget
 from fedipanel.settings import effective
 from fedipanel.settings.effective import Settings
 from jobs.runner import StepFailed, run_job

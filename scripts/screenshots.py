@@ -29,10 +29,10 @@ from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from fedipanel import create_app  # noqa: E402
-from fedipanel.accounts import service as accounts  # noqa: E402
-from fedipanel.configurations.service import save_configuration  # noqa: E402
+from fedipanel.accounts import users as accounts  # noqa: E402
+from fedipanel.configurations.versions import save_configuration  # noqa: E402
 from fedipanel.db import db  # noqa: E402
-from fedipanel.deployments.service import start_deployment  # noqa: E402
+from fedipanel.deployments.lifecycle import start_deployment  # noqa: E402
 from fedipanel.settings import effective  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"

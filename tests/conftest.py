@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from fedipanel import create_app
-from fedipanel.accounts import service as accounts
+from fedipanel.accounts import users as accounts
 from fedipanel.db import db
 from tests.helpers import ROOT, Api, Auth, Factory, app_config, without_nixops4_on_path
 

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from fedipanel.accounts import service as accounts
+from fedipanel.accounts import users as accounts
 from fedipanel.accounts.models import User
 from fedipanel.db import db
 

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from fedipanel import create_app
-from fedipanel.accounts import service
+from fedipanel.accounts import users
 from fedipanel.db import db
 from tests.helpers import PASSWORD, Auth, Factory, app_config
 
@@ -70,7 +70,7 @@ def test_session_cookie_is_httponly_and_samesite(
 def test_passwords_are_stored_as_argon2id(app: Flask, factory: Factory) -> None:
     factory.operator("op@acme.example")
     with app.app_context():
-        user = service.find_user("op@acme.example")
+        user = users.find_user("op@acme.example")
         assert user is not None
         assert user.password_hash.startswith("$argon2id$")
         assert PASSWORD not in user.password_hash
@@ -147,8 +147,8 @@ def csrf_client(tmp_path: Path) -> FlaskClient:
     app = create_app(app_config(tmp_path, WTF_CSRF_ENABLED=True))
     with app.app_context():
         db.create_all()
-        service.create_user("admin@provider.example", PASSWORD, "provider")
-        service.create_user("op@acme.example", PASSWORD, "operator")
+        users.create_user("admin@provider.example", PASSWORD, "provider")
+        users.create_user("op@acme.example", PASSWORD, "operator")
     return app.test_client()
 
 
@@ -214,8 +214,8 @@ def test_session_cookie_is_secure_when_served_over_https(tmp_path: Path) -> None
     app = create_app(app_config(tmp_path, HTTPS=True))
     with app.app_context():
         db.create_all()
-        service.create_user("op@acme.example", PASSWORD, "operator")
-        service.create_user("admin@provider.example", PASSWORD, "provider")
+        users.create_user("op@acme.example", PASSWORD, "operator")
+        users.create_user("admin@provider.example", PASSWORD, "provider")
     response = app.test_client().post(
         "/login", data={"email": "op@acme.example", "password": PASSWORD}
     )

@@ -68,7 +68,7 @@ def test_operator_cannot_see_other_operators_deployment_page(
 
 
 def test_revoked_token_answers_401(client: FlaskClient, factory: Factory, app: Flask) -> None:
-    from fedipanel.accounts import service
+    from fedipanel.accounts import users
     from fedipanel.accounts.models import User
     from fedipanel.db import db
 
@@ -78,7 +78,7 @@ def test_revoked_token_answers_401(client: FlaskClient, factory: Factory, app: F
     with app.app_context():
         user = db.session.get(User, user_id)
         assert user is not None
-        service.revoke_token(user, user.tokens[0].id)
+        users.revoke_token(user, user.tokens[0].id)
     assert api.get("/deployments").status_code == 401
 
 

@@ -11,7 +11,7 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 
 from fedipanel import create_app
-from fedipanel.accounts import service
+from fedipanel.accounts import users
 from fedipanel.db import db
 from fedipanel.keys.models import DeployKey
 from tests.helpers import PASSWORD, app_config
@@ -35,19 +35,19 @@ def test_init_twice_keeps_every_operators_data(fresh_app: Flask) -> None:
     runner = fresh_app.test_cli_runner()
     runner.invoke(args=["fedipanel", "init"])
     with fresh_app.app_context():
-        service.create_user("op@acme.example", PASSWORD, "operator")
+        users.create_user("op@acme.example", PASSWORD, "operator")
     result = runner.invoke(args=["fedipanel", "init"])
     assert result.exit_code == 0
     assert "set-up code" not in result.output or "No provider" in result.output
     with fresh_app.app_context():
-        assert service.find_user("op@acme.example") is not None
+        assert users.find_user("op@acme.example") is not None
 
 
 def test_init_gives_older_operators_their_deploy_key(fresh_app: Flask) -> None:
     runner = fresh_app.test_cli_runner()
     runner.invoke(args=["fedipanel", "init"])
     with fresh_app.app_context():
-        operator_id = service.create_user("op@acme.example", PASSWORD, "operator").id
+        operator_id = users.create_user("op@acme.example", PASSWORD, "operator").id
         db.session.query(DeployKey).delete()  # as for operators created by earlier versions
         db.session.commit()
     result = runner.invoke(args=["fedipanel", "init"])
@@ -89,7 +89,7 @@ def test_create_user_reads_the_password_from_the_environment(
     assert result.exit_code == 0, result.output
     user_id = int(result.output.strip().splitlines()[-1])
     with app.app_context():
-        user = service.find_user("boss@provider.example")
+        user = users.find_user("boss@provider.example")
         assert user is not None
         assert user.id == user_id
         assert user.is_provider
@@ -104,10 +104,10 @@ def test_create_user_reads_the_password_from_standard_input(
     )
     assert result.exit_code == 0, result.output
     with app.app_context():
-        user = service.find_user("op@acme.example")
+        user = users.find_user("op@acme.example")
         assert user is not None
         assert user.slug == "acme"
-        assert service.check_password(user, PASSWORD)
+        assert users.check_password(user, PASSWORD)
 
 
 @pytest.mark.parametrize(
@@ -137,7 +137,7 @@ def test_create_user_rejects_a_short_password(runner: FlaskCliRunner) -> None:
 
 def test_create_token_prints_a_working_token_last(runner: FlaskCliRunner, app: Flask) -> None:
     with app.app_context():
-        service.create_user("op@acme.example", PASSWORD, "operator")
+        users.create_user("op@acme.example", PASSWORD, "operator")
     result = runner.invoke(args=["fedipanel", "create-token", "--email", "op@acme.example"])
     assert result.exit_code == 0
     token = result.output.strip().splitlines()[-1]

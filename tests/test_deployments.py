@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.exc import IntegrityError
 
 from fedipanel.db import db
+from fedipanel.deployments.lifecycle import reap_stale_deployments
 from fedipanel.deployments.models import Deployment, Status
-from fedipanel.deployments.service import reap_stale_deployments
 from fedipanel.timeutil import utcnow
 from tests.helpers import FAKES, PASSWORD, Api, Factory, sample_config, wait_for_jobs
 
@@ -198,8 +198,8 @@ def test_simulators_forbidden_fails_before_anything_starts(app: Flask, operator_
     assert "virtual machines" in deployment["error"]
     assert not any("[simulated]" in line for line in deployment["log"])
     with app.app_context():
-        from fedipanel.accounts.service import find_user
-        from fedipanel.planning.service import recorded_resources
+        from fedipanel.accounts.users import find_user
+        from fedipanel.planning.plans import recorded_resources
 
         operator = find_user("op@acme.example")
         assert operator is not None

@@ -270,7 +270,7 @@ def test_provider_assigns_a_bucket_on_the_operators_page(
 def test_assign_bucket_command_reads_the_secret_from_stdin(
     app: Flask, runner: Any, factory: Factory, existing: dict[str, str]
 ) -> None:
-    from fedipanel.storage.service import assigned_credentials
+    from fedipanel.storage.records import assigned_credentials
 
     factory.operator("op@acme.example", slug="acme")
     args = [

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from fedipanel.accounts.models import User
 from fedipanel.db import db
-from fedipanel.keys.service import deploy_key
+from fedipanel.keys.deploy_keys import deploy_key
 from fedipanel.machines.models import PooledVm
 from fedipanel.machines.quota import quota_of
 from fedipanel.provider_settings.models import ProviderSetting

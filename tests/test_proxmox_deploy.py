@@ -83,8 +83,8 @@ def test_deploy_clones_configures_resizes_starts_and_records_the_host_key(
     assert clone["target"] == "pve2"  # the node with the most free memory
     config = fake_pve.calls("POST", r"/config$")[0]
     with app.app_context():
-        from fedipanel.accounts.service import find_user
-        from fedipanel.keys.service import deploy_key
+        from fedipanel.accounts.users import find_user
+        from fedipanel.keys.deploy_keys import deploy_key
 
         user = find_user("op@acme.example")
         assert user is not None
@@ -203,7 +203,7 @@ def test_a_deployment_beyond_the_quota_is_refused_with_nothing_created(
     operator_api.put("/configuration", sample_config())
     with app.app_context():
         operator_id = db.session.scalar(select(func.min(RecordedResource.operator_id)))
-        from fedipanel.accounts.service import find_user
+        from fedipanel.accounts.users import find_user
 
         user = find_user("op@acme.example")
         assert user is not None
@@ -348,7 +348,7 @@ def test_the_worker_checks_the_quota_again_before_creating_anything(
     response = operator_api.post("/deployments")
     assert response.status_code == 202
     with app.app_context():
-        from fedipanel.accounts.service import find_user
+        from fedipanel.accounts.users import find_user
 
         user = find_user("op@acme.example")
         assert user is not None

@@ -19,7 +19,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from fedipanel.accounts import service
+from fedipanel.accounts import users
 from fedipanel.accounts.models import ApiToken, Role
 from fedipanel.accounts.setup import setup_code
 from fedipanel.db import db
@@ -31,7 +31,7 @@ bp = Blueprint("accounts", __name__)
 @bp.route("/")
 def index() -> Response:
     if not current_user.is_authenticated:
-        if not service.has_provider():
+        if not users.has_provider():
             return redirect(url_for("accounts.setup"))
         return redirect(url_for("accounts.login"))
     if current_user.is_provider:
@@ -51,24 +51,24 @@ def _safe_next(target: str | None) -> str | None:
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Response | tuple[str, int] | str:
     if request.method == "GET":
-        if not service.has_provider():
+        if not users.has_provider():
             return redirect(url_for("accounts.setup"))
         return render_template("accounts/login.html", email="", error=None)
 
     email = request.form.get("email", "").strip()
     password = request.form.get("password", "")
     address = request.remote_addr or "unknown"
-    wait = service.login_blocked_for(email, address)
+    wait = users.login_blocked_for(email, address)
     if wait:
         minutes = max(1, round(wait / 60))
         error = f"Too many failed attempts. Try again in about {minutes} minute(s)."
         return render_template("accounts/login.html", email=email, error=error), 429
-    user = service.find_user(email)
-    if not service.check_password(user, password) or user is None:
-        service.record_login_failure(email, address)
+    user = users.find_user(email)
+    if not users.check_password(user, password) or user is None:
+        users.record_login_failure(email, address)
         error = "Wrong email or password."
         return render_template("accounts/login.html", email=email, error=error), 401
-    service.clear_login_failures(email)
+    users.clear_login_failures(email)
     session.clear()  # a fresh session on login: no fixation
     login_user(user)
     return redirect(_safe_next(request.args.get("next")) or url_for("accounts.index"))
@@ -85,7 +85,7 @@ def logout() -> Response:
 @bp.route("/setup", methods=["GET", "POST"])
 def setup() -> Response | tuple[str, int] | str:
     """Create the first provider account, guarded by the code `fedipanel init` printed."""
-    if service.has_provider():
+    if users.has_provider():
         return redirect(url_for("accounts.login"))
     values = {"email": request.form.get("email", ""), "code": request.values.get("code", "")}
     if request.method == "GET":
@@ -95,8 +95,8 @@ def setup() -> Response | tuple[str, int] | str:
         errors = {"code": "This is not the set-up code printed by `flask fedipanel init`."}
         return render_template("accounts/setup.html", values=values, errors=errors), 400
     try:
-        user = service.create_user(values["email"], request.form.get("password", ""), Role.PROVIDER)
-    except service.AccountError as exc:
+        user = users.create_user(values["email"], request.form.get("password", ""), Role.PROVIDER)
+    except users.AccountError as exc:
         errors = {exc.field: exc.message}
         return render_template("accounts/setup.html", values=values, errors=errors), 400
     login_user(user)
@@ -122,13 +122,13 @@ def tokens() -> str:
 @bp.route("/account/tokens", methods=["POST"])
 @login_required
 def create_token() -> str:
-    return _tokens_page(service.create_token(current_account(), request.form.get("name", "")))
+    return _tokens_page(users.create_token(current_account(), request.form.get("name", "")))
 
 
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
 @login_required
 def revoke_token(token_id: int) -> Response:
-    if not service.revoke_token(current_account(), token_id):
+    if not users.revoke_token(current_account(), token_id):
         flash("That token does not exist.")
     else:
         flash("Token revoked. Scripts using it can no longer call the API.")

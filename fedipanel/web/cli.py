@@ -15,16 +15,16 @@ from redis import Redis
 from rq import Queue, Worker
 from sqlalchemy import select
 
-from fedipanel.accounts import service as accounts
+from fedipanel.accounts import users as accounts
 from fedipanel.accounts.models import Role, User
 from fedipanel.accounts.setup import setup_code
 from fedipanel.core.registry import SERVICE_NAMES
 from fedipanel.db import db
+from fedipanel.deployments.lifecycle import reap_stale_deployments
 from fedipanel.deployments.queue import QUEUE_NAME
-from fedipanel.deployments.service import reap_stale_deployments
-from fedipanel.keys.service import add_missing_deploy_keys
+from fedipanel.keys.deploy_keys import add_missing_deploy_keys
 from fedipanel.machines import quota
-from fedipanel.storage import service as storage
+from fedipanel.storage import records as storage
 
 cli = AppGroup("fedipanel", help="Manage FediPanel.")
 

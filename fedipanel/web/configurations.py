@@ -8,13 +8,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
-from fedipanel.configurations import service
+from fedipanel.configurations import versions
 from fedipanel.core.configuration import Configuration
 from fedipanel.core.registry import SERVICES
-from fedipanel.deployments.service import active_deployment, deployments_of
+from fedipanel.deployments.lifecycle import active_deployment, deployments_of
 from fedipanel.deployments.systems import MachineBackend, machine_backend, simulated_systems
 from fedipanel.machines.quota import plan_summary
-from fedipanel.planning.service import PlanError, plan_for
+from fedipanel.planning.plans import PlanError, plan_for
 from fedipanel.settings import effective
 from fedipanel.web.access import current_account, operator_required
 from fedipanel.web.configuration_form import EMPTY, field_errors, form_to_document
@@ -26,7 +26,7 @@ bp = Blueprint("configurations", __name__)
 @operator_required
 def dashboard() -> str:
     operator = current_account()
-    current = service.current_version(operator.id)
+    current = versions.current_version(operator.id)
     recent = deployments_of(operator.id, limit=5)
     return render_template(
         "configurations/dashboard.html",
@@ -40,7 +40,7 @@ def dashboard() -> str:
 
 def _render_form(document: dict[str, Any], errors: dict[str, str], status: int = 200) -> Any:
     operator = current_account()
-    current = service.current_version(operator.id)
+    current = versions.current_version(operator.id)
     page = render_template(
         "configurations/edit.html",
         doc=document,
@@ -54,7 +54,7 @@ def _render_form(document: dict[str, Any], errors: dict[str, str], status: int =
 @bp.route("/configuration")
 @operator_required
 def edit() -> Any:
-    current = service.current_version(current_account().id)
+    current = versions.current_version(current_account().id)
     return _render_form(current.data if current else EMPTY, {})
 
 
@@ -64,7 +64,9 @@ def save() -> Any:
     operator = current_account()
     document = form_to_document(request.form)
     try:
-        row, changed = service.save_configuration(operator, document, source="web", author=operator)
+        row, changed = versions.save_configuration(
+            operator, document, source="web", author=operator
+        )
     except ValidationError as exc:
         flash("Nothing was saved: please correct the fields marked below.", "error")
         return _render_form(document, field_errors(exc), 422)
@@ -96,11 +98,11 @@ def validate() -> str:
 @bp.route("/configuration/history")
 @operator_required
 def history() -> str:
-    versions = service.history(current_account().id)
+    rows = versions.history(current_account().id)
     changes = []
-    for index, row in enumerate(versions):
-        previous = versions[index + 1].data if index + 1 < len(versions) else None
-        changes.append((row, service.diff(previous, row.data)))
+    for index, row in enumerate(rows):
+        previous = rows[index + 1].data if index + 1 < len(rows) else None
+        changes.append((row, versions.diff(previous, row.data)))
     return render_template("configurations/history.html", changes=changes)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, flash, make_response, redirect, render_template, url_for
 from markupsafe import Markup
 
-from fedipanel.deployments.service import (
+from fedipanel.deployments.lifecycle import (
     deployment_for,
     deployments_of,
     full_log,
@@ -18,7 +18,7 @@ from fedipanel.deployments.service import (
 )
 from fedipanel.errors import PanelError
 from fedipanel.settings import effective
-from fedipanel.storage.service import outcomes
+from fedipanel.storage.records import outcomes
 from fedipanel.web.access import current_account, operator_required
 from fedipanel.web.htmx import is_htmx, render_page_or_block
 

@@ -12,7 +12,7 @@ from fedipanel.accounts.models import Role, User
 from fedipanel.db import db
 from fedipanel.machines import pool
 from fedipanel.machines.quota import FIELDS, MAX_LIMIT, Usage, quota_of, set_quota, total_usage
-from fedipanel.resources.service import machine_specs
+from fedipanel.resources.records import machine_specs
 from fedipanel.web.access import provider_required
 
 bp = Blueprint("machines", __name__, url_prefix="/provider")

@@ -6,10 +6,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from fedipanel.accounts import service
+from fedipanel.accounts import users
 from fedipanel.accounts.models import Role, User
 from fedipanel.db import db
-from fedipanel.deployments.service import latest_deployments
+from fedipanel.deployments.lifecycle import latest_deployments
 from fedipanel.web.access import provider_required
 
 bp = Blueprint("operators", __name__, url_prefix="/provider")
@@ -37,10 +37,10 @@ def index() -> tuple[str, int]:
 def create() -> Response | tuple[str, int]:
     values = {key: request.form.get(key, "").strip() for key in ("email", "slug")}
     try:
-        user = service.create_user(
+        user = users.create_user(
             values["email"], request.form.get("password", ""), Role.OPERATOR, values["slug"] or None
         )
-    except service.AccountError as exc:
+    except users.AccountError as exc:
         return _render(values, {exc.field: exc.message}, 400)
     flash(f"Operator {user.email} created with deployment name '{user.slug}'.")
     return redirect(url_for("operators.index"))

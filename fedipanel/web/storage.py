@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 from fedipanel.accounts.models import User
 from fedipanel.core.registry import SERVICE_NAMES, SERVICES
 from fedipanel.db import db
-from fedipanel.storage import service
+from fedipanel.storage import records
 from fedipanel.web.access import provider_required
 
 bp = Blueprint("storage", __name__, url_prefix="/provider")
@@ -29,7 +29,7 @@ def _page(
     errors: dict[str, dict[str, str]],
     status: int = 200,
 ) -> tuple[str, int]:
-    assigned = service.assigned_buckets(operator.id)
+    assigned = records.assigned_buckets(operator.id)
     page = render_template(
         "storage/buckets.html",
         operator=operator,
@@ -55,7 +55,7 @@ def assign(operator_id: int, name: str) -> Response | tuple[str, int]:
         abort(404, "No such service.")
     values = {key: request.form.get(key, "").strip() for key in _FORM_FIELDS}
     try:
-        service.assign_bucket(
+        records.assign_bucket(
             operator.id,
             name,
             endpoint=values["endpoint"],
@@ -65,7 +65,7 @@ def assign(operator_id: int, name: str) -> Response | tuple[str, int]:
             secret=request.form.get("secret", ""),
             public_url=values["public_url"] or None,
         )
-    except service.StorageInputError as exc:
+    except records.StorageInputError as exc:
         flash(f"{name}: nothing was saved; correct the field marked below.", "error")
         return _page(operator, {name: values}, {name: {exc.field: exc.message}}, 422)
     flash(f"{name} of {operator.email} now uses bucket {values['bucket']} from its next deploy.")
@@ -76,6 +76,6 @@ def assign(operator_id: int, name: str) -> Response | tuple[str, int]:
 @provider_required
 def unassign(operator_id: int, name: str) -> Response:
     operator = _operator_or_404(operator_id)
-    if service.unassign_bucket(operator.id, name):
+    if records.unassign_bucket(operator.id, name):
         flash(f"{name} of {operator.email} no longer uses its pre-configured bucket.")
     return redirect(url_for("storage.buckets", operator_id=operator.id))

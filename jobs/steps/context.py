@@ -14,8 +14,8 @@ from fedipanel.core.resources import Resource
 from fedipanel.deployments.models import Deployment
 from fedipanel.deployments.progress import Progress
 from fedipanel.deployments.systems import SystemKey
-from fedipanel.planning.service import PlannedDeployment
-from fedipanel.resources.service import record
+from fedipanel.planning.plans import PlannedDeployment
+from fedipanel.resources.records import record
 from fedipanel.settings.effective import Settings
 
 SIMULATED = "[simulated]"

@@ -7,7 +7,7 @@ from fedipanel.core.planner import Action, Change
 from fedipanel.deployments.systems import MachineBackend, machine_backend
 from fedipanel.machines import quota
 from fedipanel.providers.proxmox.settings import ProxmoxSettings
-from fedipanel.resources.service import recorded_facts
+from fedipanel.resources.records import recorded_facts
 from jobs.runner import StepFailed
 from jobs.steps import vms
 from jobs.steps.context import DeployContext

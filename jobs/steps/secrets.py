@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from fedipanel.core import paths
 from fedipanel.deployments.systems import SystemKey
-from fedipanel.keys.service import deploy_key, private_key_pem
+from fedipanel.keys.deploy_keys import deploy_key, private_key_pem
 from fedipanel.providers.ssh_secrets import DeliveryError
 from fedipanel.providers.ssh_secrets import deliver as ssh_deliver
-from fedipanel.storage import service as storage
+from fedipanel.storage import records as storage
 from jobs.runner import StepFailed
 from jobs.steps.context import DeployContext
 

@@ -12,8 +12,8 @@ from fedipanel.deployments.systems import SystemKey
 from fedipanel.providers.garage import provision, s3
 from fedipanel.providers.garage import settings as garage_settings
 from fedipanel.providers.garage.admin import GarageError, KeyInfo
-from fedipanel.resources.service import recorded_facts
-from fedipanel.storage import service as storage
+from fedipanel.resources.records import recorded_facts
+from fedipanel.storage import records as storage
 from jobs.runner import StepFailed
 from jobs.steps.context import DeployContext
 

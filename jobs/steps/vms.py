@@ -14,7 +14,7 @@ from fedipanel.providers.proxmox import provision
 from fedipanel.providers.proxmox.addresses import AddressError
 from fedipanel.providers.proxmox.client import Client, ProxmoxError
 from fedipanel.providers.proxmox.settings import ProxmoxSettings
-from fedipanel.resources.service import recorded_facts
+from fedipanel.resources.records import recorded_facts
 from jobs.runner import StepFailed
 from jobs.steps.context import DeployContext
 

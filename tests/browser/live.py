@@ -76,7 +76,7 @@ def serve(app: Flask) -> Iterator[Panel]:
     """Serve `app` on a free loopback port (threaded), with a provider and an operator."""
     from werkzeug.serving import make_server
 
-    from fedipanel.accounts import service as accounts
+    from fedipanel.accounts import users as accounts
     from fedipanel.db import db
 
     with app.app_context():

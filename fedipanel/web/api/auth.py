@@ -9,7 +9,7 @@ from typing import Any, TypeVar, cast
 from flask import g, jsonify, request
 
 from fedipanel.accounts.models import User
-from fedipanel.accounts.service import user_for_token
+from fedipanel.accounts.users import user_for_token
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, request
 
 from fedipanel.accounts.models import User
 from fedipanel.db import db
-from fedipanel.storage import service
+from fedipanel.storage import records
 from fedipanel.storage.models import AssignedBucket
 from fedipanel.web.api.auth import api_error, provider_token_required
 
@@ -37,7 +37,7 @@ def as_json(row: AssignedBucket) -> dict[str, Any]:
 def list_buckets(operator_id: int) -> Any:
     if _operator(operator_id) is None:
         return api_error(404, "no such operator", ["operator"])
-    rows = service.assigned_buckets(operator_id)
+    rows = records.assigned_buckets(operator_id)
     return jsonify({"buckets": [as_json(rows[name]) for name in sorted(rows)]})
 
 
@@ -71,8 +71,8 @@ def put_bucket(operator_id: int, service_name: str) -> Any:
             return api_error(422, "this field is required", [name])
         values[arg] = value
     try:
-        row = service.assign_bucket(operator_id, service_name, **values)
-    except service.StorageInputError as exc:
+        row = records.assign_bucket(operator_id, service_name, **values)
+    except records.StorageInputError as exc:
         loc = {v: k for k, v in _FIELDS.items()}.get(exc.field, exc.field)
         return api_error(422, exc.message, [loc])
     return jsonify(as_json(row))
@@ -83,6 +83,6 @@ def put_bucket(operator_id: int, service_name: str) -> Any:
 def delete_bucket(operator_id: int, service_name: str) -> Any:
     if _operator(operator_id) is None:
         return api_error(404, "no such operator", ["operator"])
-    if not service.unassign_bucket(operator_id, service_name):
+    if not records.unassign_bucket(operator_id, service_name):
         return api_error(404, "no pre-configured bucket for this service", ["service"])
     return "", 204

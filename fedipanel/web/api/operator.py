@@ -7,18 +7,18 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from pydantic import ValidationError
 
-from fedipanel.configurations import service as configurations
+from fedipanel.configurations import versions as configurations
 from fedipanel.core.configuration import error_list, json_schema
-from fedipanel.deployments.models import Deployment, Status
-from fedipanel.deployments.service import (
+from fedipanel.deployments.lifecycle import (
     deployment_for,
     deployments_of,
     full_log,
     start_deployment,
 )
+from fedipanel.deployments.models import Deployment, Status
 from fedipanel.errors import PanelError
 from fedipanel.machines.quota import plan_json
-from fedipanel.planning.service import PlanError, plan_for
+from fedipanel.planning.plans import PlanError, plan_for
 from fedipanel.settings import effective
 from fedipanel.web.api.auth import api_error, api_operator, token_required
 from fedipanel.web.api.openapi import openapi_document

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from fedipanel.accounts.models import ApiToken, LoginFailure, Role, User
 from fedipanel.core.validators import check_email, check_slug, problem
 from fedipanel.db import db
-from fedipanel.keys.service import add_deploy_key
+from fedipanel.keys.deploy_keys import add_deploy_key
 from fedipanel.timeutil import utcnow
 
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters

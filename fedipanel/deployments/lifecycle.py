@@ -17,7 +17,7 @@ from fedipanel.deployments.models import ACTIVE, Deployment, LogLine, Status
 from fedipanel.deployments.queue import get_queue
 from fedipanel.errors import Conflict, NotFound, Refused, Unavailable
 from fedipanel.machines import quota
-from fedipanel.planning.service import PlanError, plan_for
+from fedipanel.planning.plans import PlanError, plan_for
 from fedipanel.settings.effective import Settings
 from fedipanel.timeutil import utcnow
 

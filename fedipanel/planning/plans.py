@@ -7,17 +7,17 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from fedipanel.accounts.models import Role, User
-from fedipanel.configurations.service import current_version
+from fedipanel.configurations.versions import current_version
 from fedipanel.core.configuration import Configuration
 from fedipanel.core.configurator import DesiredState, desired_state
 from fedipanel.core.planner import Plan, plan_changes
 from fedipanel.core.registry import SERVICE_NAMES
 from fedipanel.core.resources import AssignedS3, OperatorFacts, ProviderSettings, S3Settings
 from fedipanel.db import db
-from fedipanel.keys.service import MissingDeployKey, deploy_key
-from fedipanel.resources.service import recorded_resources
+from fedipanel.keys.deploy_keys import MissingDeployKey, deploy_key
+from fedipanel.resources.records import recorded_resources
 from fedipanel.settings.effective import Settings
-from fedipanel.storage.service import assigned_buckets
+from fedipanel.storage.records import assigned_buckets
 
 # Problems in these settings make every plan impossible; others only stop what uses them.
 _BLOCKING = ("sizes", "mail")
