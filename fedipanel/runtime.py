@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask
 
 from fedipanel.accounts.models import ApiToken, LoginFailure, User
+from fedipanel.audit.models import AuditEntry
 from fedipanel.configurations.models import ConfigurationVersion
 from fedipanel.db import init_db
 from fedipanel.deployments.lifecycle import reap_stale_deployments
@@ -43,6 +44,7 @@ MODELS = (
     AssignedBucket,
     StorageOutcome,
     ProviderSetting,
+    AuditEntry,
 )
 
 

@@ -8,7 +8,10 @@ from collections.abc import Callable
 from flask import Flask, current_app, has_app_context
 from rq import get_current_job
 
+from fedipanel.audit import log as audit_log
+from fedipanel.audit.log import Action
 from fedipanel.db import db
+from fedipanel.deployments.models import Deployment
 from fedipanel.deployments.progress import Heartbeat, Progress
 from fedipanel.runtime import create_base_app
 from fedipanel.settings import effective
@@ -49,12 +52,26 @@ def run_job(deployment_id: int, body: Callable[[Progress], None]) -> None:
                 body(progress)
             except StepFailed as exc:
                 progress.fail(str(exc))
+                _finished(progress, "failed")
                 return
             except BaseException as exc:
                 log.exception("deployment %s failed unexpectedly", deployment_id)
                 progress.fail(_unexpected_message(exc))
+                _finished(progress, "failed")
                 raise
         progress.succeed()
+        _finished(progress, "succeeded")
+
+
+def _finished(progress: Progress, outcome: str) -> None:
+    row = db.session.get(Deployment, progress.deployment_id)
+    audit_log.record(
+        Action.DEPLOYMENT_FINISHED,
+        operator_id=row.operator_id if row else None,
+        deployment=progress.deployment_id,
+        kind=row.kind if row else None,
+        outcome=outcome,
+    )
 
 
 def _unexpected_message(exc: BaseException) -> str:

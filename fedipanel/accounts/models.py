@@ -30,6 +30,9 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     slug: Mapped[str | None] = mapped_column(String(40), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A disabled account cannot log in, its tokens answer 401 and it cannot deploy; what it
+    # deployed keeps running. An account being deleted stays disabled until it is gone.
+    disabled_at: Mapped[datetime | None]
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -42,6 +45,10 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     @property
     def is_operator(self) -> bool:
         return self.role == Role.OPERATOR
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users' sessions
+        return self.disabled_at is None
 
     @property
     def deployment_name(self) -> str:

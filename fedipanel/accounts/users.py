@@ -132,7 +132,7 @@ def user_for_token(token: str) -> User | None:
             ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None)
         )
     )
-    if row is None:
+    if row is None or not row.user.is_active:
         return None
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):

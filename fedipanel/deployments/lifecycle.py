@@ -32,6 +32,8 @@ def start_deployment(
     operator: User, settings: Settings, requested_by: User | None = None
 ) -> Deployment:
     """Record a deployment of the current configuration, then queue it (ids only)."""
+    if not operator.is_active:
+        raise Refused("This account is disabled: nothing can be deployed.", loc=("account",))
     reap_stale_deployments()
     try:
         planned = plan_for(operator, settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from fedipanel.web import (
     accounts,
@@ -21,6 +22,13 @@ from fedipanel.web.extensions import csrf, init_extensions
 
 def init_web(app: Flask) -> None:
     """Register the extensions, error handling, blueprints and commands on `app`."""
+    proxies = int(app.config["TRUSTED_PROXIES"])
+    if proxies:
+        # Behind reverse proxies the client's address is in X-Forwarded-For: trust only as many
+        # hops as the provider runs, so a client cannot claim another address.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
     init_extensions(app)
     errors.init_errors(app)
     for module in (

@@ -20,7 +20,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _load_user(user_id: str) -> User | None:
     if not user_id.isdigit():
         return None
-    return db.session.get(User, int(user_id))
+    user = db.session.get(User, int(user_id))
+    # A disabled account's open sessions end with it.
+    return user if user is not None and user.is_active else None
 
 
 def _role_required(role_check: str, message: str) -> Callable[[F], F]:

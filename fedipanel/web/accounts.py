@@ -22,8 +22,10 @@ from werkzeug.wrappers import Response
 from fedipanel.accounts import users
 from fedipanel.accounts.models import ApiToken, Role
 from fedipanel.accounts.setup import setup_code
+from fedipanel.audit.log import Action
 from fedipanel.db import db
 from fedipanel.web.access import current_account
+from fedipanel.web.audit import audit
 
 bp = Blueprint("accounts", __name__)
 
@@ -66,16 +68,23 @@ def login() -> Response | tuple[str, int] | str:
     user = users.find_user(email)
     if not users.check_password(user, password) or user is None:
         users.record_login_failure(email, address)
+        audit(Action.LOGIN_FAILED, operator_id=user.id if user else None, email=email[:254])
         error = "Wrong email or password."
         return render_template("accounts/login.html", email=email, error=error), 401
+    if not user.is_active:
+        error = "This account is disabled. Please contact your provider."
+        return render_template("accounts/login.html", email=email, error=error), 403
     users.clear_login_failures(email)
     session.clear()  # a fresh session on login: no fixation
     login_user(user)
+    audit(Action.LOGIN)
     return redirect(_safe_next(request.args.get("next")) or url_for("accounts.index"))
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
+    if current_user.is_authenticated:
+        audit(Action.LOGOUT)
     logout_user()
     session.clear()
     flash("You are logged out.")
@@ -100,6 +109,7 @@ def setup() -> Response | tuple[str, int] | str:
         errors = {exc.field: exc.message}
         return render_template("accounts/setup.html", values=values, errors=errors), 400
     login_user(user)
+    audit(Action.OPERATOR_CREATED, role="provider", created=user.email)
     flash("Your provider account is ready. Create your first operator below.")
     return redirect(url_for("operators.index"))
 
@@ -122,7 +132,10 @@ def tokens() -> str:
 @bp.route("/account/tokens", methods=["POST"])
 @login_required
 def create_token() -> str:
-    return _tokens_page(users.create_token(current_account(), request.form.get("name", "")))
+    name = request.form.get("name", "")
+    token = users.create_token(current_account(), name)
+    audit(Action.TOKEN_CREATED, name=name.strip()[:80])
+    return _tokens_page(token)
 
 
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
@@ -131,5 +144,6 @@ def revoke_token(token_id: int) -> Response:
     if not users.revoke_token(current_account(), token_id):
         flash("That token does not exist.")
     else:
+        audit(Action.TOKEN_REVOKED, token_id=token_id)
         flash("Token revoked. Scripts using it can no longer call the API.")
     return redirect(url_for("accounts.tokens"))

@@ -6,6 +6,7 @@ import os
 import secrets
 import sys
 import threading
+from typing import Any
 
 import click
 from flask import current_app
@@ -18,6 +19,8 @@ from sqlalchemy import select
 from fedipanel.accounts import users as accounts
 from fedipanel.accounts.models import Role, User
 from fedipanel.accounts.setup import setup_code
+from fedipanel.audit import log as audit_log
+from fedipanel.audit.log import Action
 from fedipanel.core.registry import SERVICE_NAMES
 from fedipanel.db import db
 from fedipanel.deployments.lifecycle import reap_stale_deployments
@@ -27,6 +30,10 @@ from fedipanel.machines import quota
 from fedipanel.storage import records as storage
 
 cli = AppGroup("fedipanel", help="Manage FediPanel.")
+
+
+def _audit(action: Action, operator_id: int | None, **details: Any) -> None:
+    audit_log.record(action, actor_email="command line", operator_id=operator_id, **details)
 
 
 @cli.command("init")
@@ -70,6 +77,7 @@ def create_user(email: str, role: str, slug: str | None) -> None:
         user = accounts.create_user(email, _read_password(), role, slug)
     except accounts.AccountError as exc:
         raise click.UsageError(f"{exc.field}: {exc.message}") from None
+    _audit(Action.OPERATOR_CREATED, user.id if user.is_operator else None, created=user.email)
     click.echo(user.id)
 
 
@@ -82,6 +90,7 @@ def create_token(email: str, name: str) -> None:
     if user is None:
         raise click.UsageError(f"no account with email {email}")
     token = accounts.create_token(user, name)
+    _audit(Action.TOKEN_CREATED, user.id if user.is_operator else None, name=name)
     click.echo(f"Token for {user.email} (store it now: it cannot be shown again):")
     click.echo(token)
 
@@ -143,6 +152,14 @@ def set_quota_command(
         raise click.UsageError(f"no operator account with email {email}")
     limit = quota.Usage(vms, cores, memory_mib, disk_gib)
     quota.set_quota(user.id, limit)
+    _audit(
+        Action.QUOTA_CHANGED,
+        user.id,
+        vms=vms,
+        cores=cores,
+        memory_mib=memory_mib,
+        disk_gib=disk_gib,
+    )
     limits = ", ".join(
         f"{'unlimited' if limit.get(key) is None else limit.get(key)} {label}"
         for key, label in quota.FIELDS
@@ -188,4 +205,5 @@ def assign_bucket(
         )
     except storage.StorageInputError as exc:
         raise click.UsageError(f"{exc.field}: {exc.message}") from None
+    _audit(Action.BUCKET_ASSIGNED, operator.id, service=service_name, bucket=bucket)
     click.echo(f"{service_name} of {email} uses bucket {bucket} from its next deployment.")

@@ -8,6 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
+from fedipanel.audit.log import Action
 from fedipanel.configurations import versions
 from fedipanel.core.configuration import Configuration
 from fedipanel.core.registry import SERVICES
@@ -17,6 +18,7 @@ from fedipanel.machines.quota import plan_summary
 from fedipanel.planning.plans import PlanError, plan_for
 from fedipanel.settings import effective
 from fedipanel.web.access import current_account, operator_required
+from fedipanel.web.audit import audit
 from fedipanel.web.configuration_form import EMPTY, field_errors, form_to_document
 
 bp = Blueprint("configurations", __name__)
@@ -71,6 +73,7 @@ def save() -> Any:
         flash("Nothing was saved: please correct the fields marked below.", "error")
         return _render_form(document, field_errors(exc), 422)
     if changed:
+        audit(Action.CONFIGURATION_SAVED, version=row.version, source="web")
         flash(f"Saved as version {row.version}. Review the plan, then deploy.")
     else:
         flash(f"No changes: version {row.version} is still current.")

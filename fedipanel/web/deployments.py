@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, flash, make_response, redirect, render_template, url_for
 from markupsafe import Markup
 
+from fedipanel.audit.log import Action
 from fedipanel.deployments.lifecycle import (
     deployment_for,
     deployments_of,
@@ -20,6 +21,7 @@ from fedipanel.errors import PanelError
 from fedipanel.settings import effective
 from fedipanel.storage.records import outcomes
 from fedipanel.web.access import current_account, operator_required
+from fedipanel.web.audit import audit
 from fedipanel.web.htmx import is_htmx, render_page_or_block
 
 bp = Blueprint("deployments", __name__)
@@ -54,6 +56,7 @@ def create() -> Any:
     except PanelError as exc:
         flash(exc.message, "error")
         return redirect(url_for("configurations.plan"))
+    audit(Action.DEPLOYMENT_STARTED, deployment=deployment.id)
     return redirect(url_for("deployments.show", deployment_id=deployment.id))
 
 

@@ -9,11 +9,13 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from fedipanel.accounts.models import Role, User
+from fedipanel.audit.log import Action
 from fedipanel.db import db
 from fedipanel.machines import pool
 from fedipanel.machines.quota import FIELDS, MAX_LIMIT, Usage, quota_of, set_quota, total_usage
 from fedipanel.resources.records import machine_specs
 from fedipanel.web.access import provider_required
+from fedipanel.web.audit import audit
 
 bp = Blueprint("machines", __name__, url_prefix="/provider")
 
@@ -54,6 +56,7 @@ def save_quota(operator_id: int) -> Response | tuple[str, int]:
             flash(f"{operator.email}: nothing was saved; {label} must be a whole number.", "error")
             return _quotas_page({operator_id: f"{label} must be a whole number or empty"}, 422)
     set_quota(operator_id, Usage(**limits))
+    audit(Action.QUOTA_CHANGED, operator_id=operator_id, **limits)
     flash(f"Quota for {operator.email} saved.")
     return redirect(url_for("machines.quotas"))
 
@@ -78,6 +81,7 @@ def add_vm() -> Any:
     values = {key: request.form.get(key, "").strip() for key in ("address", "host_key")}
     try:
         row = pool.add(values["address"], values["host_key"])
+        audit(Action.POOL_VM_ADDED, vm=row.address)
     except pool.PoolError as exc:
         return _pool_page(values, {exc.field: exc.message}, 422)
     flash(f"{row.address} added to the pool.")
@@ -89,6 +93,7 @@ def add_vm() -> Any:
 def remove_vm(entry_id: int) -> Response:
     try:
         pool.remove(entry_id)
+        audit(Action.POOL_VM_REMOVED, entry=entry_id)
     except pool.PoolError as exc:
         flash(exc.message, "error")
     else:

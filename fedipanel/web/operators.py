@@ -8,9 +8,11 @@ from werkzeug.wrappers import Response
 
 from fedipanel.accounts import users
 from fedipanel.accounts.models import Role, User
+from fedipanel.audit.log import Action
 from fedipanel.db import db
 from fedipanel.deployments.lifecycle import latest_deployments
 from fedipanel.web.access import provider_required
+from fedipanel.web.audit import audit
 
 bp = Blueprint("operators", __name__, url_prefix="/provider")
 
@@ -42,5 +44,6 @@ def create() -> Response | tuple[str, int]:
         )
     except users.AccountError as exc:
         return _render(values, {exc.field: exc.message}, 400)
+    audit(Action.OPERATOR_CREATED, operator_id=user.id, created=user.email, slug=user.slug)
     flash(f"Operator {user.email} created with deployment name '{user.slug}'.")
     return redirect(url_for("operators.index"))

@@ -7,12 +7,14 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from fedipanel.audit.log import Action
 from fedipanel.core.sections import Section
 from fedipanel.provider_settings import store
 from fedipanel.provider_settings.registry import SECTIONS, section
 from fedipanel.settings import effective
 from fedipanel.settings.sources import PRECEDENCE, Source
 from fedipanel.web.access import provider_required
+from fedipanel.web.audit import audit
 
 bp = Blueprint("provider_settings", __name__, url_prefix="/provider/settings")
 
@@ -72,6 +74,8 @@ def save(name: str) -> Response | Any:
             flash(f"{sec.title}: nothing was saved; correct the fields marked below.", "error")
             return _page({sec.name: problems}, submitted, 422)
     store.save(sec, submitted, clear=request.form.getlist("clear"), fixed=settings.fixed)
+    changed = sorted({k for k, v in submitted.items() if v} | set(request.form.getlist("clear")))
+    audit(Action.SETTINGS_CHANGED, section=sec.name, fields=changed)
     effective.forget()
     flash(f"{sec.title} settings saved.")
     return redirect(url_for("provider_settings.index", _anchor=sec.name))

@@ -6,10 +6,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from werkzeug.wrappers import Response
 
 from fedipanel.accounts.models import User
+from fedipanel.audit.log import Action
 from fedipanel.core.registry import SERVICE_NAMES, SERVICES
 from fedipanel.db import db
 from fedipanel.storage import records
 from fedipanel.web.access import provider_required
+from fedipanel.web.audit import audit
 
 bp = Blueprint("storage", __name__, url_prefix="/provider")
 
@@ -68,6 +70,7 @@ def assign(operator_id: int, name: str) -> Response | tuple[str, int]:
     except records.StorageInputError as exc:
         flash(f"{name}: nothing was saved; correct the field marked below.", "error")
         return _page(operator, {name: values}, {name: {exc.field: exc.message}}, 422)
+    audit(Action.BUCKET_ASSIGNED, operator_id=operator.id, service=name, bucket=values["bucket"])
     flash(f"{name} of {operator.email} now uses bucket {values['bucket']} from its next deploy.")
     return redirect(url_for("storage.buckets", operator_id=operator.id))
 
@@ -77,5 +80,6 @@ def assign(operator_id: int, name: str) -> Response | tuple[str, int]:
 def unassign(operator_id: int, name: str) -> Response:
     operator = _operator_or_404(operator_id)
     if records.unassign_bucket(operator.id, name):
+        audit(Action.BUCKET_UNASSIGNED, operator_id=operator.id, service=name)
         flash(f"{name} of {operator.email} no longer uses its pre-configured bucket.")
     return redirect(url_for("storage.buckets", operator_id=operator.id))

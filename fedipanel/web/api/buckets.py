@@ -7,10 +7,12 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from fedipanel.accounts.models import User
+from fedipanel.audit.log import Action
 from fedipanel.db import db
 from fedipanel.storage import records
 from fedipanel.storage.models import AssignedBucket
 from fedipanel.web.api.auth import api_error, provider_token_required
+from fedipanel.web.audit import audit
 
 bp = Blueprint("buckets", __name__)
 
@@ -72,6 +74,9 @@ def put_bucket(operator_id: int, service_name: str) -> Any:
         values[arg] = value
     try:
         row = records.assign_bucket(operator_id, service_name, **values)
+        audit(
+            Action.BUCKET_ASSIGNED, operator_id=operator_id, service=service_name, bucket=row.bucket
+        )
     except records.StorageInputError as exc:
         loc = {v: k for k, v in _FIELDS.items()}.get(exc.field, exc.field)
         return api_error(422, exc.message, [loc])
@@ -85,4 +90,5 @@ def delete_bucket(operator_id: int, service_name: str) -> Any:
         return api_error(404, "no such operator", ["operator"])
     if not records.unassign_bucket(operator_id, service_name):
         return api_error(404, "no pre-configured bucket for this service", ["service"])
+    audit(Action.BUCKET_UNASSIGNED, operator_id=operator_id, service=service_name)
     return "", 204

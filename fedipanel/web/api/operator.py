@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from pydantic import ValidationError
 
+from fedipanel.audit.log import Action
 from fedipanel.configurations import versions as configurations
 from fedipanel.core.configuration import error_list, json_schema
 from fedipanel.deployments.lifecycle import (
@@ -22,6 +23,7 @@ from fedipanel.planning.plans import PlanError, plan_for
 from fedipanel.settings import effective
 from fedipanel.web.api.auth import api_error, api_operator, token_required
 from fedipanel.web.api.openapi import openapi_document
+from fedipanel.web.audit import audit
 from fedipanel.web.errors import status_of
 
 bp = Blueprint("operator", __name__)
@@ -71,6 +73,8 @@ def put_configuration() -> Any:
         response = jsonify({"errors": error_list(exc)})
         response.status_code = 422
         return response
+    if changed:
+        audit(Action.CONFIGURATION_SAVED, version=row.version, source="api")
     return jsonify({**row.data, "version": row.version, "changed": changed})
 
 
@@ -106,6 +110,7 @@ def create_deployment() -> Any:
         deployment = start_deployment(operator, effective.current(), requested_by=operator)
     except PanelError as exc:
         return api_error(status_of(exc), exc.message, list(exc.loc))
+    audit(Action.DEPLOYMENT_STARTED, deployment=deployment.id)
     # The worker may have claimed it already; the contract answers with the accepted state.
     response = jsonify({"id": deployment.id, "status": Status.QUEUED})
     response.status_code = 202

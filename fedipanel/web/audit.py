@@ -1,0 +1,36 @@
+"""Audit entries for requests: the actor is the logged-in user or the token's, the address the
+client's own (behind FEDIPANEL_TRUSTED_PROXIES reverse proxies)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, request
+from flask_login import current_user
+
+from fedipanel.accounts.models import User
+from fedipanel.audit import log
+from fedipanel.audit.log import Action
+
+
+def actor() -> User | None:
+    """Return who makes this request: the API token's user, else the logged-in user."""
+    user = g.get("api_user")
+    if user is None and current_user.is_authenticated:
+        user = current_user._get_current_object()
+    return user if isinstance(user, User) else None
+
+
+def audit(action: Action, *, operator_id: int | None = None, **details: Any) -> None:
+    """Record that this request did `action` (to `operator_id`'s account, if any)."""
+    who = actor()
+    if operator_id is None and who is not None and who.is_operator:
+        operator_id = who.id
+    log.record(
+        action,
+        actor_id=who.id if who else None,
+        actor_email=who.email if who else details.pop("email", None),
+        operator_id=operator_id,
+        address=request.remote_addr,
+        **details,
+    )
