@@ -12,6 +12,8 @@ from typing import Any
 
 from flask import Flask
 
+from fedipanel.accounting.models import OperatorRecord
+from fedipanel.accounting.records import purge_expired
 from fedipanel.accounts.models import ApiToken, LoginFailure, User
 from fedipanel.audit.models import AuditEntry
 from fedipanel.configurations.models import ConfigurationVersion
@@ -27,6 +29,7 @@ from fedipanel.settings.loading import load_into
 from fedipanel.storage.models import AssignedBucket, StorageKey, StorageOutcome
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DAY = 24 * 3600.0
 # Every table the panel owns, named so that every app knows them all (create_all, migrations).
 MODELS = (
     User,
@@ -45,6 +48,7 @@ MODELS = (
     StorageOutcome,
     ProviderSetting,
     AuditEntry,
+    OperatorRecord,
 )
 
 
@@ -68,4 +72,5 @@ def create_base_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if isinstance(job_queue, EmbeddedQueue):
         # The web process is its own worker: it also notices deployments whose job was lost.
         job_queue.every(max(1.0, float(app.config["REAP_INTERVAL"])), reap_stale_deployments)
+        job_queue.every(DAY, purge_expired)
     return app

@@ -48,8 +48,9 @@ def deploy(deployment_id: int, progress: Progress) -> None:
     simulated = simulated_systems(settings)
     check_simulation_allowed(settings, simulated, progress)
     planned = plan(deployment, operator, settings, progress)
+    systems = frozenset(s.key for s in simulated)
     ctx = DeployContext(
-        deployment, operator, progress, settings, frozenset(s.key for s in simulated), planned
+        deployment, operator, progress, settings, systems, planned.state, planned.plan
     )
     machines.check_quota(ctx)
     machines.provision(ctx)

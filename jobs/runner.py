@@ -65,11 +65,13 @@ def run_job(deployment_id: int, body: Callable[[Progress], None]) -> None:
 
 def _finished(progress: Progress, outcome: str) -> None:
     row = db.session.get(Deployment, progress.deployment_id)
+    if row is None:  # an account deletion removed its own row with the account
+        return
     audit_log.record(
         Action.DEPLOYMENT_FINISHED,
-        operator_id=row.operator_id if row else None,
+        operator_id=row.operator_id,
         deployment=progress.deployment_id,
-        kind=row.kind if row else None,
+        kind=row.kind,
         outcome=outcome,
     )
 

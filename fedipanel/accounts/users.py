@@ -125,14 +125,17 @@ def create_token(user: User, name: str = "API token") -> str:
     return token
 
 
-def user_for_token(token: str) -> User | None:
-    """Return the active user a bearer token belongs to, recording its use."""
+def user_for_token(token: str, *, while_disabled: bool = False) -> User | None:
+    """Return the active user a bearer token belongs to, recording its use.
+
+    A disabled account's tokens answer nothing, unless `while_disabled` (its deletion's status).
+    """
     row = db.session.scalar(
         select(ApiToken).where(
             ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None)
         )
     )
-    if row is None or not row.user.is_active:
+    if row is None or not (row.user.is_active or while_disabled):
         return None
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):

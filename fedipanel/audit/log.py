@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 
 from fedipanel.audit.models import AuditEntry
 from fedipanel.db import db
@@ -73,6 +73,20 @@ def record(
     if commit:
         db.session.commit()
     return entry
+
+
+def strip_operator(operator_id: int) -> int:
+    """Strip the entries about an account that is being deleted down to what happened when.
+
+    What stays (action, time, the actor's id) is kept for the accounting retention; details,
+    addresses and email addresses go (the caller commits).
+    """
+    result = db.session.execute(
+        update(AuditEntry)
+        .where(AuditEntry.operator_id == operator_id)
+        .values(details={}, address=None, actor_email=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def query(

@@ -56,27 +56,41 @@ def start_deployment(
         generation=generation,
         plan=planned.plan.as_json(),
     )
+    return queue_row(deployment, DEPLOY_JOB)
+
+
+def queue_row(deployment: Deployment, job: str) -> Deployment:
+    """Commit a new deployment row, then queue its job (the row first: it is the truth).
+
+    The database allows one active row per operator: a second one is a Conflict.
+    """
     db.session.add(deployment)
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        active = active_deployment(operator.id)
+        active = active_deployment(deployment.operator_id)
         suffix = f" (#{active.id}, {active.status})" if active else ""
         raise Conflict(
             f"Another deployment of yours is still in progress{suffix}. "
-            "Wait for it to finish before deploying again."
+            "Wait for it to finish first."
         ) from None
+    # Detached with everything loaded: the job may finish (an account deletion removes its own
+    # row) before the caller reads the row again.
+    db.session.refresh(deployment)
+    db.session.expunge(deployment)
+    row = update(Deployment).where(Deployment.id == deployment.id)
     try:
-        deployment.job_id = get_queue().enqueue(DEPLOY_JOB, deployment.id)
+        job_id = get_queue().enqueue(job, deployment.id)
     except Exception as exc:
         current_app.logger.exception("Could not queue deployment %s", deployment.id)
-        deployment.status = Status.FAILED
-        deployment.error = f"The job queue is unavailable ({type(exc).__name__}); try again later."
-        deployment.finished_at = utcnow()
+        error = f"The job queue is unavailable ({type(exc).__name__}); try again later."
+        db.session.execute(row.values(status=Status.FAILED, error=error, finished_at=utcnow()))
         db.session.commit()
-        raise Unavailable(deployment.error) from None
+        raise Unavailable(error) from None
+    db.session.execute(row.values(job_id=job_id))
     db.session.commit()
+    deployment.job_id = job_id
     return deployment
 
 

@@ -21,6 +21,13 @@ class Status(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class Kind(enum.StrEnum):
+    """What a deployment row records: applying a configuration, or deleting the account."""
+
+    DEPLOY = "deploy"
+    DELETION = "deletion"
+
+
 ACTIVE = frozenset({Status.QUEUED, Status.RUNNING})
 FINISHED = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELLED})
 _ACTIVE_SQL = "status IN ('queued', 'running')"
@@ -44,7 +51,7 @@ class Deployment(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     operator_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    kind: Mapped[str] = mapped_column(String(20), default="deploy")
+    kind: Mapped[str] = mapped_column(String(20), default=Kind.DEPLOY)
     status: Mapped[str] = mapped_column(String(16), default=Status.QUEUED, index=True)
     phase: Mapped[str] = mapped_column(String(120), default="Waiting for a worker")
     progress: Mapped[int] = mapped_column(default=0)

@@ -60,6 +60,15 @@ def remove(entry_id: int) -> None:
     db.session.commit()
 
 
+def assigned_to(operator_id: int) -> list[PooledVm]:
+    """Return every pooled VM the operator's machines use."""
+    return list(
+        db.session.scalars(
+            select(PooledVm).where(PooledVm.operator_id == operator_id).order_by(PooledVm.id)
+        )
+    )
+
+
 def assigned(operator_id: int, machine: str) -> PooledVm | None:
     """Return the pooled VM the machine uses, if any."""
     return db.session.scalar(

@@ -36,6 +36,7 @@ RUNTIME: dict[str, Any] = {
     "PROXMOX_TASK_POLL": 1.0,
     "PROXMOX_TASK_TIMEOUT": 900.0,
     "TRUSTED_PROXIES": 0,  # reverse proxies in front of the panel (X-Forwarded-For hops)
+    "ACCOUNTING_RETENTION_DAYS": 2557,  # seven years: deleted accounts' records and audit
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_WINDOW": 300,
     # Flask's own.

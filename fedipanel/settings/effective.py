@@ -50,6 +50,7 @@ class Settings:
     keys_dir: str
     vm_boot_timeout: float
     vm_ssh_port: int
+    accounting_retention_days: int
     proxmox_retry: Retry
     mail: MailSettings | None
     garage: garage.GarageSettings | None
@@ -130,6 +131,7 @@ def build(
         dns_ttl=int(config["DNS_TTL"]),
         keys_dir=str(config["KEYS_DIR"]),
         vm_boot_timeout=float(config["VM_BOOT_TIMEOUT"]),
+        accounting_retention_days=int(config["ACCOUNTING_RETENTION_DAYS"]),
         vm_ssh_port=attempt("ssh", lambda: check_port(values["VM_SSH_PORT"] or 22), 22),
         proxmox_retry=Retry(
             backoff=float(config["PROXMOX_BACKOFF"]),

@@ -8,6 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from fedipanel.web import (
     accounts,
     configurations,
+    deletions,
     deployments,
     errors,
     machines,
@@ -34,6 +35,7 @@ def init_web(app: Flask) -> None:
     for module in (
         accounts,
         configurations,
+        deletions,
         deployments,
         operators,
         machines,

@@ -6,6 +6,7 @@ import os
 import secrets
 import sys
 import threading
+import time
 from typing import Any
 
 import click
@@ -16,6 +17,7 @@ from redis import Redis
 from rq import Queue, Worker
 from sqlalchemy import select
 
+from fedipanel.accounting.records import purge_expired
 from fedipanel.accounts import users as accounts
 from fedipanel.accounts.models import Role, User
 from fedipanel.accounts.setup import setup_code
@@ -23,10 +25,14 @@ from fedipanel.audit import log as audit_log
 from fedipanel.audit.log import Action
 from fedipanel.core.registry import SERVICE_NAMES
 from fedipanel.db import db
+from fedipanel.deployments.deletions import deletion_view, start_deletion
 from fedipanel.deployments.lifecycle import reap_stale_deployments
-from fedipanel.deployments.queue import QUEUE_NAME
+from fedipanel.deployments.models import Status
+from fedipanel.deployments.queue import QUEUE_NAME, EmbeddedQueue, get_queue
+from fedipanel.errors import PanelError
 from fedipanel.keys.deploy_keys import add_missing_deploy_keys
 from fedipanel.machines import quota
+from fedipanel.runtime import DAY
 from fedipanel.storage import records as storage
 
 cli = AppGroup("fedipanel", help="Manage FediPanel.")
@@ -106,11 +112,16 @@ def worker(burst: bool) -> None:
     stop = threading.Event()
 
     def reap_forever() -> None:
-        # Marks deployments of dead workers failed even when nobody is looking at them.
+        # Marks deployments of dead workers failed even when nobody is looking at them, and
+        # once a day purges the accounting records past their retention.
+        next_purge = 0.0
         with app.app_context():
             while not stop.wait(min(10.0, float(app.config["STALE_AFTER"]) / 2)):
                 try:
                     reap_stale_deployments()
+                    if time.monotonic() >= next_purge:
+                        purge_expired()
+                        next_purge = time.monotonic() + DAY
                 except Exception:
                     app.logger.exception("could not check for interrupted deployments")
 
@@ -207,3 +218,30 @@ def assign_bucket(
         raise click.UsageError(f"{exc.field}: {exc.message}") from None
     _audit(Action.BUCKET_ASSIGNED, operator.id, service=service_name, bucket=bucket)
     click.echo(f"{service_name} of {email} uses bucket {bucket} from its next deployment.")
+
+
+@cli.command("delete-operator")
+@click.option("--email", required=True, help="The operator's login email address.")
+def delete_operator(email: str) -> None:
+    """Delete an operator's account with everything it owns; prints the deletion's outcome."""
+    operator = accounts.find_user(email)
+    if operator is None or not operator.is_operator:
+        raise click.UsageError(f"no operator account with email {email}")
+    try:
+        deletion = start_deletion(operator, requested_by=None)
+    except PanelError as exc:
+        raise click.ClickException(exc.message) from None
+    _audit(Action.OPERATOR_DELETION_STARTED, operator.id, deletion=deletion.id)
+    job_queue = get_queue()
+    if not isinstance(job_queue, EmbeddedQueue):
+        click.echo(
+            f"Deletion {deletion.id} queued; follow it with GET /api/v1/deletions/{deletion.id}"
+        )
+        return
+    job_queue.join()  # without Redis this process runs the job: wait for it
+    view = deletion_view(deletion.id)
+    for line in view.log:
+        click.echo(line)
+    if view.status != Status.SUCCEEDED:
+        raise click.ClickException(f"deletion {deletion.id} {view.status}: {view.error}")
+    click.echo(f"Deletion {deletion.id}: {email} and everything it owned are deleted.")

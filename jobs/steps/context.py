@@ -14,7 +14,6 @@ from fedipanel.core.resources import Resource
 from fedipanel.deployments.models import Deployment
 from fedipanel.deployments.progress import Progress
 from fedipanel.deployments.systems import SystemKey
-from fedipanel.planning.plans import PlannedDeployment
 from fedipanel.resources.records import record
 from fedipanel.settings.effective import Settings
 
@@ -31,20 +30,13 @@ class DeployContext:
     progress: Progress
     settings: Settings
     simulated: frozenset[SystemKey]
-    planned: PlannedDeployment
+    state: DesiredState
+    plan: Plan
     hosts: dict[str, Host] = field(default_factory=dict)
 
     @property
     def slug(self) -> str:
         return self.operator.deployment_name
-
-    @property
-    def state(self) -> DesiredState:
-        return self.planned.state
-
-    @property
-    def plan(self) -> Plan:
-        return self.planned.plan
 
     def is_simulated(self, system: SystemKey) -> bool:
         """Tell whether the provider left this system unconfigured, so it is only simulated."""

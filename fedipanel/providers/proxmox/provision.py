@@ -74,6 +74,19 @@ def description(slug: str, machine: str) -> str:
     return f"FediPanel: machine {machine} of operator {slug}"
 
 
+def vms_of(client: Client, slug: str) -> list[Vm]:
+    """Return every VM tagged as FediPanel's for this operator, wherever it runs."""
+    wanted = {TAG, f"op-{slug}"}
+    found = []
+    for row in client.get("cluster/resources", type="vm"):
+        tags = set(str(row.get("tags") or "").replace(",", ";").split(";")) - {""}
+        if row.get("type") == "qemu" and not row.get("template") and wanted <= tags:
+            found.append(
+                Vm(int(row["vmid"]), str(row["node"]), row["name"], row.get("status", "stopped"))
+            )
+    return found
+
+
 def find_vm(client: Client, slug: str, machine: str) -> Vm | None:
     """Find the machine's VM by its name and tags, wherever it runs.
 

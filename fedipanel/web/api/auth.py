@@ -28,8 +28,13 @@ def api_operator() -> User:
     return cast(User, g.api_user)
 
 
-def _bearer_token_of(role_check: str, refusal: str) -> Callable[[F], F]:
-    """Build a decorator that requires a valid bearer token of a user passing `role_check`."""
+def _bearer_token_of(
+    role_check: Callable[[User], bool], refusal: str, *, while_disabled: bool = False
+) -> Callable[[F], F]:
+    """Build a decorator that requires a valid bearer token of a user passing `role_check`.
+
+    `while_disabled` lets a disabled account's token through (to follow its own deletion).
+    """
 
     def decorator(view: F) -> F:
         @wraps(view)
@@ -37,10 +42,10 @@ def _bearer_token_of(role_check: str, refusal: str) -> Callable[[F], F]:
             scheme, _, token = request.headers.get("Authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 return api_error(401, "missing bearer token: send 'Authorization: Bearer <token>'")
-            user = user_for_token(token.strip())
+            user = user_for_token(token.strip(), while_disabled=while_disabled)
             if user is None:
                 return api_error(401, "unknown or revoked token")
-            if not getattr(user, role_check):
+            if not role_check(user):
                 return api_error(403, refusal)
             g.api_user = user
             return view(*args, **kwargs)
@@ -50,5 +55,11 @@ def _bearer_token_of(role_check: str, refusal: str) -> Callable[[F], F]:
     return decorator
 
 
-token_required = _bearer_token_of("is_operator", "this endpoint acts for an operator account")
-provider_token_required = _bearer_token_of("is_provider", "this endpoint acts for the provider")
+token_required = _bearer_token_of(
+    lambda user: user.is_operator, "this endpoint acts for an operator account"
+)
+provider_token_required = _bearer_token_of(
+    lambda user: user.is_provider, "this endpoint acts for the provider"
+)
+# For following one's own account deletion: disabled accounts' tokens pass too.
+any_token_required = _bearer_token_of(lambda _user: True, "", while_disabled=True)

@@ -1,0 +1,135 @@
+"""Deleting an account: the operator's own Account page, the provider's page, and the progress.
+
+The operator's session ends when their account is disabled for deletion; the browser that
+started the deletion may still watch it (the session remembers its id).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, logout_user
+from werkzeug.wrappers import Response
+
+from fedipanel.accounts import users
+from fedipanel.accounts.models import User
+from fedipanel.audit.log import Action
+from fedipanel.db import db
+from fedipanel.deployments.deletions import confirmation_word, deletion_view, start_deletion
+from fedipanel.errors import PanelError
+from fedipanel.settings import effective
+from fedipanel.web.access import current_account, operator_required, provider_required
+from fedipanel.web.audit import audit
+from fedipanel.web.deployments import STOP_POLLING, log_html
+from fedipanel.web.htmx import is_htmx, render_page_or_block
+
+bp = Blueprint("deletions", __name__)
+_WATCHING = "watching_deletion"
+
+
+@bp.route("/account")
+@operator_required
+def account() -> str:
+    operator = current_account()
+    return render_template(
+        "deletions/account.html", operator=operator, word=confirmation_word(operator), errors={}
+    )
+
+
+@bp.route("/account/delete", methods=["POST"])
+@operator_required
+def delete_own_account() -> Any:
+    operator = current_account()
+    word = confirmation_word(operator)
+    errors: dict[str, str] = {}
+    if not users.check_password(operator, request.form.get("password", "")):
+        errors["password"] = "This is not your password."  # noqa: S105 - a message
+    confirm = request.form.get("confirm", "")
+    if confirm.strip().lower() != word:
+        errors["confirm"] = f"Type {word} to confirm."
+    if errors:
+        page = render_template(
+            "deletions/account.html", operator=operator, word=word, errors=errors
+        )
+        return page, 422
+    try:
+        deletion = start_deletion(operator, requested_by=operator, confirm=confirm)
+    except PanelError as exc:
+        page = render_template(
+            "deletions/account.html", operator=operator, word=word, errors={"form": exc.message}
+        )
+        return page, 409
+    audit(Action.OPERATOR_DELETION_STARTED, operator_id=operator.id, deletion=deletion.id)
+    logout_user()
+    session.clear()
+    session[_WATCHING] = deletion.id
+    return redirect(url_for("deletions.show", deletion_id=deletion.id))
+
+
+def _operator_or_404(operator_id: int) -> User:
+    operator = db.session.get(User, operator_id)
+    if operator is None or not operator.is_operator:
+        abort(404, "No such operator.")
+    return operator
+
+
+@bp.route("/provider/operators/<int:operator_id>/delete")
+@provider_required
+def confirm_delete(operator_id: int) -> str:
+    operator = _operator_or_404(operator_id)
+    return _confirm_page(operator, {})[0]
+
+
+def _confirm_page(operator: User, errors: dict[str, str], status: int = 200) -> tuple[str, int]:
+    page = render_template(
+        "deletions/confirm.html",
+        operator=operator,
+        word=confirmation_word(operator),
+        errors=errors,
+        retain_days=effective.current().accounting_retention_days,
+    )
+    return page, status
+
+
+@bp.route("/provider/operators/<int:operator_id>/delete", methods=["POST"])
+@provider_required
+def delete_operator(operator_id: int) -> Any:
+    operator = _operator_or_404(operator_id)
+    try:
+        deletion = start_deletion(
+            operator, requested_by=current_account(), confirm=request.form.get("confirm", "")
+        )
+    except PanelError as exc:
+        if exc.loc == ("confirm",):
+            return _confirm_page(operator, {"confirm": exc.message}, 422)
+        return _confirm_page(operator, {"form": exc.message}, 409)
+    audit(Action.OPERATOR_DELETION_STARTED, operator_id=operator.id, deletion=deletion.id)
+    return redirect(url_for("deletions.show", deletion_id=deletion.id))
+
+
+@bp.route("/deletions/<int:deletion_id>")
+def show(deletion_id: int) -> Response:
+    watching = session.get(_WATCHING) == deletion_id
+    if not watching and not (current_user.is_authenticated and current_user.is_provider):
+        if not current_user.is_authenticated:
+            return redirect(url_for("accounts.login", next=request.path))
+        abort(404, "No such deletion.")
+    try:
+        deletion = deletion_view(deletion_id)
+    except PanelError:
+        abort(404, "No such deletion.")
+    body = render_page_or_block(
+        "deletions/show.html", "progress", deletion=deletion, log=log_html(deletion.log)
+    )
+    status = STOP_POLLING if is_htmx() and deletion.is_finished else 200
+    return make_response(body, status)
