@@ -1,4 +1,4 @@
-"""Fixtures: a fresh app per test on a temporary SQLite file, clients and factories.
+"""Fixtures: a fresh app per test on its own database (SQLite file by default), clients, factories.
 
 Fixtures shared by several test modules live in `tests/plugins/` and are loaded below; plain
 helpers (paths, sample data, API client) are imported from `tests.helpers`.
@@ -20,7 +20,7 @@ from fedipanel.accounts import service as accounts
 from fedipanel.extensions import db
 from tests.helpers import ROOT, Api, Auth, Factory, app_config, without_nixops4_on_path
 
-pytest_plugins = ["tests.plugins.garage", "tests.plugins.proxmox"]
+pytest_plugins = ["tests.plugins.garage", "tests.plugins.postgres", "tests.plugins.proxmox"]
 # Every test in these folders starts programs of its own (redis-server, workers, chromium).
 EXTERNAL_FOLDERS = ("integration", "browser")
 
@@ -58,8 +58,9 @@ def app_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-def app(tmp_path: Path, app_overrides: dict[str, Any]) -> Iterator[Flask]:
-    app = create_app(app_config(tmp_path, **app_overrides))
+def app(tmp_path: Path, database_url: str, app_overrides: dict[str, Any]) -> Iterator[Flask]:
+    """The panel on an empty database (`database_url`) with the models' tables created."""
+    app = create_app(app_config(tmp_path, **{"DATABASE_URL": database_url, **app_overrides}))
     with app.app_context():
         db.create_all()
     yield app
