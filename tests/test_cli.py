@@ -2,66 +2,84 @@
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
+from sqlalchemy.exc import IntegrityError
 
 from fedipanel import create_app
 from fedipanel.accounts import service
+from fedipanel.deployments.models import Deployment, Status
 from fedipanel.extensions import db
 from tests.helpers import PASSWORD, app_config
 
 
 @pytest.fixture
-def fresh_app(tmp_path: Path) -> Flask:
-    """An app whose database does not exist yet (no create_all)."""
-    return create_app(app_config(tmp_path))
+def fresh_app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
+    """An app whose database is empty (no create_all): only the migrations create tables."""
+    app = create_app(app_config(tmp_path, DATABASE_URL=database_url))
+    yield app
+    with app.app_context():
+        db.engine.dispose()
 
 
-def test_init_creates_the_database_and_prints_the_setup_code(fresh_app: Flask) -> None:
-    result = fresh_app.test_cli_runner().invoke(args=["fedipanel", "init"])
+def init(app: Flask) -> str:
+    """Run `fedipanel init`; return its output."""
+    result = app.test_cli_runner().invoke(args=["fedipanel", "init"])
     assert result.exit_code == 0, result.output
+    return str(result.output)
+
+
+@pytest.mark.both_databases
+def test_init_creates_the_database_and_prints_the_setup_code(fresh_app: Flask) -> None:
+    output = init(fresh_app)
     code = (Path(fresh_app.instance_path) / "setup-code").read_text()
-    assert code in result.output
-    assert "/setup" in result.output
+    assert code in output
+    assert "/setup" in output
 
 
+@pytest.mark.both_databases
 def test_init_twice_keeps_every_operators_data(fresh_app: Flask) -> None:
-    runner = fresh_app.test_cli_runner()
-    runner.invoke(args=["fedipanel", "init"])
+    init(fresh_app)
     with fresh_app.app_context():
         service.create_user("op@acme.example", PASSWORD, "operator")
-    result = runner.invoke(args=["fedipanel", "init"])
-    assert result.exit_code == 0
-    assert "set-up code" not in result.output or "No provider" in result.output
+    output = init(fresh_app)
+    assert "set-up code" not in output or "No provider" in output
     with fresh_app.app_context():
         assert service.find_user("op@acme.example") is not None
 
 
-def test_migrations_create_exactly_the_models_schema(fresh_app: Flask, tmp_path: Path) -> None:
+@pytest.mark.both_databases
+def test_migrations_create_exactly_the_models_schema(fresh_app: Flask) -> None:
     """A model change without a migration fails here."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    fresh_app.test_cli_runner().invoke(args=["fedipanel", "init"])
+    init(fresh_app)
     with fresh_app.app_context(), db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"render_as_batch": True})
         assert compare_metadata(context, db.metadata) == []
 
 
-def test_migrated_database_enforces_one_active_deployment(fresh_app: Flask) -> None:
-    fresh_app.test_cli_runner().invoke(args=["fedipanel", "init"])
-    path = fresh_app.config["DATABASE_URL"].removeprefix("sqlite:///")
-    indexes = (
-        sqlite3.connect(path)
-        .execute("SELECT sql FROM sqlite_master WHERE name = 'uq_deployments_one_active'")
-        .fetchone()
-    )
-    assert indexes is not None
-    assert "WHERE status IN ('queued', 'running')" in indexes[0]
+@pytest.mark.both_databases
+def test_migrated_database_refuses_a_second_active_deployment(fresh_app: Flask) -> None:
+    init(fresh_app)
+    with fresh_app.app_context():
+        operator = service.create_user("op@acme.example", PASSWORD, "operator")
+        other = service.create_user("op@beta.example", PASSWORD, "operator")
+        db.session.add(Deployment(operator_id=operator.id, status=Status.QUEUED))
+        db.session.commit()
+        db.session.add(Deployment(operator_id=operator.id, status=Status.RUNNING))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+        # Finished deployments and other operators' deployments are not held back.
+        db.session.add(Deployment(operator_id=operator.id, status=Status.SUCCEEDED))
+        db.session.add(Deployment(operator_id=other.id, status=Status.QUEUED))
+        db.session.commit()
 
 
 def test_create_user_reads_the_password_from_the_environment(
