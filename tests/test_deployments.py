@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from fedipanel.deployments.models import Deployment, Status
+from fedipanel.deployments.models import ACTIVE, Deployment, Status
 from fedipanel.deployments.service import reap_stale_deployments
 from fedipanel.extensions import db
 from fedipanel.timeutil import utcnow
@@ -43,6 +44,7 @@ class _Gate:
         monkeypatch.setattr(jobs.deploy, "run_deployment", gated)
 
 
+@pytest.mark.both_databases
 def test_second_deployment_while_one_is_active_answers_409(
     app: Flask, operator_api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -59,6 +61,7 @@ def test_second_deployment_while_one_is_active_answers_409(
     wait_for_jobs(app)
 
 
+@pytest.mark.both_databases
 def test_database_itself_refuses_two_active_deployments(app: Flask, factory: Factory) -> None:
     operator_id = factory.operator()
     with app.app_context():
@@ -70,6 +73,42 @@ def test_database_itself_refuses_two_active_deployments(app: Flask, factory: Fac
         db.session.rollback()
         db.session.add(Deployment(operator_id=operator_id, status=Status.FAILED))
         db.session.commit()
+
+
+@pytest.mark.both_databases
+def test_simultaneous_deploy_requests_start_exactly_one_deployment(
+    app: Flask, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requests racing in their own threads, app contexts and sessions: the database picks one."""
+    gate = _Gate(monkeypatch)
+    token = factory.token(factory.operator("op@acme.example", slug="acme"))
+    Api(app.test_client(), token).put("/configuration", sample_config())
+    racers = 6
+    start = threading.Barrier(racers)
+    answers: list[int | str] = []
+
+    def deploy() -> None:
+        api = Api(app.test_client(), token)  # each request pushes its own app context
+        start.wait(30)
+        try:
+            answers.append(api.post("/deployments").status_code)
+        except Exception as exc:  # a 500 propagates in testing: show it in the assertion
+            answers.append(repr(exc))
+
+    threads = [threading.Thread(target=deploy) for _ in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(answers, key=str) == [202] + [409] * (racers - 1), answers
+    with app.app_context():
+        active = db.session.scalars(
+            select(Deployment).where(Deployment.status.in_([s.value for s in ACTIVE]))
+        ).all()
+        assert len(active) == 1
+    gate.opened.set()
+    wait_for_jobs(app)
 
 
 def test_deploy_without_configuration_is_refused(operator_api: Api) -> None:
@@ -206,6 +245,7 @@ def test_simulators_forbidden_fails_before_anything_starts(app: Flask, operator_
         assert recorded_resources(operator.id) == []
 
 
+@pytest.mark.both_databases
 def test_deployment_of_a_dead_worker_is_marked_interrupted(app: Flask, factory: Factory) -> None:
     operator_id = factory.operator()
     with app.app_context():
@@ -296,6 +336,7 @@ def test_provider_sizes_and_mail_relay_reach_the_plan(operator_api: Api) -> None
     assert {c["spec"]["host"] for c in mail} == {"smtp.provider.example"}
 
 
+@pytest.mark.both_databases
 def test_queued_deployment_lost_with_an_earlier_embedded_queue_is_failed(
     app: Flask, factory: Factory
 ) -> None:
