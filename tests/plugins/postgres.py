@@ -112,11 +112,11 @@ class PostgresServer:
         if (self.data / "postmaster.pid").exists():
             self._run("pg_ctl", "stop", "-w", "-m", "immediate", "-D", str(self.data))
 
-    def execute(self, statement: str) -> None:
+    def execute(self, statement: str, params: tuple[Any, ...] = ()) -> None:
         """Run one statement as the superuser, outside a transaction."""
         dsn = f"host={self.directory} port={self.port} user={SUPERUSER} dbname=postgres"
         with psycopg.connect(dsn, autocommit=True) as connection:
-            connection.execute(statement)
+            connection.execute(statement, params or None)
 
     def url(self, database: str) -> str:
         """Return the SQLAlchemy URL the panel uses for `database` (TCP, as in production)."""
