@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
+from flask_migrate import upgrade
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from fedipanel import create_app
 from fedipanel.accounts import service
-from fedipanel.deployments.models import Deployment, Status
+from fedipanel.deployments.models import Deployment, RecordedResource, Status
 from fedipanel.extensions import db
 from tests.helpers import PASSWORD, app_config
 
@@ -80,6 +82,35 @@ def test_migrated_database_refuses_a_second_active_deployment(fresh_app: Flask) 
         db.session.add(Deployment(operator_id=operator.id, status=Status.SUCCEEDED))
         db.session.add(Deployment(operator_id=other.id, status=Status.QUEUED))
         db.session.commit()
+
+
+@pytest.mark.both_databases
+def test_upgrade_keeps_recorded_resources_and_then_takes_longer_names(fresh_app: Flask) -> None:
+    """Migration 0007 widens resources.name (SQLite: by copying the table) and loses nothing."""
+    with fresh_app.app_context():
+        upgrade(revision="0005")
+        operator_id = service.create_user("op@acme.example", PASSWORD, "operator").id
+        db.session.execute(
+            text(
+                "INSERT INTO resources (operator_id, kind, name, spec, facts, simulated, "
+                "updated_at) VALUES (:operator, 'dns_record', 'mastodon.acme.example', '{}', "
+                '\'{"address": "192.0.2.10"}\', false, CURRENT_TIMESTAMP)'
+            ),
+            {"operator": operator_id},
+        )
+        db.session.commit()
+    init(fresh_app)
+    with fresh_app.app_context():
+        kept = db.session.scalars(select(RecordedResource)).one()
+        assert (kept.name, kept.facts) == ("mastodon.acme.example", {"address": "192.0.2.10"})
+        long_name = f"{'m' * 63}.{'d' * 191}.example"
+        db.session.add(
+            RecordedResource(operator_id=operator_id, kind="dns_record", name=long_name, spec={})
+        )
+        db.session.commit()
+        db.session.expire_all()
+        names = db.session.scalars(select(RecordedResource.name).order_by(RecordedResource.id))
+        assert list(names) == ["mastodon.acme.example", long_name]
 
 
 def test_create_user_reads_the_password_from_the_environment(

@@ -307,6 +307,26 @@ def test_second_deployment_keeps_everything_and_bumps_the_generation(
     assert ("machine", "peertube") not in {(c["kind"], c["name"]) for c in after["changes"]}
 
 
+@pytest.mark.both_databases
+def test_longest_host_name_the_configuration_allows_is_deployed_and_recorded(
+    app: Flask, operator_api: Api
+) -> None:
+    """A 63-character subdomain of a 200-character domain: its DNS record name is 264 long."""
+    label = "b" * 63
+    domain = f"{'a' * 62}.{label}.{label}.c.example"
+    assert len(domain) == 200
+    config = sample_config(domain=domain)
+    config["services"]["mastodon"] = {"enable": True, "subdomain": "m" * 63}
+    assert operator_api.put("/configuration", config).status_code == 200
+    deployment_id = operator_api.post("/deployments").get_json()["id"]
+    wait_for_jobs(app)
+    deployment = operator_api.get(f"/deployments/{deployment_id}").get_json()
+    assert deployment["status"] == "succeeded", deployment["error"]
+    after = operator_api.post("/plan").get_json()["changes"]
+    assert {"keep"} == {c["action"] for c in after}
+    assert f"{'m' * 63}.{domain}" in {c["name"] for c in after if c["kind"] == "dns_record"}
+
+
 @pytest.mark.parametrize("app_overrides", [{"SIZES": {"mastodon": {"cores": "many"}}}])
 def test_bad_machine_sizes_setting_is_a_clear_error_not_a_500(operator_api: Api) -> None:
     operator_api.put("/configuration", sample_config())
