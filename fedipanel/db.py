@@ -36,6 +36,10 @@ def init_db(app: Flask) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # The web thread, the embedded worker and log writers share one file.
         options["connect_args"] = {"timeout": 30, "check_same_thread": False}
+    else:
+        # A database server (PostgreSQL) may close idle connections (restart, proxy timeout):
+        # check each pooled connection before use and replace a dead one.
+        options["pool_pre_ping"] = True
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", options)
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)

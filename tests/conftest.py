@@ -1,4 +1,4 @@
-"""Fixtures: a fresh app per test on a temporary SQLite file, clients and factories.
+"""Fixtures: a fresh app per test on its own database (SQLite file by default), clients, factories.
 
 Fixtures shared by several test modules live in `tests/plugins/` and are loaded below; plain
 helpers (paths, sample data, API client) are imported from `tests.helpers`.
@@ -7,7 +7,7 @@ helpers (paths, sample data, API client) are imported from `tests.helpers`.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,10 @@ from flask.testing import FlaskClient
 from fedipanel import create_app
 from fedipanel.accounts import users as accounts
 from fedipanel.db import db
+from fedipanel.deployments.queue import EmbeddedQueue
 from tests.helpers import ROOT, Api, Auth, Factory, app_config, without_nixops4_on_path
 
-pytest_plugins = ["tests.plugins.garage", "tests.plugins.proxmox"]
+pytest_plugins = ["tests.plugins.garage", "tests.plugins.postgres", "tests.plugins.proxmox"]
 # Every test in these folders starts programs of its own (redis-server, workers, chromium).
 EXTERNAL_FOLDERS = ("integration", "browser")
 
@@ -42,6 +43,22 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _stop_queue_timers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Stop the reaper timers of every app a test created, whichever way it created it."""
+    timers: list[EmbeddedQueue] = []
+    every = EmbeddedQueue.every
+
+    def recorded(queue: EmbeddedQueue, seconds: float, task: Callable[[], object]) -> None:
+        timers.append(queue)
+        every(queue, seconds, task)
+
+    monkeypatch.setattr(EmbeddedQueue, "every", recorded)
+    yield
+    for queue in timers:
+        queue.close()
+
+
+@pytest.fixture(autouse=True)
 def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Argon2id with minimal cost: the same algorithm, without seconds of hashing per test."""
     from argon2 import PasswordHasher
@@ -58,12 +75,12 @@ def app_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-def app(tmp_path: Path, app_overrides: dict[str, Any]) -> Iterator[Flask]:
-    app = create_app(app_config(tmp_path, **app_overrides))
+def app(tmp_path: Path, database_url: str, app_overrides: dict[str, Any]) -> Iterator[Flask]:
+    """The panel on an empty database (`database_url`) with the models' tables created."""
+    app = create_app(app_config(tmp_path, **{"DATABASE_URL": database_url, **app_overrides}))
     with app.app_context():
         db.create_all()
     yield app
-    app.extensions["fedipanel.queue"].close()  # the embedded queue's reaper timer
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

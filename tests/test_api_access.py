@@ -8,6 +8,9 @@ from flask.testing import FlaskClient
 
 from tests.helpers import Api, Factory, sample_config, wait_for_jobs
 
+# The API reads and writes through the app: it behaves the same on both databases.
+pytestmark = pytest.mark.both_databases
+
 PROTECTED = [
     ("get", "/api/v1/configuration"),
     ("put", "/api/v1/configuration"),

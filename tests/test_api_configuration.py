@@ -9,6 +9,9 @@ from flask.testing import FlaskClient
 
 from tests.helpers import Api, sample_config
 
+# The API reads and writes through the app: it behaves the same on both databases.
+pytestmark = pytest.mark.both_databases
+
 
 def test_schema_is_served_without_a_token(client: FlaskClient) -> None:
     schema = client.get("/api/v1/schema").get_json()

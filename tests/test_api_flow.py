@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 
 from tests.helpers import Api, sample_config, wait_for_jobs
+
+# The API reads and writes through the app: it behaves the same on both databases.
+pytestmark = pytest.mark.both_databases
 
 
 def test_operator_deploys_all_three_services_in_the_simulator(

@@ -2,43 +2,56 @@
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from sqlalchemy import select
+from flask_migrate import upgrade
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
 from fedipanel import create_app
 from fedipanel.accounts import users
 from fedipanel.db import db
+from fedipanel.deployments.models import Deployment, Status
 from fedipanel.keys.models import DeployKey
+from fedipanel.resources.models import RecordedResource
 from tests.helpers import PASSWORD, app_config
 
 
 @pytest.fixture
-def fresh_app(tmp_path: Path) -> Flask:
-    """An app whose database does not exist yet (no create_all)."""
-    return create_app(app_config(tmp_path))
+def fresh_app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
+    """An app whose database is empty (no create_all): only the migrations create tables."""
+    app = create_app(app_config(tmp_path, DATABASE_URL=database_url))
+    yield app
+    with app.app_context():
+        db.engine.dispose()
 
 
-def test_init_creates_the_database_and_prints_the_setup_code(fresh_app: Flask) -> None:
-    result = fresh_app.test_cli_runner().invoke(args=["fedipanel", "init"])
+def init(app: Flask) -> str:
+    """Run `fedipanel init`; return its output."""
+    result = app.test_cli_runner().invoke(args=["fedipanel", "init"])
     assert result.exit_code == 0, result.output
+    return str(result.output)
+
+
+@pytest.mark.both_databases
+def test_init_creates_the_database_and_prints_the_setup_code(fresh_app: Flask) -> None:
+    output = init(fresh_app)
     code = (Path(fresh_app.instance_path) / "setup-code").read_text()
-    assert code in result.output
-    assert "/setup" in result.output
+    assert code in output
+    assert "/setup" in output
 
 
+@pytest.mark.both_databases
 def test_init_twice_keeps_every_operators_data(fresh_app: Flask) -> None:
-    runner = fresh_app.test_cli_runner()
-    runner.invoke(args=["fedipanel", "init"])
+    init(fresh_app)
     with fresh_app.app_context():
         users.create_user("op@acme.example", PASSWORD, "operator")
-    result = runner.invoke(args=["fedipanel", "init"])
-    assert result.exit_code == 0
-    assert "set-up code" not in result.output or "No provider" in result.output
+    output = init(fresh_app)
+    assert "set-up code" not in output or "No provider" in output
     with fresh_app.app_context():
         assert users.find_user("op@acme.example") is not None
 
@@ -56,27 +69,70 @@ def test_init_gives_older_operators_their_deploy_key(fresh_app: Flask) -> None:
         assert db.session.scalar(select(DeployKey.operator_id)) == operator_id
 
 
-def test_migrations_create_exactly_the_models_schema(fresh_app: Flask, tmp_path: Path) -> None:
+@pytest.mark.both_databases
+def test_migrations_create_exactly_the_models_schema(fresh_app: Flask) -> None:
     """A model change without a migration fails here."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    fresh_app.test_cli_runner().invoke(args=["fedipanel", "init"])
+    init(fresh_app)
     with fresh_app.app_context(), db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"render_as_batch": True})
         assert compare_metadata(context, db.metadata) == []
 
 
-def test_migrated_database_enforces_one_active_deployment(fresh_app: Flask) -> None:
-    fresh_app.test_cli_runner().invoke(args=["fedipanel", "init"])
-    path = fresh_app.config["DATABASE_URL"].removeprefix("sqlite:///")
-    indexes = (
-        sqlite3.connect(path)
-        .execute("SELECT sql FROM sqlite_master WHERE name = 'uq_deployments_one_active'")
-        .fetchone()
-    )
-    assert indexes is not None
-    assert "WHERE status IN ('queued', 'running')" in indexes[0]
+@pytest.mark.both_databases
+def test_migrated_database_refuses_a_second_active_deployment(fresh_app: Flask) -> None:
+    init(fresh_app)
+    with fresh_app.app_context():
+        operator = users.create_user("op@acme.example", PASSWORD, "operator")
+        other = users.create_user("op@beta.example", PASSWORD, "operator")
+        db.session.add(Deployment(operator_id=operator.id, status=Status.QUEUED))
+        db.session.commit()
+        db.session.add(Deployment(operator_id=operator.id, status=Status.RUNNING))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+        # Finished deployments and other operators' deployments are not held back.
+        db.session.add(Deployment(operator_id=operator.id, status=Status.SUCCEEDED))
+        db.session.add(Deployment(operator_id=other.id, status=Status.QUEUED))
+        db.session.commit()
+
+
+@pytest.mark.both_databases
+def test_upgrade_keeps_recorded_resources_and_then_takes_longer_names(fresh_app: Flask) -> None:
+    """Migration 0011 widens resources.name (SQLite: by copying the table) and loses nothing."""
+    with fresh_app.app_context():
+        upgrade(revision="0005")
+        # The schema of 0005, written as it was: today's models have more columns.
+        db.session.execute(
+            text(
+                "INSERT INTO users (email, role, slug, password_hash, created_at) "
+                "VALUES ('op@acme.example', 'operator', 'acme', 'x', CURRENT_TIMESTAMP)"
+            )
+        )
+        operator_id = db.session.execute(text("SELECT id FROM users")).scalar_one()
+        db.session.execute(
+            text(
+                "INSERT INTO resources (operator_id, kind, name, spec, facts, simulated, "
+                "updated_at) VALUES (:operator, 'dns_record', 'mastodon.acme.example', '{}', "
+                '\'{"address": "192.0.2.10"}\', false, CURRENT_TIMESTAMP)'
+            ),
+            {"operator": operator_id},
+        )
+        db.session.commit()
+    init(fresh_app)
+    with fresh_app.app_context():
+        kept = db.session.scalars(select(RecordedResource)).one()
+        assert (kept.name, kept.facts) == ("mastodon.acme.example", {"address": "192.0.2.10"})
+        long_name = f"{'m' * 63}.{'d' * 191}.example"
+        db.session.add(
+            RecordedResource(operator_id=operator_id, kind="dns_record", name=long_name, spec={})
+        )
+        db.session.commit()
+        db.session.expire_all()
+        names = db.session.scalars(select(RecordedResource.name).order_by(RecordedResource.id))
+        assert list(names) == ["mastodon.acme.example", long_name]
 
 
 def test_create_user_reads_the_password_from_the_environment(

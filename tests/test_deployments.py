@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from fedipanel.db import db
 from fedipanel.deployments.lifecycle import reap_stale_deployments
-from fedipanel.deployments.models import Deployment, Status
+from fedipanel.deployments.models import ACTIVE, Deployment, Status
 from fedipanel.timeutil import utcnow
 from tests.helpers import FAKES, PASSWORD, Api, Factory, sample_config, wait_for_jobs
 
@@ -43,6 +44,7 @@ class _Gate:
         monkeypatch.setattr(jobs.deploy, "run_deployment", gated)
 
 
+@pytest.mark.both_databases
 def test_second_deployment_while_one_is_active_answers_409(
     app: Flask, operator_api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -59,6 +61,7 @@ def test_second_deployment_while_one_is_active_answers_409(
     wait_for_jobs(app)
 
 
+@pytest.mark.both_databases
 def test_database_itself_refuses_two_active_deployments(app: Flask, factory: Factory) -> None:
     operator_id = factory.operator()
     with app.app_context():
@@ -70,6 +73,42 @@ def test_database_itself_refuses_two_active_deployments(app: Flask, factory: Fac
         db.session.rollback()
         db.session.add(Deployment(operator_id=operator_id, status=Status.FAILED))
         db.session.commit()
+
+
+@pytest.mark.both_databases
+def test_simultaneous_deploy_requests_start_exactly_one_deployment(
+    app: Flask, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requests racing in their own threads, app contexts and sessions: the database picks one."""
+    gate = _Gate(monkeypatch)
+    token = factory.token(factory.operator("op@acme.example", slug="acme"))
+    Api(app.test_client(), token).put("/configuration", sample_config())
+    racers = 6
+    start = threading.Barrier(racers)
+    answers: list[int | str] = []
+
+    def deploy() -> None:
+        api = Api(app.test_client(), token)  # each request pushes its own app context
+        start.wait(30)
+        try:
+            answers.append(api.post("/deployments").status_code)
+        except Exception as exc:  # a 500 propagates in testing: show it in the assertion
+            answers.append(repr(exc))
+
+    threads = [threading.Thread(target=deploy) for _ in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(answers, key=str) == [202] + [409] * (racers - 1), answers
+    with app.app_context():
+        active = db.session.scalars(
+            select(Deployment).where(Deployment.status.in_([s.value for s in ACTIVE]))
+        ).all()
+        assert len(active) == 1
+    gate.opened.set()
+    wait_for_jobs(app)
 
 
 def test_deploy_without_configuration_is_refused(operator_api: Api) -> None:
@@ -206,6 +245,7 @@ def test_simulators_forbidden_fails_before_anything_starts(app: Flask, operator_
         assert recorded_resources(operator.id) == []
 
 
+@pytest.mark.both_databases
 def test_deployment_of_a_dead_worker_is_marked_interrupted(app: Flask, factory: Factory) -> None:
     operator_id = factory.operator()
     with app.app_context():
@@ -267,6 +307,26 @@ def test_second_deployment_keeps_everything_and_bumps_the_generation(
     assert ("machine", "peertube") not in {(c["kind"], c["name"]) for c in after["changes"]}
 
 
+@pytest.mark.both_databases
+def test_longest_host_name_the_configuration_allows_is_deployed_and_recorded(
+    app: Flask, operator_api: Api
+) -> None:
+    """A 63-character subdomain of a 200-character domain: its DNS record name is 264 long."""
+    label = "b" * 63
+    domain = f"{'a' * 62}.{label}.{label}.c.example"
+    assert len(domain) == 200
+    config = sample_config(domain=domain)
+    config["services"]["mastodon"] = {"enable": True, "subdomain": "m" * 63}
+    assert operator_api.put("/configuration", config).status_code == 200
+    deployment_id = operator_api.post("/deployments").get_json()["id"]
+    wait_for_jobs(app)
+    deployment = operator_api.get(f"/deployments/{deployment_id}").get_json()
+    assert deployment["status"] == "succeeded", deployment["error"]
+    after = operator_api.post("/plan").get_json()["changes"]
+    assert {"keep"} == {c["action"] for c in after}
+    assert f"{'m' * 63}.{domain}" in {c["name"] for c in after if c["kind"] == "dns_record"}
+
+
 @pytest.mark.parametrize("app_overrides", [{"SIZES": {"mastodon": {"cores": "many"}}}])
 def test_bad_machine_sizes_setting_is_a_clear_error_not_a_500(operator_api: Api) -> None:
     operator_api.put("/configuration", sample_config())
@@ -296,6 +356,7 @@ def test_provider_sizes_and_mail_relay_reach_the_plan(operator_api: Api) -> None
     assert {c["spec"]["host"] for c in mail} == {"smtp.provider.example"}
 
 
+@pytest.mark.both_databases
 def test_queued_deployment_lost_with_an_earlier_embedded_queue_is_failed(
     app: Flask, factory: Factory
 ) -> None:

@@ -102,7 +102,7 @@ def test_the_embedded_queue_reaps_dead_deployments_on_a_timer(app: Flask, factor
 
 
 @pytest.fixture
-def layered_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+def layered_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Flask:
     """An app whose instance/config.py sets SMTP_PORT and whose environment sets SMTP_USER."""
     instance = tmp_path / "instance"
     instance.mkdir()
@@ -111,8 +111,7 @@ def layered_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fla
     app = create_app(app_config(tmp_path))
     with app.app_context():
         db.create_all()
-    yield app
-    app.extensions["fedipanel.queue"].close()
+    return app
 
 
 def test_settings_precedence_is_default_saved_file_environment(layered_app: Flask) -> None:

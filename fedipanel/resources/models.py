@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fedipanel.db import db
@@ -21,7 +21,9 @@ class RecordedResource(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     operator_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
-    name: Mapped[str] = mapped_column(String(255))
+    # A DNS record's name is the service's host name: a 63-character subdomain of a domain of
+    # up to 200 characters is longer than 255. Unbounded, as SQLite has always stored it.
+    name: Mapped[str] = mapped_column(Text)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     # What the outside world told us (VM id, address, ...); never a secret.
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

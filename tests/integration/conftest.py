@@ -1,7 +1,8 @@
 """A real redis-server per module and real `flask fedipanel worker` processes per test.
 
 The web side is the test's own app (tests/conftest.py `app`, `client`, `factory`) pointed at the
-same SQLite file and Redis as the workers, which start exactly as a provider starts them.
+same database (`database_url`: SQLite or PostgreSQL) and Redis as the workers, which start
+exactly as a provider starts them.
 """
 
 from __future__ import annotations

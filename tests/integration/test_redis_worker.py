@@ -1,7 +1,8 @@
 """Deployments through a real redis-server and real forking `flask fedipanel worker` processes.
 
 Each test's web side is its own app and test client (the JSON API); the workers are separate
-processes on the same SQLite file, running the fake nixops4 from tests/fakes.
+processes on the same database (the tests marked both_databases run on SQLite and on
+PostgreSQL), running the fake nixops4 from tests/fakes.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def read_pid(pidfile: Path) -> int:
     return int(wait_until(lambda: pidfile.exists() and pidfile.read_text(), 10, "nixops4's pid"))
 
 
+@pytest.mark.both_databases
 def test_worker_process_runs_deployment_and_log_grows_while_it_runs(
     operator_api: Api, workers: Workers, tmp_path: Path
 ) -> None:
@@ -109,6 +111,7 @@ def test_failing_nixops4_fails_the_deployment_with_its_last_error_line(
     assert secret_key not in workers.output()
 
 
+@pytest.mark.both_databases
 def test_two_workers_run_two_operators_deployments_at_once(
     app: Flask,
     client: FlaskClient,
@@ -184,6 +187,7 @@ def switchable_fake(tmp_path: Path) -> tuple[Path, Path]:
     return wrapper, settings
 
 
+@pytest.mark.both_databases
 def test_killed_work_horse_fails_deployment_and_worker_takes_the_next_one(
     operator_api: Api, workers: Workers, tmp_path: Path, secret_key: str
 ) -> None:
@@ -249,6 +253,7 @@ def test_job_timeout_fails_deployment_and_stops_nixops4(
     assert secret_key not in output
 
 
+@pytest.mark.both_databases
 def test_queued_deployment_whose_job_redis_lost_is_failed_and_unblocks(
     app: Flask, operator_api: Api, redis: Redis
 ) -> None:
