@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask
 
-from fedipanel.accounts.models import ApiToken, LoginFailure, User
+from fedipanel.accounts.models import ApiToken, LoginFailure, PasswordReset, User
 from fedipanel.audit.models import AuditEntry
 from fedipanel.configurations.models import ConfigurationVersion
 from fedipanel.db import init_db
@@ -32,6 +32,7 @@ MODELS = (
     User,
     ApiToken,
     LoginFailure,
+    PasswordReset,
     DeployKey,
     ConfigurationVersion,
     Deployment,
