@@ -14,7 +14,7 @@ from flask import Flask
 
 from fedipanel.accounting.models import OperatorRecord
 from fedipanel.accounting.records import purge_expired
-from fedipanel.accounts.models import ApiToken, LoginFailure, User
+from fedipanel.accounts.models import ApiToken, LoginFailure, PasswordReset, User
 from fedipanel.audit.models import AuditEntry
 from fedipanel.configurations.models import ConfigurationVersion
 from fedipanel.db import init_db
@@ -35,6 +35,7 @@ MODELS = (
     User,
     ApiToken,
     LoginFailure,
+    PasswordReset,
     DeployKey,
     ConfigurationVersion,
     Deployment,

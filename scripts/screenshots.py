@@ -142,6 +142,8 @@ def take(browser: Browser, url: str, out: Path) -> None:
     log_in(page, PROVIDER)
     page.get_by_role("link", name="Operators").click()
     shoot(page, out, "operators", full_page=True)
+    page.get_by_role("link", name=OPERATOR).click()
+    shoot(page, out, "operator-page", full_page=True)
     page.context.close()
 
     page = new_page(browser, url)
@@ -175,6 +177,12 @@ def take(browser: Browser, url: str, out: Path) -> None:
     page.get_by_role("button", name="Create token").click()
     page.locator("#new-token").wait_for()
     shoot(page, out, "api-tokens", full_page=True)
+    page.context.close()
+
+    page = new_page(browser, url)
+    log_in(page, PROVIDER)
+    page.get_by_role("link", name="Audit log").click()
+    shoot(page, out, "audit-log", full_page=True)
     page.context.close()
 
 

@@ -84,8 +84,14 @@ def test_provider_deletes_an_operator_and_only_the_records_it_must_keep_stay(
         stripped = [e for e in entries if e.action != "operator.deleted"]
         assert stripped
         assert all(not e.details and e.address is None for e in stripped)
-    # The operator's token went with the account.
+    # The operator's token went with the account; the provider still sees that it existed.
     assert operator_api.get("/configuration").status_code == 401
+    gone = provider.get("/operators/1").get_json()
+    assert (gone["status"], gone["email"], gone["deletion"]) == (
+        "deleted",
+        "op@acme.example",
+        deletion_id,
+    )
 
 
 def test_an_operator_deletes_their_own_account_by_api_and_follows_it(

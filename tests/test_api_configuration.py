@@ -127,6 +127,11 @@ def test_openapi_document_describes_every_route(client: FlaskClient) -> None:
         "/deployments/{id}",
         "/operators/{operator}/buckets",
         "/operators/{operator}/buckets/{service}",
+        "/operators",
+        "/operators/{operator}",
+        "/operators/{operator}/disable",
+        "/operators/{operator}/enable",
+        "/audit",
     }
     refs = _refs(document)
     assert refs, "the document references its schemas"

@@ -33,6 +33,8 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     # A disabled account cannot log in, its tokens answer 401 and it cannot deploy; what it
     # deployed keeps running. An account being deleted stays disabled until it is gone.
     disabled_at: Mapped[datetime | None]
+    # Part of every session's user id: raising it ends every open session of the account.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -54,6 +56,10 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     def deployment_name(self) -> str:
         """Return the name of the operator's deployment (its slug)."""
         return self.slug or f"operator-{self.id}"
+
+    def get_id(self) -> str:
+        """Return what a session stores to find the user again: the id and the session version."""
+        return f"{self.id}:{self.session_version}"
 
 
 class ApiToken(db.Model):  # type: ignore[name-defined]
@@ -82,3 +88,18 @@ class LoginFailure(db.Model):  # type: ignore[name-defined]
     email: Mapped[str] = mapped_column(String(254), index=True)
     address: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class PasswordReset(db.Model):  # type: ignore[name-defined]
+    """A one-time link the provider gave an operator to set a new password; only its hash."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    # Set when the link is used, or when a newer link or a new password replaces it.
+    ended_at: Mapped[datetime | None]

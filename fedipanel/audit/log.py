@@ -111,6 +111,14 @@ def entries(limit: int = 100, **filters: Any) -> list[AuditEntry]:
     return list(db.session.scalars(query(**filters).limit(limit)))
 
 
+def page(limit: int, **filters: Any) -> tuple[list[AuditEntry], int | None]:
+    """Return up to `limit` entries, newest first, and the `before_id` of the next page (if any)."""
+    rows = entries(limit + 1, **filters)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, rows[-1].id if more else None
+
+
 def as_json(entry: AuditEntry) -> dict[str, Any]:
     """Return the API's view of an entry."""
     return {

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from fedipanel.accounts.models import User
 from fedipanel.configurations.models import ConfigurationVersion
 from fedipanel.core.configuration import Configuration
+from fedipanel.core.registry import SERVICE_NAMES
 from fedipanel.db import db
 
 
@@ -103,6 +104,35 @@ def diff(before: dict[str, Any] | None, after: dict[str, Any]) -> list[FieldChan
         for path in paths
         if flat_before.get(path) != flat_after.get(path)
     ]
+
+
+def service_changes(deployed: dict[str, Any] | None, saved: dict[str, Any]) -> dict[str, str]:
+    """Return what deploying `saved` over `deployed` would do to each service it changes.
+
+    A service enabled on either side changes with its own settings or with any setting shared
+    by all services (domain, administrator); one disabled on both sides never changes.
+    """
+    before = deployed or {}
+    shared_changed = {k: v for k, v in before.items() if k != "services"} != {
+        k: v for k, v in saved.items() if k != "services"
+    }
+    changes: dict[str, str] = {}
+    for name in SERVICE_NAMES:
+        old = (before.get("services") or {}).get(name) or {}
+        new = (saved.get("services") or {}).get(name) or {}
+        was_on, is_on = bool(old.get("enable")), bool(new.get("enable"))
+        if is_on and not was_on:
+            changes[name] = "to be added"
+        elif was_on and not is_on:
+            changes[name] = "to be removed"
+        elif is_on and (shared_changed or _running(old) != _running(new)):
+            changes[name] = "changed"
+    return changes
+
+
+def _running(service: dict[str, Any]) -> dict[str, Any]:
+    # What to do with the data on removal changes nothing while the service runs.
+    return {key: value for key, value in service.items() if key != "keepData"}
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:

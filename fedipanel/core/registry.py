@@ -67,6 +67,7 @@ SERVICES: tuple[FediverseService, ...] = (
     ),
 )
 SERVICE_NAMES: tuple[str, ...] = tuple(s.name for s in SERVICES)
+SERVICE_LABELS: dict[str, str] = {s.name: s.label for s in SERVICES}
 DEFAULT_SIZES: dict[str, MachineSize] = {s.name: s.default_size for s in SERVICES}
 _BY_NAME = {s.name: s for s in SERVICES}
 

@@ -121,6 +121,14 @@ def deployment_for(operator: User, deployment_id: int) -> Deployment:
     return deployment
 
 
+def any_deployment(deployment_id: int) -> Deployment:
+    """Return any operator's deployment, for the provider's read-only view."""
+    deployment = db.session.get(Deployment, deployment_id)
+    if deployment is None:
+        raise NotFound("No such deployment.")
+    return deployment
+
+
 def deployments_of(operator_id: int, limit: int = 50) -> list[Deployment]:
     """Return the operator's deployments, newest first."""
     return list(

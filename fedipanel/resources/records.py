@@ -77,3 +77,14 @@ def machine_specs(operator_id: int) -> list[dict[str, Any]]:
             )
         )
     ]
+
+
+def recorded_of_kind(operator_id: int, kind: str) -> list[RecordedResource]:
+    """Return the operator's recorded resources of one kind, by name."""
+    return list(
+        db.session.scalars(
+            select(RecordedResource)
+            .where(RecordedResource.operator_id == operator_id, RecordedResource.kind == kind)
+            .order_by(RecordedResource.name)
+        )
+    )

@@ -7,6 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from fedipanel.web import (
     accounts,
+    audit_pages,
     configurations,
     deletions,
     deployments,
@@ -41,6 +42,7 @@ def init_web(app: Flask) -> None:
         machines,
         provider_settings,
         storage,
+        audit_pages,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(api_bp)

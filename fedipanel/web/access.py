@@ -17,12 +17,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
+def _load_user(session_id: str) -> User | None:
+    # "<id>:<session version>"; sessions from before versions existed carry the id alone.
+    user_id, _, version = session_id.partition(":")
+    if not user_id.isdigit() or not (version or "0").isdigit():
         return None
     user = db.session.get(User, int(user_id))
+    if user is None or user.session_version != int(version or "0"):
+        return None  # the account ended its sessions (disabled, new password)
     # A disabled account's open sessions end with it.
-    return user if user is not None and user.is_active else None
+    return user if user.is_active else None
 
 
 def _role_required(role_check: str, message: str) -> Callable[[F], F]:

@@ -1,4 +1,4 @@
-"""Login, logout, first-run set-up and API tokens."""
+"""Login, logout, first-run set-up, password reset links and API tokens."""
 
 from __future__ import annotations
 
@@ -19,13 +19,13 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from fedipanel.accounts import users
+from fedipanel.accounts import password_resets, users
 from fedipanel.accounts.models import ApiToken, Role
 from fedipanel.accounts.setup import setup_code
 from fedipanel.audit.log import Action
 from fedipanel.db import db
 from fedipanel.web.access import current_account
-from fedipanel.web.audit import audit
+from fedipanel.web.audit import audit, audit_by
 
 bp = Blueprint("accounts", __name__)
 
@@ -72,6 +72,7 @@ def login() -> Response | tuple[str, int] | str:
         error = "Wrong email or password."
         return render_template("accounts/login.html", email=email, error=error), 401
     if not user.is_active:
+        audit(Action.LOGIN_FAILED, operator_id=user.id, email=user.email, reason="disabled")
         error = "This account is disabled. Please contact your provider."
         return render_template("accounts/login.html", email=email, error=error), 403
     users.clear_login_failures(email)
@@ -112,6 +113,34 @@ def setup() -> Response | tuple[str, int] | str:
     audit(Action.OPERATOR_CREATED, role="provider", created=user.email)
     flash("Your provider account is ready. Create your first operator below.")
     return redirect(url_for("operators.index"))
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> Response | tuple[str, int]:
+    """Let the holder of a one-time link from the provider set a new password."""
+    reset = password_resets.find(token)
+    if reset is None:
+        message = (
+            "This password reset link is not valid: it has expired (links last one hour), "
+            "was used already, or a newer one replaced it. Ask your provider for a new link."
+        )
+        return render_template("accounts/reset_password.html", invalid=message, errors={}), 404
+    if request.method == "GET":
+        return render_template("accounts/reset_password.html", invalid=None, errors={}), 200
+    try:
+        user = password_resets.complete(
+            reset, request.form.get("password", ""), request.form.get("repeat", "")
+        )
+    except users.AccountError as exc:
+        page = render_template(
+            "accounts/reset_password.html", invalid=None, errors={exc.field: exc.message}
+        )
+        return page, 422
+    audit_by(user, Action.PASSWORD_CHANGED, via="reset link")
+    if current_user.is_authenticated and current_user.id == user.id:
+        logout_user()
+    flash("Your new password is set and every open session has ended. Log in with it.")
+    return redirect(url_for("accounts.login"))
 
 
 def _tokens_page(new_token: str | None) -> str:

@@ -23,7 +23,17 @@ def actor() -> User | None:
 
 def audit(action: Action, *, operator_id: int | None = None, **details: Any) -> None:
     """Record that this request did `action` (to `operator_id`'s account, if any)."""
-    who = actor()
+    _record(actor(), action, operator_id, details)
+
+
+def audit_by(who: User, action: Action, *, operator_id: int | None = None, **details: Any) -> None:
+    """Record `action` done by `who` rather than the logged-in user (a reset link's holder)."""
+    _record(who, action, operator_id, details)
+
+
+def _record(
+    who: User | None, action: Action, operator_id: int | None, details: dict[str, Any]
+) -> None:
     if operator_id is None and who is not None and who.is_operator:
         operator_id = who.id
     log.record(

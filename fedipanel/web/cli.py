@@ -18,6 +18,7 @@ from rq import Queue, Worker
 from sqlalchemy import select
 
 from fedipanel.accounting.records import purge_expired
+from fedipanel.accounts import operators
 from fedipanel.accounts import users as accounts
 from fedipanel.accounts.models import Role, User
 from fedipanel.accounts.setup import setup_code
@@ -141,8 +142,40 @@ def demo() -> None:
             click.echo(f"{role:9} {email} (exists; password unchanged)")
             continue
         password = secrets.token_urlsafe(12)
-        accounts.create_user(email, password, role, "acme" if role == "operator" else None)
+        user = accounts.create_user(email, password, role, "acme" if role == "operator" else None)
+        _audit(Action.OPERATOR_CREATED, user.id if user.is_operator else None, created=email)
         click.echo(f"{role:9} {email}  password: {password}")
+
+
+def _operator(email: str) -> User:
+    user = accounts.find_user(email)
+    if user is None or not user.is_operator:
+        raise click.UsageError(f"no operator account with email {email}")
+    return user
+
+
+@cli.command("disable-operator")
+@click.option("--email", required=True, help="The operator's login email address.")
+def disable_operator(email: str) -> None:
+    """Disable an operator: no login, no API token, no deployment; their services keep running."""
+    user = _operator(email)
+    if not operators.disable(user):
+        click.echo(f"{user.email} was already disabled.")
+        return
+    _audit(Action.OPERATOR_DISABLED, user.id)
+    click.echo(f"{user.email} is disabled; what they deployed keeps running.")
+
+
+@cli.command("enable-operator")
+@click.option("--email", required=True, help="The operator's login email address.")
+def enable_operator(email: str) -> None:
+    """Let a disabled operator log in, use their API tokens and deploy again."""
+    user = _operator(email)
+    if not operators.enable(user):
+        click.echo(f"{user.email} was not disabled.")
+        return
+    _audit(Action.OPERATOR_ENABLED, user.id)
+    click.echo(f"{user.email} is enabled again.")
 
 
 LIMIT = click.IntRange(min=0, max=quota.MAX_LIMIT)

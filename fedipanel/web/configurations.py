@@ -11,8 +11,9 @@ from werkzeug.wrappers import Response
 from fedipanel.audit.log import Action
 from fedipanel.configurations import versions
 from fedipanel.core.configuration import Configuration
-from fedipanel.core.registry import SERVICES
+from fedipanel.core.registry import SERVICE_LABELS, SERVICES
 from fedipanel.deployments.lifecycle import active_deployment, deployments_of
+from fedipanel.deployments.pending import pending_changes
 from fedipanel.deployments.systems import MachineBackend, machine_backend, simulated_systems
 from fedipanel.machines.quota import plan_summary
 from fedipanel.planning.plans import PlanError, plan_for
@@ -28,11 +29,13 @@ bp = Blueprint("configurations", __name__)
 @operator_required
 def dashboard() -> str:
     operator = current_account()
-    current = versions.current_version(operator.id)
+    pending = pending_changes(operator.id)
     recent = deployments_of(operator.id, limit=5)
     return render_template(
         "configurations/dashboard.html",
-        current=current,
+        current=pending.saved,
+        pending=pending,
+        labels=SERVICE_LABELS,
         deployments=recent,
         # Only one deployment can be active, and no newer one can start while it is.
         active=recent[0] if recent and recent[0].is_active else None,

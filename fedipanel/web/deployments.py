@@ -1,4 +1,4 @@
-"""Deployment pages: start one, watch it live, read its log."""
+"""Deployment pages: start one, watch it live, read its log (the provider reads any, read-only)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,21 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import Blueprint, Response, flash, make_response, redirect, render_template, url_for
+from flask_login import login_required
 from markupsafe import Markup
 
+from fedipanel.accounts.models import User
 from fedipanel.audit.log import Action
+from fedipanel.db import db
 from fedipanel.deployments.lifecycle import (
+    any_deployment,
     deployment_for,
     deployments_of,
     full_log,
     log_tail,
     start_deployment,
 )
+from fedipanel.deployments.models import Deployment
 from fedipanel.errors import PanelError
 from fedipanel.settings import effective
 from fedipanel.storage.records import outcomes
@@ -60,14 +65,27 @@ def create() -> Any:
     return redirect(url_for("deployments.show", deployment_id=deployment.id))
 
 
+def _visible_deployment(deployment_id: int) -> Deployment:
+    """Return the deployment if the viewer may read it: their own, or any for the provider."""
+    viewer = current_account()
+    if viewer.is_provider:
+        return any_deployment(deployment_id)
+    return deployment_for(viewer, deployment_id)
+
+
 @bp.route("/deployments/<int:deployment_id>")
-@operator_required
+@login_required
 def show(deployment_id: int) -> Any:
-    deployment = deployment_for(current_account(), deployment_id)
+    deployment = _visible_deployment(deployment_id)
+    # The provider reads the operator's deployment; the operator's own links are left out.
+    operator = (
+        db.session.get(User, deployment.operator_id) if current_account().is_provider else None
+    )
     body = render_page_or_block(
         "deployments/show.html",
         "progress",
         deployment=deployment,
+        operator=operator,
         log=log_html(log_tail(deployment.id)),
         # What the deployment did with disabled services' data.
         outcomes=outcomes(deployment.id),
@@ -77,9 +95,9 @@ def show(deployment_id: int) -> Any:
 
 
 @bp.route("/deployments/<int:deployment_id>/log.txt")
-@operator_required
+@login_required
 def log(deployment_id: int) -> Response:
-    deployment = deployment_for(current_account(), deployment_id)
+    deployment = _visible_deployment(deployment_id)
     text = "\n".join(full_log(deployment.id)) + "\n"
     response = make_response(text)
     response.mimetype = "text/plain"

@@ -1,26 +1,37 @@
-"""Provider pages: the operator list and creating operator accounts."""
+"""Provider pages: the operators, creating one, and one operator's page with its actions."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
+import json
+from typing import Any
+
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from fedipanel.accounts import users
+from fedipanel.accounts import operators as accounts
+from fedipanel.accounts import password_resets, users
 from fedipanel.accounts.models import Role, User
+from fedipanel.audit import log
 from fedipanel.audit.log import Action
-from fedipanel.db import db
-from fedipanel.deployments.lifecycle import latest_deployments
-from fedipanel.web.access import provider_required
+from fedipanel.configurations import versions
+from fedipanel.core.registry import SERVICE_LABELS
+from fedipanel.deployments.lifecycle import deployments_of, latest_deployments
+from fedipanel.deployments.pending import pending_changes
+from fedipanel.machines.quota import FIELDS, quota_of, total_usage
+from fedipanel.resources.records import machine_specs, recorded_of_kind
+from fedipanel.storage.records import assigned_buckets
+from fedipanel.web.access import current_account, provider_required
 from fedipanel.web.audit import audit
+from fedipanel.web.audit_pages import provider_rows
 
 bp = Blueprint("operators", __name__, url_prefix="/provider")
 
+# How much of each list the operator's page shows; the full lists are a link away.
+RECENT = 20
+
 
 def _render(values: dict[str, str], errors: dict[str, str], status: int = 200) -> tuple[str, int]:
-    operators = db.session.scalars(
-        select(User).where(User.role == Role.OPERATOR).order_by(User.email)
-    ).all()
+    operators = accounts.all_operators()
     latest = latest_deployments([op.id for op in operators])
     page = render_template(
         "operators/index.html", operators=operators, latest=latest, values=values, errors=errors
@@ -47,3 +58,83 @@ def create() -> Response | tuple[str, int]:
     audit(Action.OPERATOR_CREATED, operator_id=user.id, created=user.email, slug=user.slug)
     flash(f"Operator {user.email} created with deployment name '{user.slug}'.")
     return redirect(url_for("operators.index"))
+
+
+def _pretty(data: dict[str, Any] | None) -> str | None:
+    return None if data is None else json.dumps(data, indent=2)
+
+
+def overview(operator: User) -> dict[str, Any]:
+    """Return what the operator's page shows: configuration, deployments, resources, audit."""
+    pending = pending_changes(operator.id)
+    saved, deployed = pending.saved, pending.deployed
+    return {
+        "operator": operator,
+        "pending": pending,
+        "saved_json": _pretty(saved.data if saved else None),
+        "deployed_json": _pretty(deployed.data if deployed else None),
+        "differences": (
+            versions.diff(deployed.data if deployed else None, saved.data)
+            if saved is not None and not pending.up_to_date
+            else []
+        ),
+        "labels": SERVICE_LABELS,
+        "deployments": deployments_of(operator.id, limit=RECENT),
+        "machines": recorded_of_kind(operator.id, "machine"),
+        "buckets": recorded_of_kind(operator.id, "s3_bucket"),
+        "assigned": assigned_buckets(operator.id),
+        "quota": quota_of(operator.id),
+        "usage": total_usage(machine_specs(operator.id)),
+        "quota_fields": FIELDS,
+        "entries": provider_rows(log.entries(RECENT, operator_id=operator.id)),
+        "open_reset": password_resets.open_link(operator.id),
+    }
+
+
+@bp.route("/operators/<int:operator_id>")
+@provider_required
+def show(operator_id: int) -> str:
+    operator = accounts.get_operator(operator_id)
+    return render_template("operators/show.html", **overview(operator), reset_link=None)
+
+
+@bp.route("/operators/<int:operator_id>/disable", methods=["POST"])
+@provider_required
+def disable(operator_id: int) -> Response:
+    operator = accounts.get_operator(operator_id)
+    if accounts.disable(operator):
+        audit(Action.OPERATOR_DISABLED, operator_id=operator.id)
+        flash(
+            f"{operator.email} is disabled: no login, no API token, no deployment. "
+            "Their services keep running."
+        )
+    else:
+        flash(f"{operator.email} was already disabled.")
+    return redirect(url_for("operators.show", operator_id=operator.id))
+
+
+@bp.route("/operators/<int:operator_id>/enable", methods=["POST"])
+@provider_required
+def enable(operator_id: int) -> Response:
+    operator = accounts.get_operator(operator_id)
+    if accounts.enable(operator):
+        audit(Action.OPERATOR_ENABLED, operator_id=operator.id)
+        flash(f"{operator.email} is enabled again: they can log in, use their tokens and deploy.")
+    else:
+        flash(f"{operator.email} was not disabled.")
+    return redirect(url_for("operators.show", operator_id=operator.id))
+
+
+@bp.route("/operators/<int:operator_id>/reset-password", methods=["POST"])
+@provider_required
+def reset_password(operator_id: int) -> Response:
+    """Create a one-time link for the operator to set a new password; show it this once."""
+    operator = accounts.get_operator(operator_id)
+    token, row = password_resets.issue(operator, by=current_account())
+    audit(Action.PASSWORD_RESET, operator_id=operator.id, expires=row.expires_at.isoformat() + "Z")
+    link = url_for("accounts.reset_password", token=token, _external=True)
+    page = render_template("operators/show.html", **overview(operator), reset_link=link)
+    response = make_response(page)
+    # The link is a credential until used: no cache keeps the page.
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -2,9 +2,11 @@
 
 from flask import Blueprint
 
-from fedipanel.web.api import buckets, deletions, operator
+from fedipanel.web.api import audit, buckets, deletions, operator, operators
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.register_blueprint(operator.bp)
 bp.register_blueprint(buckets.bp)
 bp.register_blueprint(deletions.bp)
+bp.register_blueprint(operators.bp)
+bp.register_blueprint(audit.bp)

@@ -8,6 +8,7 @@ from fedipanel.core.configuration import json_schema
 from fedipanel.core.planner import ACTIONS
 from fedipanel.deployments.models import Status
 from fedipanel.web.api.openapi_buckets import storage_openapi
+from fedipanel.web.api.openapi_provider import provider_openapi
 
 STATUSES = [status.value for status in Status]
 
@@ -243,6 +244,9 @@ def openapi_document() -> dict[str, Any]:
     storage_schemas, storage_paths = storage_openapi(ERRORS)
     schemas.update(storage_schemas)
     paths.update(storage_paths)
+    provider_schemas, provider_paths = provider_openapi(ERRORS)
+    schemas.update(provider_schemas)
+    paths.update(provider_paths)
     return {
         "openapi": "3.1.0",
         "info": {"title": "FediPanel API", "version": "1"},

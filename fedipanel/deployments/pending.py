@@ -1,0 +1,62 @@
+"""What an operator saved but has not deployed yet: the saved against the deployed version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from fedipanel.configurations import versions
+from fedipanel.configurations.models import ConfigurationVersion
+from fedipanel.db import db
+from fedipanel.deployments.models import Deployment, Status
+
+
+@dataclass(frozen=True)
+class Pending:
+    """The saved and the deployed configuration, and what deploying would change per service."""
+
+    saved: ConfigurationVersion | None
+    deployed: ConfigurationVersion | None
+    # Service name -> "to be added", "to be removed" or "changed"; unchanged ones are left out.
+    services: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def up_to_date(self) -> bool:
+        """Tell whether everything saved is deployed."""
+        return self.saved is None or (
+            self.deployed is not None and self.deployed.version == self.saved.version
+        )
+
+
+def deployed_version(operator_id: int) -> ConfigurationVersion | None:
+    """Return the configuration version of the operator's last succeeded deployment."""
+    number = db.session.scalar(
+        select(Deployment.config_version)
+        .where(
+            Deployment.operator_id == operator_id,
+            Deployment.kind == "deploy",
+            Deployment.status == Status.SUCCEEDED,
+            Deployment.config_version.is_not(None),
+        )
+        .order_by(Deployment.id.desc())
+        .limit(1)
+    )
+    if number is None:
+        return None
+    return db.session.scalar(
+        select(ConfigurationVersion).where(
+            ConfigurationVersion.operator_id == operator_id,
+            ConfigurationVersion.version == number,
+        )
+    )
+
+
+def pending_changes(operator_id: int) -> Pending:
+    """Compare the operator's current configuration with the one last deployed."""
+    saved = versions.current_version(operator_id)
+    deployed = deployed_version(operator_id)
+    if saved is None or (deployed is not None and deployed.version == saved.version):
+        return Pending(saved, deployed)
+    changes = versions.service_changes(deployed.data if deployed else None, saved.data)
+    return Pending(saved, deployed, changes)
