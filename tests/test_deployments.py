@@ -14,8 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from fedipanel.db import db
-from fedipanel.deployments.lifecycle import reap_stale_deployments
+from fedipanel.deployments.lifecycle import full_log, reap_stale_deployments
 from fedipanel.deployments.models import ACTIVE, Deployment, Status
+from fedipanel.deployments.progress import Progress
 from fedipanel.timeutil import utcnow
 from tests.helpers import FAKES, PASSWORD, Api, Factory, sample_config, wait_for_jobs
 
@@ -370,3 +371,32 @@ def test_queued_deployment_lost_with_an_earlier_embedded_queue_is_failed(
         db.session.refresh(row)
         assert row.status == Status.FAILED
         assert "lost" in (row.error or "")
+
+
+def test_log_lines_lose_nul_characters(app: Flask, factory: Factory) -> None:
+    operator_id = factory.operator()
+    with app.app_context():
+        row = Deployment(operator_id=operator_id, status=Status.RUNNING)
+        db.session.add(row)
+        db.session.commit()
+        Progress(row.id).log(["nixops4 printed \x00 a NUL"])
+        assert full_log(row.id) == ["nixops4 printed  a NUL"]
+
+
+def test_a_step_failing_on_the_database_still_fails_the_deployment(
+    app: Flask, factory: Factory
+) -> None:
+    operator_id = factory.operator()
+    with app.app_context():
+        row = Deployment(operator_id=operator_id, status=Status.RUNNING)
+        db.session.add(row)
+        db.session.commit()
+        deployment_id = row.id
+        db.session.add(Deployment(operator_id=operator_id, status=Status.QUEUED))
+        with pytest.raises(IntegrityError):
+            db.session.commit()  # the session now needs a rollback before anything else
+        Progress(deployment_id).fail("the database refused a row")
+        db.session.expire_all()
+        failed = db.session.get(Deployment, deployment_id)
+        assert failed is not None
+        assert (failed.status, failed.error) == (Status.FAILED, "the database refused a row")

@@ -73,6 +73,8 @@ class Progress:
         self._finish(Status.SUCCEEDED, None, phase="Deployed", progress=100)
 
     def fail(self, error: str) -> None:
+        # A step may have failed on the database itself: start from a clean transaction.
+        db.session.rollback()
         error = self._redact(error)
         self.log([f"FediPanel: deployment failed: {error}"])
         self._finish(Status.FAILED, error, phase="Failed")
@@ -95,7 +97,8 @@ class Progress:
         db.session.commit()
 
     def _redact(self, text: str) -> str:
-        text = _ANSI.sub("", text)
+        # PostgreSQL stores no NUL character, and a log page has no use for one.
+        text = _ANSI.sub("", text).replace("\x00", "")
         for secret in self._secrets:
             text = text.replace(secret, "[redacted]")
         return text
