@@ -257,7 +257,7 @@ def test_second_deployment_keeps_everything_and_bumps_the_generation(
     plan = operator_api.post("/plan").get_json()
     deleted = {(c["kind"], c["name"]) for c in plan["changes"] if c["action"] == "delete"}
     assert ("machine", "peertube") in deleted
-    second = operator_api.post("/deployments").get_json()["id"]
+    second = operator_api.post("/deployments", {"confirm": "acme.example"}).get_json()["id"]
     wait_for_jobs(app)
     deployment = operator_api.get(f"/deployments/{second}").get_json()
     assert deployment["status"] == "succeeded"

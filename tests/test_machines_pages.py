@@ -208,7 +208,7 @@ def test_pool_vms_are_assigned_and_returned_and_one_in_use_cannot_be_removed(
 
         swapped = {**only_mastodon, "mastodon": {"enable": False}, "pixelfed": {"enable": True}}
         api.put("/configuration", sample_config(services=swapped))
-        second = api.post("/deployments").get_json()
+        second = api.post("/deployments", {"confirm": "acme.example"}).get_json()
         wait_for_jobs(app)
         result = api.get(f"/deployments/{second['id']}").get_json()
         assert result["status"] == "succeeded", result["error"]

@@ -17,7 +17,7 @@ from fedipanel.deployments.models import ACTIVE, Deployment, LogLine, Status
 from fedipanel.deployments.queue import get_queue
 from fedipanel.errors import Conflict, NotFound, Refused, Unavailable
 from fedipanel.machines import quota
-from fedipanel.planning.plans import PlanError, plan_for
+from fedipanel.planning.plans import PlanError, PlannedDeployment, plan_for
 from fedipanel.settings.effective import Settings
 from fedipanel.timeutil import utcnow
 
@@ -29,9 +29,18 @@ DEPLOY_JOB = "jobs.deploy.run_deployment"
 
 
 def start_deployment(
-    operator: User, settings: Settings, requested_by: User | None = None
+    operator: User,
+    settings: Settings,
+    requested_by: User | None = None,
+    *,
+    confirm: str | None = None,
+    version: int | None = None,
 ) -> Deployment:
-    """Record a deployment of the current configuration, then queue it (ids only)."""
+    """Record a deployment of the current configuration, then queue it (ids only).
+
+    A plan that deletes data needs `confirm`, the operator's domain typed again. `version`, when
+    given, is the configuration version whose plan the operator reviewed: a newer one is refused.
+    """
     if not operator.is_active:
         raise Refused("This account is disabled: nothing can be deployed.", loc=("account",))
     reap_stale_deployments()
@@ -41,7 +50,14 @@ def start_deployment(
         raise Refused(str(exc), loc=("settings",)) from None
     if planned is None:
         raise Refused("Save a configuration before deploying.", loc=("configuration",))
+    if version is not None and version != planned.version:
+        raise Refused(
+            f"The configuration changed since this plan was shown (now version {planned.version})"
+            ": review the new plan before deploying.",
+            loc=("version",),
+        )
     check_machines(operator, planned.plan)
+    deletions = check_confirmed(planned, confirm)
     generation = (
         db.session.scalar(
             select(func.max(Deployment.generation)).where(Deployment.operator_id == operator.id)
@@ -58,6 +74,10 @@ def start_deployment(
     )
     db.session.add(deployment)
     try:
+        if deletions:
+            db.session.flush()  # the log line needs the row's id
+            line = f"FediPanel: deleting confirmed by typing the domain: {'; '.join(deletions)}"
+            db.session.add(LogLine(deployment_id=deployment.id, line=line))
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -88,6 +108,29 @@ def check_machines(operator: User, plan: Plan) -> None:
     found = quota.report(operator.id, plan)
     if found.problems:
         raise Refused(found.message(), loc=("quota",))
+
+
+def check_confirmed(planned: PlannedDeployment, confirm: str | None) -> list[str]:
+    """Refuse a plan that deletes data unless `confirm` is the domain; return what it deletes."""
+    deletions = planned.plan.deletions()
+    if not deletions:
+        return []
+    domain = planned.config.domain
+    typed = (confirm or "").strip().lower().rstrip(".")
+    if typed == domain.lower():
+        return deletions
+    listed = "; ".join(deletions)
+    if typed:
+        message = (
+            f"That is not your domain: type {domain} to confirm. Nothing was deployed. "
+            f"This deployment deletes data for good: {listed}."
+        )
+    else:
+        message = (
+            f"This deployment deletes data for good: {listed}. "
+            f"Confirm by typing your domain, {domain}; nothing was deployed."
+        )
+    raise Refused(message, loc=("confirm",))
 
 
 def active_deployment(operator_id: int) -> Deployment | None:

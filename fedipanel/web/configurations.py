@@ -111,21 +111,32 @@ def history() -> str:
 
 @bp.route("/plan")
 @operator_required
-def plan() -> Response | str:
+def plan() -> Response | tuple[str, int]:
+    return plan_page()
+
+
+def plan_page(
+    confirm_error: str = "", confirm_value: str = "", status: int = 200
+) -> Response | tuple[str, int]:
+    """Render the plan of the current configuration, with Deploy (and its confirmation)."""
     operator = current_account()
     settings = effective.current()
     try:
         planned = plan_for(operator, settings)
     except PlanError as exc:
-        return render_template("error.html", code=422, title="Cannot plan", message=str(exc))
+        return render_template("error.html", code=422, title="Cannot plan", message=str(exc)), 200
     if planned is None:
         flash("Save a configuration first; the plan shows what deploying it would do.")
         return redirect(url_for("configurations.edit"))
-    return render_template(
+    page = render_template(
         "configurations/plan.html",
         planned=planned,
         active=active_deployment(operator.id),
         simulated=simulated_systems(settings),
         machines=plan_summary(operator.id, planned.plan),
         pool_machines=machine_backend(settings) == MachineBackend.POOL,
+        deletions=planned.plan.deletions(),
+        confirm_error=confirm_error,
+        confirm_value=confirm_value,
     )
+    return page, status

@@ -207,7 +207,28 @@ def openapi_document() -> dict[str, Any]:
             },
             "post": {
                 "summary": "Deploy the current configuration",
-                "requestBody": empty_body,
+                "description": "A plan that deletes data (a machine with its disk, buckets with "
+                "their objects, keys) needs the operator's domain in `confirm`; without it, or "
+                'with another value, the answer is 422 at `loc` `["confirm"]`, its message '
+                "listing what would be deleted. Plans that delete nothing take `{}`.",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "confirm": {
+                                        "type": "string",
+                                        "description": "The configuration's domain, typed "
+                                        "again to confirm deleting data",
+                                        "examples": ["acme.example"],
+                                    }
+                                },
+                            }
+                        }
+                    },
+                },
                 "responses": {
                     "202": _json(
                         {
