@@ -263,7 +263,9 @@ def test_provider_assigns_a_bucket_on_the_operators_page(
     with app.app_context():
         row = db.session.scalars(select(AssignedBucket)).one()
         assert existing["secretAccessKey"] not in row.secret_encrypted
-    provider.post(f"/provider/operators/{operator_id}/buckets/pixelfed/remove")
+    provider.post(
+        f"/provider/operators/{operator_id}/buckets/pixelfed/remove", data={"confirm": "yes"}
+    )
     with app.app_context():
         assert db.session.scalars(select(AssignedBucket)).all() == []
 
