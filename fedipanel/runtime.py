@@ -25,6 +25,8 @@ from fedipanel.provider_settings.models import ProviderSetting
 from fedipanel.resources.models import RecordedResource
 from fedipanel.settings.loading import load_into
 from fedipanel.storage.models import AssignedBucket, StorageKey, StorageOutcome
+from fedipanel.usage import sampling
+from fedipanel.usage.models import UsageSample
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Every table the panel owns, named so that every app knows them all (create_all, migrations).
@@ -45,6 +47,7 @@ MODELS = (
     StorageOutcome,
     ProviderSetting,
     AuditEntry,
+    UsageSample,
 )
 
 
@@ -66,6 +69,11 @@ def create_base_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     with app.app_context():
         job_queue = get_queue()
     if isinstance(job_queue, EmbeddedQueue):
-        # The web process is its own worker: it also notices deployments whose job was lost.
+        # The web process is its own worker: it also notices deployments whose job was lost,
+        # and queues the S3 usage sample when it is due.
         job_queue.every(max(1.0, float(app.config["REAP_INTERVAL"])), reap_stale_deployments)
+        job_queue.every(
+            sampling.check_every(float(app.config["USAGE_SAMPLE_INTERVAL"])),
+            sampling.enqueue_when_due,
+        )
     return app

@@ -36,6 +36,7 @@ RUNTIME: dict[str, Any] = {
     "PROXMOX_TASK_POLL": 1.0,
     "PROXMOX_TASK_TIMEOUT": 900.0,
     "TRUSTED_PROXIES": 0,  # reverse proxies in front of the panel (X-Forwarded-For hops)
+    "USAGE_SAMPLE_INTERVAL": 86400.0,  # seconds between samples of each operator's S3 usage
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_WINDOW": 300,
     # Flask's own.

@@ -50,6 +50,7 @@ class Settings:
     keys_dir: str
     vm_boot_timeout: float
     vm_ssh_port: int
+    usage_sample_interval: float
     proxmox_retry: Retry
     mail: MailSettings | None
     garage: garage.GarageSettings | None
@@ -131,6 +132,7 @@ def build(
         keys_dir=str(config["KEYS_DIR"]),
         vm_boot_timeout=float(config["VM_BOOT_TIMEOUT"]),
         vm_ssh_port=attempt("ssh", lambda: check_port(values["VM_SSH_PORT"] or 22), 22),
+        usage_sample_interval=float(config["USAGE_SAMPLE_INTERVAL"]),
         proxmox_retry=Retry(
             backoff=float(config["PROXMOX_BACKOFF"]),
             task_poll=float(config["PROXMOX_TASK_POLL"]),

@@ -6,6 +6,7 @@ import os
 import secrets
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -28,6 +29,7 @@ from fedipanel.deployments.queue import QUEUE_NAME
 from fedipanel.keys.deploy_keys import add_missing_deploy_keys
 from fedipanel.machines import quota
 from fedipanel.storage import records as storage
+from fedipanel.usage import sampling as usage_sampling
 
 cli = AppGroup("fedipanel", help="Manage FediPanel.")
 
@@ -105,16 +107,31 @@ def worker(burst: bool) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     stop = threading.Event()
 
-    def reap_forever() -> None:
-        # Marks deployments of dead workers failed even when nobody is looking at them.
-        with app.app_context():
-            while not stop.wait(min(10.0, float(app.config["STALE_AFTER"]) / 2)):
-                try:
-                    reap_stale_deployments()
-                except Exception:
-                    app.logger.exception("could not check for interrupted deployments")
+    def repeat(name: str, seconds: float, task: Callable[[], object], what: str) -> None:
+        # Runs even when nobody looks at a page; each round in a fresh app context, so that it
+        # sees settings the provider saved meanwhile.
+        def forever() -> None:
+            while not stop.wait(seconds):
+                with app.app_context():
+                    try:
+                        task()
+                    except Exception:
+                        app.logger.exception("could not %s", what)
 
-    threading.Thread(target=reap_forever, name="fedipanel-reaper", daemon=True).start()
+        threading.Thread(target=forever, name=name, daemon=True).start()
+
+    repeat(
+        "fedipanel-reaper",
+        min(10.0, float(app.config["STALE_AFTER"]) / 2),
+        reap_stale_deployments,
+        "check for interrupted deployments",
+    )
+    repeat(
+        "fedipanel-usage-timer",
+        usage_sampling.check_every(float(app.config["USAGE_SAMPLE_INTERVAL"])),
+        usage_sampling.enqueue_when_due,
+        "queue the S3 usage sample",
+    )
     connection = Redis.from_url(url)
     try:
         Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(burst=burst)
