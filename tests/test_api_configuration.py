@@ -124,6 +124,7 @@ def test_openapi_document_describes_every_route(client: FlaskClient) -> None:
         "/deployments/{id}",
         "/operators/{operator}/buckets",
         "/operators/{operator}/buckets/{service}",
+        "/operators/{operator}/usage",
     }
     refs = _refs(document)
     assert refs, "the document references its schemas"

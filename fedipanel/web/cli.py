@@ -23,12 +23,15 @@ from fedipanel.accounts.setup import setup_code
 from fedipanel.audit import log as audit_log
 from fedipanel.audit.log import Action
 from fedipanel.core.registry import SERVICE_NAMES
+from fedipanel.core.usage import Month
 from fedipanel.db import db
 from fedipanel.deployments.lifecycle import reap_stale_deployments
 from fedipanel.deployments.queue import QUEUE_NAME
 from fedipanel.keys.deploy_keys import add_missing_deploy_keys
 from fedipanel.machines import quota
 from fedipanel.storage import records as storage
+from fedipanel.timeutil import utcnow
+from fedipanel.usage import report as usage_report
 from fedipanel.usage import sampling as usage_sampling
 
 cli = AppGroup("fedipanel", help="Manage FediPanel.")
@@ -224,3 +227,37 @@ def assign_bucket(
         raise click.UsageError(f"{exc.field}: {exc.message}") from None
     _audit(Action.BUCKET_ASSIGNED, operator.id, service=service_name, bucket=bucket)
     click.echo(f"{service_name} of {email} uses bucket {bucket} from its next deployment.")
+
+
+USAGE_LABELS = (
+    ("vms", "VMs (most at once)"),
+    ("vcpuHours", "vCPU-hours"),
+    ("memoryGibHours", "memory GiB-hours"),
+    ("diskGibDays", "disk GiB-days"),
+    ("s3GibDays", "S3 GiB-days"),
+)
+
+
+@cli.command("usage")
+@click.option("--email", required=True, help="The operator's login email.")
+@click.option("--month", help="The calendar month (UTC), YYYY-MM; default: this month.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV: a header line and one row.")
+def usage_command(email: str, month: str | None, as_csv: bool) -> None:
+    """Print what an operator used in a month (so far, for this month)."""
+    operator = accounts.find_user(email)
+    if operator is None or not operator.is_operator:
+        raise click.UsageError(f"no operator with email {email}")
+    now = utcnow()
+    try:
+        chosen = Month.of(now) if month is None else Month.parse(month)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--month") from None
+    found = usage_report.month_usage(operator.id, chosen, now)
+    if as_csv:
+        click.echo(usage_report.as_csv([found]), nl=False)
+        return
+    so_far = f", so far (until {found.until:%Y-%m-%d %H:%M} UTC)" if found.in_progress else ""
+    click.echo(f"Usage of {operator.email} in {chosen}{so_far}:")
+    values = found.as_json()
+    for key, label in USAGE_LABELS:
+        click.echo(f"  {label:20} {values[key]}")

@@ -17,6 +17,8 @@ from fedipanel.deployments.systems import MachineBackend, machine_backend, simul
 from fedipanel.machines.quota import plan_summary
 from fedipanel.planning.plans import PlanError, plan_for
 from fedipanel.settings import effective
+from fedipanel.timeutil import utcnow
+from fedipanel.usage import report
 from fedipanel.web.access import current_account, operator_required
 from fedipanel.web.audit import audit
 from fedipanel.web.configuration_form import EMPTY, field_errors, form_to_document
@@ -37,6 +39,7 @@ def dashboard() -> str:
         # Only one deployment can be active, and no newer one can start while it is.
         active=recent[0] if recent and recent[0].is_active else None,
         services=SERVICES,
+        usage=report.this_month(operator.id, utcnow()),
     )
 
 

@@ -2,8 +2,9 @@
 
 from flask import Blueprint
 
-from fedipanel.web.api import buckets, operator
+from fedipanel.web.api import buckets, operator, usage
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.register_blueprint(operator.bp)
 bp.register_blueprint(buckets.bp)
+bp.register_blueprint(usage.bp)

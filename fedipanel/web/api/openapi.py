@@ -8,6 +8,7 @@ from fedipanel.core.configuration import json_schema
 from fedipanel.core.planner import ACTIONS
 from fedipanel.deployments.models import Status
 from fedipanel.web.api.openapi_buckets import storage_openapi
+from fedipanel.web.api.openapi_usage import usage_openapi
 
 STATUSES = [status.value for status in Status]
 
@@ -261,9 +262,9 @@ def openapi_document() -> dict[str, Any]:
             }
         },
     }
-    storage_schemas, storage_paths = storage_openapi(ERRORS)
-    schemas.update(storage_schemas)
-    paths.update(storage_paths)
+    for extra_schemas, extra_paths in (storage_openapi(ERRORS), usage_openapi(ERRORS)):
+        schemas.update(extra_schemas)
+        paths.update(extra_paths)
     return {
         "openapi": "3.1.0",
         "info": {"title": "FediPanel API", "version": "1"},
