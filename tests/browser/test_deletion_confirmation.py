@@ -75,3 +75,22 @@ def test_deleting_data_asks_for_the_domain_refuses_a_wrong_one_and_deploys_with_
     expect(page.locator("#log")).to_contain_text("deleting confirmed by typing the domain")
     # Chromium reports the refused POST's 422 on the console; nothing else may appear there.
     assert [p for p in console.problems if "status of 422" not in p] == []
+
+
+def test_revoking_a_token_asks_first_and_revokes_once_confirmed(
+    page: Page, panel: Panel, console: Console
+) -> None:
+    log_in(page, panel)
+    page.goto("/account/tokens")
+    page.locator("#name").fill("CI pipeline")
+    page.get_by_role("button", name="Create token").click()
+    page.get_by_role("link", name="Revoke…").click()
+    expect(page.locator("#question")).to_contain_text("Revoke the token 'CI pipeline'")
+    page.get_by_role("link", name="Cancel").click()
+    expect(page.locator("table tbody tr").first).to_contain_text("active")
+
+    page.get_by_role("link", name="Revoke…").click()
+    page.get_by_role("button", name="Revoke the token").click()  # the form carries CSRF too
+    expect(page.locator(".flash")).to_contain_text("Token revoked")
+    expect(page.locator("table tbody tr").first).to_contain_text("revoked")
+    assert console.problems == []
