@@ -37,7 +37,8 @@ class MonthUsage:
 
     @property
     def in_progress(self) -> bool:
-        return self.until < self.month.end
+        """Tell whether the month has begun and not ended: its totals are so far."""
+        return self.month.start < self.until < self.month.end
 
     def as_json(self) -> dict[str, Any]:
         """Return the API's view, keyed by COLUMNS."""
