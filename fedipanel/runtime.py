@@ -20,13 +20,15 @@ from fedipanel.configurations.models import ConfigurationVersion
 from fedipanel.db import init_db
 from fedipanel.deployments.lifecycle import reap_stale_deployments
 from fedipanel.deployments.models import Deployment, LogLine
-from fedipanel.deployments.queue import EmbeddedQueue, get_queue, init_queue
+from fedipanel.jobqueue import EmbeddedQueue, get_queue, init_queue
 from fedipanel.keys.models import DeployKey
 from fedipanel.machines.models import AddressLease, PooledVm, Quota
 from fedipanel.provider_settings.models import ProviderSetting
 from fedipanel.resources.models import RecordedResource
 from fedipanel.settings.loading import load_into
 from fedipanel.storage.models import AssignedBucket, StorageKey, StorageOutcome
+from fedipanel.usage import sampling
+from fedipanel.usage.models import UsageSample
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DAY = 24 * 3600.0
@@ -50,6 +52,7 @@ MODELS = (
     ProviderSetting,
     AuditEntry,
     OperatorRecord,
+    UsageSample,
 )
 
 
@@ -71,7 +74,12 @@ def create_base_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     with app.app_context():
         job_queue = get_queue()
     if isinstance(job_queue, EmbeddedQueue):
-        # The web process is its own worker: it also notices deployments whose job was lost.
+        # The web process is its own worker: it also notices deployments whose job was lost,
+        # and queues the S3 usage sample when it is due.
         job_queue.every(max(1.0, float(app.config["REAP_INTERVAL"])), reap_stale_deployments)
         job_queue.every(DAY, purge_expired)
+        job_queue.every(
+            sampling.check_every(float(app.config["USAGE_SAMPLE_INTERVAL"])),
+            sampling.enqueue_when_due,
+        )
     return app

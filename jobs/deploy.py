@@ -19,7 +19,7 @@ from fedipanel.resources.records import forget
 from fedipanel.settings import effective
 from fedipanel.settings.effective import Settings
 from jobs.runner import StepFailed, run_job
-from jobs.steps import dns, machines, nixops, secrets, storage
+from jobs.steps import dns, machines, nixops, secrets, storage, usage
 from jobs.steps.context import SIMULATED, DeployContext
 
 # Who removes a resource of each kind once the rest of the deployment succeeded.
@@ -52,15 +52,19 @@ def deploy(deployment_id: int, progress: Progress) -> None:
     ctx = DeployContext(
         deployment, operator, progress, settings, systems, planned.state, planned.plan
     )
-    machines.check_quota(ctx)
-    machines.provision(ctx)
-    storage.create(ctx)
-    dns.create(ctx)
-    secrets.deliver(ctx)
-    nixops.apply(ctx)
-    remove_unused(ctx)
-    nixops.check_services(ctx)
-    nixops.record_configurations(ctx)
+    try:
+        machines.check_quota(ctx)
+        machines.provision(ctx)
+        storage.create(ctx)
+        dns.create(ctx)
+        secrets.deliver(ctx)
+        nixops.apply(ctx)
+        remove_unused(ctx)
+        nixops.check_services(ctx)
+        nixops.record_configurations(ctx)
+    finally:
+        # What exists is what is used, whether the deployment succeeded or stopped part-way.
+        usage.record(ctx)
 
 
 def check_simulation_allowed(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from flask import Flask, current_app, has_app_context
 from rq import get_current_job
@@ -34,13 +35,20 @@ def job_app() -> Flask:
     return _app
 
 
-def run_job(deployment_id: int, body: Callable[[Progress], None]) -> None:
-    """Run `body` for a queued deployment and record how it ended on its row."""
+@contextmanager
+def job_context() -> Iterator[Flask]:
+    """Run the body of a job in its app's context, on connections of its own."""
     app = job_app()
     with app.app_context():
         if get_current_job() is not None:
             # A forked RQ work horse must not reuse its parent's database connections.
             db.engine.dispose(close=False)
+        yield app
+
+
+def run_job(deployment_id: int, body: Callable[[Progress], None]) -> None:
+    """Run `body` for a queued deployment and record how it ended on its row."""
+    with job_context() as app:
         progress = Progress(deployment_id)
         for secret in effective.current().secrets:
             progress.hide(secret)

@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from fedipanel import create_app
 from fedipanel.accounts import users as accounts
 from fedipanel.db import db
-from fedipanel.deployments.queue import EmbeddedQueue
+from fedipanel.jobqueue import EmbeddedQueue
 from tests.helpers import ROOT, Api, Auth, Factory, app_config, without_nixops4_on_path
 
 pytest_plugins = ["tests.plugins.garage", "tests.plugins.postgres", "tests.plugins.proxmox"]

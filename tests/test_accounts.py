@@ -126,7 +126,7 @@ def test_operator_creates_and_revokes_a_token_in_the_ui(
     listing = client.get("/account/tokens").get_data(as_text=True)
     assert token not in listing  # shown once only
     token_id = listing.split("/account/tokens/")[1].split("/revoke")[0]
-    client.post(f"/account/tokens/{token_id}/revoke")
+    client.post(f"/account/tokens/{token_id}/revoke", data={"confirm": "yes"})
     assert client.get("/api/v1/deployments", headers=headers).status_code == 401
 
 

@@ -57,7 +57,7 @@ def test_an_operator_on_the_pages(app: Flask, client: FlaskClient, factory: Fact
     assert token
     token_id = re.search(r"/account/tokens/(\d+)/revoke", page)
     assert token_id
-    client.post(f"/account/tokens/{token_id.group(1)}/revoke")
+    client.post(f"/account/tokens/{token_id.group(1)}/revoke", data={"confirm": "yes"})
     auth.logout()
 
     me = (operator_id, "op@acme.example")
@@ -101,9 +101,11 @@ def test_the_provider_on_the_pages(app: Flask, client: FlaskClient, factory: Fac
     operator_id = provider_id + 1
     client.post(f"/provider/quotas/{operator_id}", data={"vms": "3"})
     client.post(f"/provider/operators/{operator_id}/buckets/peertube", data=BUCKET)
-    client.post(f"/provider/operators/{operator_id}/buckets/peertube/remove")
+    client.post(
+        f"/provider/operators/{operator_id}/buckets/peertube/remove", data={"confirm": "yes"}
+    )
     client.post("/provider/vm-pool", data={"address": "192.0.2.50", "host_key": HOST_KEY})
-    client.post("/provider/vm-pool/1/delete")
+    client.post("/provider/vm-pool/1/delete", data={"confirm": "yes"})
     client.post("/provider/settings/mail", data={"SMTP_HOST": "smtp.provider.example"})
     client.post(f"/provider/operators/{operator_id}/disable")
     client.post(f"/provider/operators/{operator_id}/enable")

@@ -274,7 +274,7 @@ def test_deployment_of_a_dead_worker_is_marked_interrupted(app: Flask, factory: 
 def test_unreachable_queue_fails_the_row_and_frees_the_lock(
     tmp_path: Path, factory: Factory, app: Flask
 ) -> None:
-    from fedipanel.deployments.queue import RedisQueue
+    from fedipanel.jobqueue import RedisQueue
 
     app.extensions["fedipanel.queue"] = RedisQueue("redis://127.0.0.1:1/0", 60)
     api = Api(app.test_client(), factory.token(factory.operator(slug="acme")))
@@ -298,7 +298,7 @@ def test_second_deployment_keeps_everything_and_bumps_the_generation(
     plan = operator_api.post("/plan").get_json()
     deleted = {(c["kind"], c["name"]) for c in plan["changes"] if c["action"] == "delete"}
     assert ("machine", "peertube") in deleted
-    second = operator_api.post("/deployments").get_json()["id"]
+    second = operator_api.post("/deployments", {"confirm": "acme.example"}).get_json()["id"]
     wait_for_jobs(app)
     deployment = operator_api.get(f"/deployments/{second}").get_json()
     assert deployment["status"] == "succeeded"

@@ -130,7 +130,8 @@ def existing(garage: FakeGarage) -> dict[str, str]:
 
 
 def _deploy(app: Flask, api: Api) -> dict[str, Any]:
-    response = api.post("/deployments")
+    # The domain confirms the deployments of these tests that delete data.
+    response = api.post("/deployments", {"confirm": "acme.example"})
     assert response.status_code == 202, response.get_json()
     wait_for_jobs(app)
     return dict(api.get(f"/deployments/{response.get_json()['id']}").get_json())
@@ -262,7 +263,9 @@ def test_provider_assigns_a_bucket_on_the_operators_page(
     with app.app_context():
         row = db.session.scalars(select(AssignedBucket)).one()
         assert existing["secretAccessKey"] not in row.secret_encrypted
-    provider.post(f"/provider/operators/{operator_id}/buckets/pixelfed/remove")
+    provider.post(
+        f"/provider/operators/{operator_id}/buckets/pixelfed/remove", data={"confirm": "yes"}
+    )
     with app.app_context():
         assert db.session.scalars(select(AssignedBucket)).all() == []
 

@@ -202,13 +202,13 @@ def test_pool_vms_are_assigned_and_returned_and_one_in_use_cannot_be_removed(
             first_id = db.session.scalar(
                 select(PooledVm.id).where(PooledVm.address == "127.0.10.30")
             )
-        provider.post(f"/provider/vm-pool/{first_id}/delete")
+        provider.post(f"/provider/vm-pool/{first_id}/delete", data={"confirm": "yes"})
         page = provider.get("/provider/vm-pool").get_data(as_text=True)
         assert "is in use by machine mastodon" in page
 
         swapped = {**only_mastodon, "mastodon": {"enable": False}, "pixelfed": {"enable": True}}
         api.put("/configuration", sample_config(services=swapped))
-        second = api.post("/deployments").get_json()
+        second = api.post("/deployments", {"confirm": "acme.example"}).get_json()
         wait_for_jobs(app)
         result = api.get(f"/deployments/{second['id']}").get_json()
         assert result["status"] == "succeeded", result["error"]
@@ -218,7 +218,7 @@ def test_pool_vms_are_assigned_and_returned_and_one_in_use_cannot_be_removed(
         for process in processes:
             process.terminate()
             process.wait(5)
-    provider.post(f"/provider/vm-pool/{first_id}/delete")
+    provider.post(f"/provider/vm-pool/{first_id}/delete", data={"confirm": "yes"})
     page = provider.get("/provider/vm-pool").get_data(as_text=True)
     assert "127.0.10.30" not in page
     assert "127.0.10.31" in page

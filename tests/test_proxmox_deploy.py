@@ -52,7 +52,8 @@ def documents(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
 
 def _deploy(app: Flask, api: Api) -> dict[str, Any]:
-    response = api.post("/deployments")
+    # The domain confirms the deployments of these tests that delete data.
+    response = api.post("/deployments", {"confirm": "acme.example"})
     assert response.status_code == 202, response.get_json()
     wait_for_jobs(app)
     return dict(api.get(f"/deployments/{response.get_json()['id']}").get_json())

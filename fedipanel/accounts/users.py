@@ -144,10 +144,16 @@ def user_for_token(token: str, *, while_disabled: bool = False) -> User | None:
     return row.user
 
 
+def token_of(user: User, token_id: int) -> ApiToken | None:
+    """Return one of the user's tokens; anyone else's is None."""
+    row = db.session.get(ApiToken, token_id)
+    return row if row is not None and row.user_id == user.id else None
+
+
 def revoke_token(user: User, token_id: int) -> bool:
     """Revoke one of the user's tokens; return False when it is not theirs."""
-    row = db.session.get(ApiToken, token_id)
-    if row is None or row.user_id != user.id:
+    row = token_of(user, token_id)
+    if row is None:
         return False
     if row.revoked_at is None:
         row.revoked_at = utcnow()

@@ -36,6 +36,12 @@ FATE_NOTES = {
     DataFate.DELETE: "delete (data deleted)",
     DataFate.NEVER_DELETED: "pre-configured: bucket and data left as they are",
 }
+# How a change that deletes data for good is named when the operator is asked to confirm it.
+DELETION_WORDS = {
+    "machine": "machine {name} with its disk (the service's database and files)",
+    "s3_bucket": "bucket {name} with every object in it",
+    "s3_key": "access key {name}",
+}
 _RANK = {kind: i for i, kind in enumerate(KINDS)}
 
 
@@ -51,6 +57,13 @@ class Change:
     changed: list[str] = field(default_factory=list)
     # For a disabled service's buckets and key: what happens to the data.
     data: DataFate | None = None
+
+    @property
+    def deletes_data(self) -> bool:
+        """Tell whether applying this change destroys an operator's data for good."""
+        if self.action != Action.DELETE:
+            return False
+        return self.kind == "machine" or self.data == DataFate.DELETE
 
     @property
     def note(self) -> str:
@@ -83,6 +96,10 @@ class Plan:
         for change in self.changes:
             counts[change.action] += 1
         return counts
+
+    def deletions(self) -> list[str]:
+        """Say, one item per resource, which data applying the plan deletes for good."""
+        return [DELETION_WORDS[c.kind].format(name=c.name) for c in self.changes if c.deletes_data]
 
     def is_empty(self) -> bool:
         """Tell whether applying the plan would change nothing."""

@@ -10,6 +10,7 @@ happened when, and every other row of the account is deleted.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -19,11 +20,15 @@ from fedipanel.accounts.models import LoginFailure, User
 from fedipanel.audit import log as audit_log
 from fedipanel.audit.log import Action
 from fedipanel.configurations.versions import current_configuration
+from fedipanel.core.usage import Metric, Month
 from fedipanel.db import db
 from fedipanel.deployments.lifecycle import full_log, queue_row, reap_stale_deployments
 from fedipanel.deployments.models import Deployment, Kind, Status
 from fedipanel.errors import NotFound, Refused
 from fedipanel.timeutil import utcnow
+from fedipanel.usage.models import UsageSample
+from fedipanel.usage.recording import record_levels
+from fedipanel.usage.report import month_usage
 
 DELETE_JOB = "jobs.delete_account.run_account_deletion"
 
@@ -147,6 +152,13 @@ def close_account(deletion_id: int, *, closing_lines: list[str], retain_days: in
     history = db.session.scalars(
         select(Deployment).where(Deployment.operator_id == operator.id).order_by(Deployment.id)
     )
+    now = utcnow()
+    # Everything is gone now: every level drops to 0, then each month's usage is kept.
+    record_levels(operator.id, dict.fromkeys(Metric, 0), now)
+    usage = {
+        str(month): month_usage(operator.id, month, now).as_json()
+        for month in months_between(operator.created_at, now)
+    }
     add_record(
         operator_id=operator.id,
         email=operator.email,
@@ -166,13 +178,14 @@ def close_account(deletion_id: int, *, closing_lines: list[str], retain_days: in
                 "kind": row.kind,
                 "status": Status.SUCCEEDED if row.id == deletion.id else row.status,
                 "createdAt": _iso(row.created_at),
-                "finishedAt": _iso(utcnow() if row.id == deletion.id else row.finished_at),
+                "finishedAt": _iso(now if row.id == deletion.id else row.finished_at),
             }
             for row in history
         ],
-        usage={},
+        usage=usage,
         retain_days=retain_days,
     )
+    db.session.execute(delete(UsageSample).where(UsageSample.operator_id == operator.id))
     audit_log.strip_operator(operator.id)
     audit_log.record(
         Action.OPERATOR_DELETED,
@@ -192,3 +205,12 @@ def close_account(deletion_id: int, *, closing_lines: list[str], retain_days: in
 
 def _iso(value: Any) -> str | None:
     return None if value is None else value.isoformat() + "Z"
+
+
+def months_between(start: datetime, end: datetime) -> list[Month]:
+    """Return every calendar month from the one `start` falls in to the one `end` falls in."""
+    months, month = [], Month.of(start)
+    while month <= Month.of(end):
+        months.append(month)
+        month = Month.of(month.end)
+    return months

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -14,10 +14,10 @@ from fedipanel.accounts.models import User
 from fedipanel.core.planner import Plan
 from fedipanel.db import db
 from fedipanel.deployments.models import ACTIVE, Deployment, LogLine, Status
-from fedipanel.deployments.queue import get_queue
 from fedipanel.errors import Conflict, NotFound, Refused, Unavailable
+from fedipanel.jobqueue import get_queue
 from fedipanel.machines import quota
-from fedipanel.planning.plans import PlanError, plan_for
+from fedipanel.planning.plans import PlanError, PlannedDeployment, plan_for
 from fedipanel.settings.effective import Settings
 from fedipanel.timeutil import utcnow
 
@@ -29,9 +29,18 @@ DEPLOY_JOB = "jobs.deploy.run_deployment"
 
 
 def start_deployment(
-    operator: User, settings: Settings, requested_by: User | None = None
+    operator: User,
+    settings: Settings,
+    requested_by: User | None = None,
+    *,
+    confirm: str | None = None,
+    version: int | None = None,
 ) -> Deployment:
-    """Record a deployment of the current configuration, then queue it (ids only)."""
+    """Record a deployment of the current configuration, then queue it (ids only).
+
+    A plan that deletes data needs `confirm`, the operator's domain typed again. `version`, when
+    given, is the configuration version whose plan the operator reviewed: a newer one is refused.
+    """
     if not operator.is_active:
         raise Refused("This account is disabled: nothing can be deployed.", loc=("account",))
     reap_stale_deployments()
@@ -41,7 +50,14 @@ def start_deployment(
         raise Refused(str(exc), loc=("settings",)) from None
     if planned is None:
         raise Refused("Save a configuration before deploying.", loc=("configuration",))
+    if version is not None and version != planned.version:
+        raise Refused(
+            f"The configuration changed since this plan was shown (now version {planned.version})"
+            ": review the new plan before deploying.",
+            loc=("version",),
+        )
     check_machines(operator, planned.plan)
+    deletions = check_confirmed(planned, confirm)
     generation = (
         db.session.scalar(
             select(func.max(Deployment.generation)).where(Deployment.operator_id == operator.id)
@@ -56,16 +72,26 @@ def start_deployment(
         generation=generation,
         plan=planned.plan.as_json(),
     )
-    return queue_row(deployment, DEPLOY_JOB)
+    confirmed = (
+        [f"FediPanel: deleting confirmed by typing the domain: {'; '.join(deletions)}"]
+        if deletions
+        else []
+    )
+    return queue_row(deployment, DEPLOY_JOB, confirmed)
 
 
-def queue_row(deployment: Deployment, job: str) -> Deployment:
-    """Commit a new deployment row, then queue its job (the row first: it is the truth).
+def queue_row(deployment: Deployment, job: str, log_lines: Sequence[str] = ()) -> Deployment:
+    """Commit a new deployment row (with its first log lines), then queue its job.
 
-    The database allows one active row per operator: a second one is a Conflict.
+    The row comes first: it is the truth. The database allows one active row per operator: a
+    second one is a Conflict.
     """
     db.session.add(deployment)
     try:
+        if log_lines:
+            db.session.flush()  # the log lines need the row's id
+            for line in log_lines:
+                db.session.add(LogLine(deployment_id=deployment.id, line=line))
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -102,6 +128,29 @@ def check_machines(operator: User, plan: Plan) -> None:
     found = quota.report(operator.id, plan)
     if found.problems:
         raise Refused(found.message(), loc=("quota",))
+
+
+def check_confirmed(planned: PlannedDeployment, confirm: str | None) -> list[str]:
+    """Refuse a plan that deletes data unless `confirm` is the domain; return what it deletes."""
+    deletions = planned.plan.deletions()
+    if not deletions:
+        return []
+    domain = planned.config.domain
+    typed = (confirm or "").strip().lower().rstrip(".")
+    if typed == domain.lower():
+        return deletions
+    listed = "; ".join(deletions)
+    if typed:
+        message = (
+            f"That is not your domain: type {domain} to confirm. Nothing was deployed. "
+            f"This deployment deletes data for good: {listed}."
+        )
+    else:
+        message = (
+            f"This deployment deletes data for good: {listed}. "
+            f"Confirm by typing your domain, {domain}; nothing was deployed."
+        )
+    raise Refused(message, loc=("confirm",))
 
 
 def active_deployment(operator_id: int) -> Deployment | None:

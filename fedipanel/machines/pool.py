@@ -46,9 +46,15 @@ def add(address: str, host_key: str) -> PooledVm:
     return row
 
 
+def entry(entry_id: int) -> PooledVm | None:
+    """Return one pooled VM, if it exists."""
+    row: PooledVm | None = db.session.get(PooledVm, entry_id)
+    return row
+
+
 def remove(entry_id: int) -> None:
     """Remove a free VM from the pool; one in use stays."""
-    row = db.session.get(PooledVm, entry_id)
+    row = entry(entry_id)
     if row is None:
         raise PoolError("no such pool entry")
     if row.operator_id is not None:

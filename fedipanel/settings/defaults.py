@@ -37,6 +37,7 @@ RUNTIME: dict[str, Any] = {
     "PROXMOX_TASK_TIMEOUT": 900.0,
     "TRUSTED_PROXIES": 0,  # reverse proxies in front of the panel (X-Forwarded-For hops)
     "ACCOUNTING_RETENTION_DAYS": 2557,  # seven years: deleted accounts' records and audit
+    "USAGE_SAMPLE_INTERVAL": 86400.0,  # seconds between samples of each operator's S3 usage
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_WINDOW": 300,
     # Flask's own.

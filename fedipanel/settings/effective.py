@@ -51,6 +51,7 @@ class Settings:
     vm_boot_timeout: float
     vm_ssh_port: int
     accounting_retention_days: int
+    usage_sample_interval: float
     proxmox_retry: Retry
     mail: MailSettings | None
     garage: garage.GarageSettings | None
@@ -133,6 +134,7 @@ def build(
         vm_boot_timeout=float(config["VM_BOOT_TIMEOUT"]),
         accounting_retention_days=int(config["ACCOUNTING_RETENTION_DAYS"]),
         vm_ssh_port=attempt("ssh", lambda: check_port(values["VM_SSH_PORT"] or 22), 22),
+        usage_sample_interval=float(config["USAGE_SAMPLE_INTERVAL"]),
         proxmox_retry=Retry(
             backoff=float(config["PROXMOX_BACKOFF"]),
             task_poll=float(config["PROXMOX_TASK_POLL"]),

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -24,6 +25,7 @@ from fedipanel.accounts.models import ApiToken, Role
 from fedipanel.accounts.setup import setup_code
 from fedipanel.audit.log import Action
 from fedipanel.db import db
+from fedipanel.web import confirm
 from fedipanel.web.access import current_account
 from fedipanel.web.audit import audit, audit_by
 
@@ -167,12 +169,40 @@ def create_token() -> str:
     return _tokens_page(token)
 
 
+def _ask_revoke(token: ApiToken, unconfirmed: bool = False) -> tuple[str, int]:
+    return confirm.ask(
+        title="Revoke an API token",
+        question=f"Revoke the token '{token.name}' ({token.prefix}…)? Scripts using it get 401 "
+        "from now on; a revoked token cannot be used again.",
+        action=url_for("accounts.revoke_token", token_id=token.id),
+        button="Revoke the token",
+        cancel=url_for("accounts.tokens"),
+        unconfirmed=unconfirmed,
+    )
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke")
+@login_required
+def ask_revoke_token(token_id: int) -> Response | tuple[str, int]:
+    token = users.token_of(current_account(), token_id)
+    if token is None:
+        abort(404, "That token does not exist.")
+    if token.revoked_at is not None:
+        flash("That token is already revoked.")
+        return redirect(url_for("accounts.tokens"))
+    return _ask_revoke(token)
+
+
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
 @login_required
-def revoke_token(token_id: int) -> Response:
-    if not users.revoke_token(current_account(), token_id):
+def revoke_token(token_id: int) -> Response | tuple[str, int]:
+    token = users.token_of(current_account(), token_id)
+    if token is None:
         flash("That token does not exist.")
-    else:
-        audit(Action.TOKEN_REVOKED, token_id=token_id)
-        flash("Token revoked. Scripts using it can no longer call the API.")
+        return redirect(url_for("accounts.tokens"))
+    if not confirm.confirmed():
+        return _ask_revoke(token, unconfirmed=True)
+    users.revoke_token(current_account(), token_id)
+    audit(Action.TOKEN_REVOKED, token_id=token_id)
+    flash("Token revoked. Scripts using it can no longer call the API.")
     return redirect(url_for("accounts.tokens"))

@@ -6,7 +6,7 @@ import os
 import secrets
 import sys
 import threading
-import time
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -25,16 +25,20 @@ from fedipanel.accounts.setup import setup_code
 from fedipanel.audit import log as audit_log
 from fedipanel.audit.log import Action
 from fedipanel.core.registry import SERVICE_NAMES
+from fedipanel.core.usage import Month
 from fedipanel.db import db
 from fedipanel.deployments.deletions import deletion_view, start_deletion
 from fedipanel.deployments.lifecycle import reap_stale_deployments
 from fedipanel.deployments.models import Status
-from fedipanel.deployments.queue import QUEUE_NAME, EmbeddedQueue, get_queue
 from fedipanel.errors import PanelError
+from fedipanel.jobqueue import QUEUE_NAME, EmbeddedQueue, get_queue
 from fedipanel.keys.deploy_keys import add_missing_deploy_keys
 from fedipanel.machines import quota
 from fedipanel.runtime import DAY
 from fedipanel.storage import records as storage
+from fedipanel.timeutil import utcnow
+from fedipanel.usage import report as usage_report
+from fedipanel.usage import sampling as usage_sampling
 
 cli = AppGroup("fedipanel", help="Manage FediPanel.")
 
@@ -112,21 +116,32 @@ def worker(burst: bool) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     stop = threading.Event()
 
-    def reap_forever() -> None:
-        # Marks deployments of dead workers failed even when nobody is looking at them, and
-        # once a day purges the accounting records past their retention.
-        next_purge = 0.0
-        with app.app_context():
-            while not stop.wait(min(10.0, float(app.config["STALE_AFTER"]) / 2)):
-                try:
-                    reap_stale_deployments()
-                    if time.monotonic() >= next_purge:
-                        purge_expired()
-                        next_purge = time.monotonic() + DAY
-                except Exception:
-                    app.logger.exception("could not check for interrupted deployments")
+    def repeat(name: str, seconds: float, task: Callable[[], object], what: str) -> None:
+        # Runs even when nobody looks at a page; each round in a fresh app context, so that it
+        # sees settings the provider saved meanwhile.
+        def forever() -> None:
+            while not stop.wait(seconds):
+                with app.app_context():
+                    try:
+                        task()
+                    except Exception:
+                        app.logger.exception("could not %s", what)
 
-    threading.Thread(target=reap_forever, name="fedipanel-reaper", daemon=True).start()
+        threading.Thread(target=forever, name=name, daemon=True).start()
+
+    repeat(
+        "fedipanel-reaper",
+        min(10.0, float(app.config["STALE_AFTER"]) / 2),
+        reap_stale_deployments,
+        "check for interrupted deployments",
+    )
+    repeat("fedipanel-retention", DAY, purge_expired, "purge expired accounting records")
+    repeat(
+        "fedipanel-usage-timer",
+        usage_sampling.check_every(float(app.config["USAGE_SAMPLE_INTERVAL"])),
+        usage_sampling.enqueue_when_due,
+        "queue the S3 usage sample",
+    )
     connection = Redis.from_url(url)
     try:
         Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(burst=burst)
@@ -264,17 +279,51 @@ def delete_operator(email: str) -> None:
         deletion = start_deletion(operator, requested_by=None)
     except PanelError as exc:
         raise click.ClickException(exc.message) from None
-    _audit(Action.OPERATOR_DELETION_STARTED, operator.id, deletion=deletion.id)
+    deletion_id = deletion.id  # the row goes with the account: keep its id
+    _audit(Action.OPERATOR_DELETION_STARTED, operator.id, deletion=deletion_id)
     job_queue = get_queue()
     if not isinstance(job_queue, EmbeddedQueue):
-        click.echo(
-            f"Deletion {deletion.id} queued; follow it with GET /api/v1/deletions/{deletion.id}"
-        )
+        click.echo(f"Deletion {deletion_id} queued: GET /api/v1/deletions/{deletion_id}")
         return
     job_queue.join()  # without Redis this process runs the job: wait for it
-    view = deletion_view(deletion.id)
+    db.session.expire_all()
+    view = deletion_view(deletion_id)
     for line in view.log:
         click.echo(line)
     if view.status != Status.SUCCEEDED:
-        raise click.ClickException(f"deletion {deletion.id} {view.status}: {view.error}")
-    click.echo(f"Deletion {deletion.id}: {email} and everything it owned are deleted.")
+        raise click.ClickException(f"deletion {deletion_id} {view.status}: {view.error}")
+    click.echo(f"Deletion {deletion_id}: {email} and everything it owned are deleted.")
+
+
+USAGE_LABELS = (
+    ("vms", "VMs (most at once)"),
+    ("vcpuHours", "vCPU-hours"),
+    ("memoryGibHours", "memory GiB-hours"),
+    ("diskGibDays", "disk GiB-days"),
+    ("s3GibDays", "S3 GiB-days"),
+)
+
+
+@cli.command("usage")
+@click.option("--email", required=True, help="The operator's login email.")
+@click.option("--month", help="The calendar month (UTC), YYYY-MM; default: this month.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV: a header line and one row.")
+def usage_command(email: str, month: str | None, as_csv: bool) -> None:
+    """Print what an operator used in a month (so far, for this month)."""
+    operator = accounts.find_user(email)
+    if operator is None or not operator.is_operator:
+        raise click.UsageError(f"no operator with email {email}")
+    now = utcnow()
+    try:
+        chosen = Month.of(now) if month is None else Month.parse(month)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--month") from None
+    found = usage_report.month_usage(operator.id, chosen, now)
+    if as_csv:
+        click.echo(usage_report.as_csv([found]), nl=False)
+        return
+    so_far = f", so far (until {found.until:%Y-%m-%d %H:%M} UTC)" if found.in_progress else ""
+    click.echo(f"Usage of {operator.email} in {chosen}{so_far}:")
+    values = found.as_json()
+    for key, label in USAGE_LABELS:
+        click.echo(f"  {label:20} {values[key]}")

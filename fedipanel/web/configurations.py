@@ -18,6 +18,8 @@ from fedipanel.deployments.systems import MachineBackend, machine_backend, simul
 from fedipanel.machines.quota import plan_summary
 from fedipanel.planning.plans import PlanError, plan_for
 from fedipanel.settings import effective
+from fedipanel.timeutil import utcnow
+from fedipanel.usage import report
 from fedipanel.web.access import current_account, operator_required
 from fedipanel.web.audit import audit
 from fedipanel.web.configuration_form import EMPTY, field_errors, form_to_document
@@ -40,6 +42,7 @@ def dashboard() -> str:
         # Only one deployment can be active, and no newer one can start while it is.
         active=recent[0] if recent and recent[0].is_active else None,
         services=SERVICES,
+        usage=report.this_month(operator.id, utcnow()),
     )
 
 
@@ -114,21 +117,32 @@ def history() -> str:
 
 @bp.route("/plan")
 @operator_required
-def plan() -> Response | str:
+def plan() -> Response | tuple[str, int]:
+    return plan_page()
+
+
+def plan_page(
+    confirm_error: str = "", confirm_value: str = "", status: int = 200
+) -> Response | tuple[str, int]:
+    """Render the plan of the current configuration, with Deploy (and its confirmation)."""
     operator = current_account()
     settings = effective.current()
     try:
         planned = plan_for(operator, settings)
     except PlanError as exc:
-        return render_template("error.html", code=422, title="Cannot plan", message=str(exc))
+        return render_template("error.html", code=422, title="Cannot plan", message=str(exc)), 200
     if planned is None:
         flash("Save a configuration first; the plan shows what deploying it would do.")
         return redirect(url_for("configurations.edit"))
-    return render_template(
+    page = render_template(
         "configurations/plan.html",
         planned=planned,
         active=active_deployment(operator.id),
         simulated=simulated_systems(settings),
         machines=plan_summary(operator.id, planned.plan),
         pool_machines=machine_backend(settings) == MachineBackend.POOL,
+        deletions=planned.plan.deletions(),
+        confirm_error=confirm_error,
+        confirm_value=confirm_value,
     )
+    return page, status

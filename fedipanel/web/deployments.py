@@ -6,7 +6,16 @@ import html
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Blueprint, Response, flash, make_response, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import login_required
 from markupsafe import Markup
 
@@ -22,11 +31,12 @@ from fedipanel.deployments.lifecycle import (
     start_deployment,
 )
 from fedipanel.deployments.models import Deployment
-from fedipanel.errors import PanelError
+from fedipanel.errors import PanelError, Refused
 from fedipanel.settings import effective
 from fedipanel.storage.records import outcomes
 from fedipanel.web.access import current_account, operator_required
 from fedipanel.web.audit import audit
+from fedipanel.web.configurations import plan_page
 from fedipanel.web.htmx import is_htmx, render_page_or_block
 
 bp = Blueprint("deployments", __name__)
@@ -56,9 +66,20 @@ def index() -> str:
 @operator_required
 def create() -> Any:
     operator = current_account()
+    confirm = request.form.get("confirm")
+    version = request.form.get("version", "")
     try:
-        deployment = start_deployment(operator, effective.current(), requested_by=operator)
+        deployment = start_deployment(
+            operator,
+            effective.current(),
+            requested_by=operator,
+            confirm=confirm,
+            version=int(version) if version.isdigit() and len(version) < 10 else None,
+        )
     except PanelError as exc:
+        if isinstance(exc, Refused) and exc.loc == ("confirm",):
+            # Asked again on the plan page, with the message at the field.
+            return plan_page(confirm_error=exc.message, confirm_value=confirm or "", status=422)
         flash(exc.message, "error")
         return redirect(url_for("configurations.plan"))
     audit(Action.DEPLOYMENT_STARTED, deployment=deployment.id)

@@ -12,8 +12,10 @@ from fedipanel.accounts.models import Role, User
 from fedipanel.audit.log import Action
 from fedipanel.db import db
 from fedipanel.machines import pool
+from fedipanel.machines.models import PooledVm
 from fedipanel.machines.quota import FIELDS, MAX_LIMIT, Usage, quota_of, set_quota, total_usage
 from fedipanel.resources.records import machine_specs
+from fedipanel.web import confirm
 from fedipanel.web.access import provider_required
 from fedipanel.web.audit import audit
 
@@ -88,9 +90,39 @@ def add_vm() -> Any:
     return redirect(url_for("machines.vm_pool"))
 
 
+def _ask_remove(row: PooledVm, unconfirmed: bool = False) -> tuple[str, int]:
+    return confirm.ask(
+        title="Remove a VM from the pool",
+        question=f"Remove {row.address} from the pool?",
+        details=[
+            "FediPanel no longer hands it to operators' machines.",
+            "The VM itself is not touched: it keeps running as it is.",
+        ],
+        action=url_for("machines.remove_vm", entry_id=row.id),
+        button="Remove it from the pool",
+        cancel=url_for("machines.vm_pool"),
+        unconfirmed=unconfirmed,
+    )
+
+
+@bp.route("/vm-pool/<int:entry_id>/delete")
+@provider_required
+def ask_remove_vm(entry_id: int) -> Response | tuple[str, int]:
+    row = pool.entry(entry_id)
+    if row is None:
+        abort(404, "No such VM in the pool.")
+    if row.operator_id is not None:
+        flash(f"{row.address} is in use by machine {row.machine}: it cannot be removed.", "error")
+        return redirect(url_for("machines.vm_pool"))
+    return _ask_remove(row)
+
+
 @bp.route("/vm-pool/<int:entry_id>/delete", methods=["POST"])
 @provider_required
-def remove_vm(entry_id: int) -> Response:
+def remove_vm(entry_id: int) -> Response | tuple[str, int]:
+    row = pool.entry(entry_id)
+    if row is not None and not confirm.confirmed():
+        return _ask_remove(row, unconfirmed=True)
     try:
         pool.remove(entry_id)
         audit(Action.POOL_VM_REMOVED, entry=entry_id)

@@ -10,6 +10,8 @@ from fedipanel.audit.log import Action
 from fedipanel.core.registry import SERVICE_NAMES, SERVICES
 from fedipanel.db import db
 from fedipanel.storage import records
+from fedipanel.storage.models import AssignedBucket
+from fedipanel.web import confirm
 from fedipanel.web.access import provider_required
 from fedipanel.web.audit import audit
 
@@ -75,10 +77,42 @@ def assign(operator_id: int, name: str) -> Response | tuple[str, int]:
     return redirect(url_for("storage.buckets", operator_id=operator.id))
 
 
+def _ask_unassign(
+    operator: User, row: AssignedBucket, unconfirmed: bool = False
+) -> tuple[str, int]:
+    return confirm.ask(
+        title="Stop using a pre-configured bucket",
+        question=f"Stop using bucket {row.bucket} for {row.service} of {operator.email}?",
+        details=[
+            f"From its next deployment, {row.service} uses buckets FediPanel creates on Garage, "
+            f"which start empty: media in {row.bucket} are no longer served.",
+            f"The bucket and its data stay as they are at {row.endpoint}; FediPanel never "
+            "deletes them.",
+        ],
+        action=url_for("storage.unassign", operator_id=operator.id, name=row.service),
+        button="Stop using it",
+        cancel=url_for("storage.buckets", operator_id=operator.id),
+        unconfirmed=unconfirmed,
+    )
+
+
+@bp.route("/operators/<int:operator_id>/buckets/<name>/remove")
+@provider_required
+def ask_unassign(operator_id: int, name: str) -> tuple[str, int]:
+    operator = _operator_or_404(operator_id)
+    row = records.assigned_bucket(operator.id, name)
+    if row is None:
+        abort(404, "This service has no pre-configured bucket.")
+    return _ask_unassign(operator, row)
+
+
 @bp.route("/operators/<int:operator_id>/buckets/<name>/remove", methods=["POST"])
 @provider_required
-def unassign(operator_id: int, name: str) -> Response:
+def unassign(operator_id: int, name: str) -> Response | tuple[str, int]:
     operator = _operator_or_404(operator_id)
+    row = records.assigned_bucket(operator.id, name)
+    if row is not None and not confirm.confirmed():
+        return _ask_unassign(operator, row, unconfirmed=True)
     if records.unassign_bucket(operator.id, name):
         audit(Action.BUCKET_UNASSIGNED, operator_id=operator.id, service=name)
         flash(f"{name} of {operator.email} no longer uses its pre-configured bucket.")

@@ -23,7 +23,7 @@ from rq.job import Job
 
 from fedipanel.db import db
 from fedipanel.deployments.models import Deployment
-from fedipanel.deployments.queue import QUEUE_NAME
+from fedipanel.jobqueue import QUEUE_NAME
 from tests.helpers import Api, Factory, sample_config
 from tests.integration.workers import (
     FAKE_NIXOPS4,

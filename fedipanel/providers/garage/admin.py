@@ -35,6 +35,7 @@ class BucketInfo:
     quotas: dict[str, Any]
     key_permissions: dict[str, dict[str, bool]]
     objects: int
+    bytes: int  # what its objects hold in total
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,7 @@ def _bucket(info: dict[str, Any]) -> BucketInfo:
             key["accessKeyId"]: dict(key.get("permissions") or {}) for key in info.get("keys", [])
         },
         objects=int(info.get("objects") or 0),
+        bytes=int(info.get("bytes") or 0),
     )
 
 

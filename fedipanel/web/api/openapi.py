@@ -8,7 +8,9 @@ from fedipanel.core.configuration import json_schema
 from fedipanel.core.planner import ACTIONS
 from fedipanel.deployments.models import Status
 from fedipanel.web.api.openapi_buckets import storage_openapi
+from fedipanel.web.api.openapi_deletions import deletions_openapi
 from fedipanel.web.api.openapi_provider import provider_openapi
+from fedipanel.web.api.openapi_usage import usage_openapi
 
 STATUSES = [status.value for status in Status]
 
@@ -208,7 +210,28 @@ def openapi_document() -> dict[str, Any]:
             },
             "post": {
                 "summary": "Deploy the current configuration",
-                "requestBody": empty_body,
+                "description": "A plan that deletes data (a machine with its disk, buckets with "
+                "their objects, keys) needs the operator's domain in `confirm`; without it, or "
+                'with another value, the answer is 422 at `loc` `["confirm"]`, its message '
+                "listing what would be deleted. Plans that delete nothing take `{}`.",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "confirm": {
+                                        "type": "string",
+                                        "description": "The configuration's domain, typed "
+                                        "again to confirm deleting data",
+                                        "examples": ["acme.example"],
+                                    }
+                                },
+                            }
+                        }
+                    },
+                },
                 "responses": {
                     "202": _json(
                         {
@@ -241,12 +264,15 @@ def openapi_document() -> dict[str, Any]:
             }
         },
     }
-    storage_schemas, storage_paths = storage_openapi(ERRORS)
-    schemas.update(storage_schemas)
-    paths.update(storage_paths)
-    provider_schemas, provider_paths = provider_openapi(ERRORS)
-    schemas.update(provider_schemas)
-    paths.update(provider_paths)
+    for extra_schemas, extra_paths in (
+        storage_openapi(ERRORS),
+        provider_openapi(ERRORS),
+        usage_openapi(ERRORS),
+        deletions_openapi(ERRORS),
+    ):
+        schemas.update(extra_schemas)
+        for path, methods in extra_paths.items():  # one path may gain methods from several
+            paths.setdefault(path, {}).update(methods)
     return {
         "openapi": "3.1.0",
         "info": {"title": "FediPanel API", "version": "1"},

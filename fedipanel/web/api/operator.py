@@ -102,12 +102,17 @@ def plan() -> Any:
 @bp.post("/deployments")
 @token_required
 def create_deployment() -> Any:
-    _body, error = _json_body()
+    body, error = _json_body()
     if error is not None:
         return error
+    confirm = body.get("confirm") if isinstance(body, dict) else None
+    if confirm is not None and not isinstance(confirm, str):
+        return api_error(422, "must be a string: your domain", ["confirm"])
     operator = api_operator()
     try:
-        deployment = start_deployment(operator, effective.current(), requested_by=operator)
+        deployment = start_deployment(
+            operator, effective.current(), requested_by=operator, confirm=confirm
+        )
     except PanelError as exc:
         return api_error(status_of(exc), exc.message, list(exc.loc))
     audit(Action.DEPLOYMENT_STARTED, deployment=deployment.id)
