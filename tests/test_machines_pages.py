@@ -206,7 +206,8 @@ def test_pool_vms_are_assigned_and_returned_and_one_in_use_cannot_be_removed(
         page = provider.get("/provider/vm-pool").get_data(as_text=True)
         assert "is in use by machine mastodon" in page
 
-        swapped = {**only_mastodon, "mastodon": {"enable": False}, "pixelfed": {"enable": True}}
+        removed = {"enable": False, "keepData": False}
+        swapped = {**only_mastodon, "mastodon": removed, "pixelfed": {"enable": True}}
         api.put("/configuration", sample_config(services=swapped))
         second = api.post("/deployments").get_json()
         wait_for_jobs(app)

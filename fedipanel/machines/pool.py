@@ -46,6 +46,16 @@ def add(address: str, host_key: str) -> PooledVm:
     return row
 
 
+def machines_of(operator_id: int) -> set[str]:
+    """Return the names of the operator's machines that run on pooled VMs."""
+    return {
+        str(name)
+        for name in db.session.scalars(
+            select(PooledVm.machine).where(PooledVm.operator_id == operator_id)
+        )
+    }
+
+
 def remove(entry_id: int) -> None:
     """Remove a free VM from the pool; one in use stays."""
     row = db.session.get(PooledVm, entry_id)

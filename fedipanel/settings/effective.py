@@ -49,6 +49,7 @@ class Settings:
     dns_ttl: int
     keys_dir: str
     vm_boot_timeout: float
+    vm_shutdown_timeout: int
     vm_ssh_port: int
     proxmox_retry: Retry
     mail: MailSettings | None
@@ -130,6 +131,7 @@ def build(
         dns_ttl=int(config["DNS_TTL"]),
         keys_dir=str(config["KEYS_DIR"]),
         vm_boot_timeout=float(config["VM_BOOT_TIMEOUT"]),
+        vm_shutdown_timeout=int(config["VM_SHUTDOWN_TIMEOUT"]),
         vm_ssh_port=attempt("ssh", lambda: check_port(values["VM_SSH_PORT"] or 22), 22),
         proxmox_retry=Retry(
             backoff=float(config["PROXMOX_BACKOFF"]),

@@ -128,4 +128,9 @@ def plan() -> Response | str:
         simulated=simulated_systems(settings),
         machines=plan_summary(operator.id, planned.plan),
         pool_machines=machine_backend(settings) == MachineBackend.POOL,
+        fates=[{**entry, "label": _label(entry["service"])} for entry in planned.plan.services()],
     )
+
+
+def _label(service: str) -> str:
+    return next((s.label for s in SERVICES if s.name == service), service)
