@@ -53,9 +53,10 @@ def deploy(deployment_id: int, progress: Progress) -> None:
         deployment, operator, progress, settings, frozenset(s.key for s in simulated), planned
     )
     machines.check_quota(ctx)
-    machines.provision(ctx)
-    storage.create(ctx)
-    dns.create(ctx)
+    with machines.returning_unused(ctx):
+        machines.provision(ctx)
+        storage.create(ctx)
+        dns.create(ctx)
     secrets.deliver(ctx)
     nixops.apply(ctx)
     machines.keep(ctx)

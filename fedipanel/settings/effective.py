@@ -51,6 +51,8 @@ class Settings:
     vm_boot_timeout: float
     vm_shutdown_timeout: int
     vm_ssh_port: int
+    wipe_command: str
+    wipe_timeout: float
     proxmox_retry: Retry
     mail: MailSettings | None
     garage: garage.GarageSettings | None
@@ -133,6 +135,8 @@ def build(
         vm_boot_timeout=float(config["VM_BOOT_TIMEOUT"]),
         vm_shutdown_timeout=int(config["VM_SHUTDOWN_TIMEOUT"]),
         vm_ssh_port=attempt("ssh", lambda: check_port(values["VM_SSH_PORT"] or 22), 22),
+        wipe_command=str(config["WIPE_COMMAND"]),
+        wipe_timeout=float(config["WIPE_TIMEOUT"]),
         proxmox_retry=Retry(
             backoff=float(config["PROXMOX_BACKOFF"]),
             task_poll=float(config["PROXMOX_TASK_POLL"]),

@@ -3,8 +3,13 @@ remove what it deletes."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from fedipanel.core.document import Host
 from fedipanel.core.planner import Action, Change, DataFate
+from fedipanel.db import db
 from fedipanel.deployments.systems import MachineBackend, machine_backend
 from fedipanel.machines import quota
 from fedipanel.providers.proxmox.settings import ProxmoxSettings
@@ -13,6 +18,8 @@ from fedipanel.storage.records import record_outcome
 from jobs.runner import StepFailed
 from jobs.steps import vms
 from jobs.steps.context import DeployContext
+
+log = logging.getLogger(__name__)
 
 
 def check_quota(ctx: DeployContext) -> None:
@@ -75,6 +82,22 @@ def provision(ctx: DeployContext) -> None:
     missing = set(ctx.state.machines) - set(ctx.hosts)
     if missing:
         raise StepFailed(f"no address for machine(s): {', '.join(sorted(missing))}")
+
+
+@contextmanager
+def returning_unused(ctx: DeployContext) -> Iterator[None]:
+    """On a failure within, give back the pool VMs taken meanwhile: nothing was put on them."""
+    try:
+        yield
+    except BaseException:
+        if ctx.claimed:
+            try:
+                db.session.rollback()
+                vms.release_claimed(ctx)
+            except Exception:
+                # The failure that got us here is what the operator must see; this one is logged.
+                log.exception("could not return unused pool VMs of deployment %s", ctx.deployment)
+        raise
 
 
 def keep(ctx: DeployContext) -> None:
