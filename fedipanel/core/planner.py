@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fedipanel.core.resources import KINDS, Resource
@@ -73,6 +73,12 @@ class Change:
     data: DataFate | None = None
     # What happens to the data in words, when anything special does.
     note: str = ""
+
+    @property
+    def starts_kept_machine(self) -> bool:
+        """Tell whether this change starts a kept machine again (its service is back)."""
+        kept_before = bool(self.previous and self.previous.get(KEPT))
+        return self.kind == "machine" and kept_before and not self.spec.get(KEPT)
 
     @property
     def service(self) -> str | None:
@@ -223,10 +229,10 @@ def plan_changes(
             forward.append(Change(Action.KEEP, res.kind, res.name, res.spec, old.spec))
         else:
             diff = changed_fields(res.kind, old.spec, res.spec)
-            note = RESTARTED_NOTE if res.kind == "machine" and old.spec.get(KEPT) else ""
-            forward.append(
-                Change(Action.UPDATE, res.kind, res.name, res.spec, old.spec, diff, note=note)
-            )
+            change = Change(Action.UPDATE, res.kind, res.name, res.spec, old.spec, diff)
+            if change.starts_kept_machine:
+                change = replace(change, note=RESTARTED_NOTE)
+            forward.append(change)
     deletes: list[Change] = []
     for key, res in existing.items():
         if key in wanted:

@@ -16,7 +16,7 @@ from fedipanel.providers.proxmox.settings import ProxmoxSettings
 from fedipanel.resources.records import recorded_facts
 from fedipanel.storage.records import record_outcome
 from jobs.runner import StepFailed
-from jobs.steps import vms
+from jobs.steps import pool_vms, vms
 from jobs.steps.context import DeployContext
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def provision(ctx: DeployContext) -> None:
         vms.provision_proxmox(ctx, _proxmox(ctx, ""), _running(ctx))
         return
     if backend == MachineBackend.POOL:
-        vms.provision_pool(ctx, _running(ctx))
+        pool_vms.provision_pool(ctx, _running(ctx))
         return
     known = recorded_facts(ctx.operator.id, "machine")
     taken = {facts.get("address") for facts in known.values()}
@@ -93,7 +93,7 @@ def returning_unused(ctx: DeployContext) -> Iterator[None]:
         if ctx.claimed:
             try:
                 db.session.rollback()
-                vms.release_claimed(ctx)
+                pool_vms.release_claimed(ctx)
             except Exception:
                 # The failure that got us here is what the operator must see; this one is logged.
                 log.exception("could not return unused pool VMs of deployment %s", ctx.deployment)
@@ -112,7 +112,7 @@ def keep(ctx: DeployContext) -> None:
         if via == MachineBackend.PROXMOX:
             vms.keep_proxmox(ctx, change, _proxmox(ctx, f"cannot keep VM {change.name}: "))
         elif via == MachineBackend.POOL:
-            vms.keep_pool(ctx, change)
+            pool_vms.keep_pool(ctx, change)
         else:
             outcome = f"machine {change.name} shut down, disk and database kept"
             if change.action != Action.KEEP:
@@ -126,7 +126,7 @@ def remove(ctx: DeployContext, change: Change) -> None:
     if via == MachineBackend.PROXMOX:
         vms.remove_proxmox(ctx, change, _proxmox(ctx, f"cannot remove VM {change.name}: "))
     elif via == MachineBackend.POOL:
-        vms.remove_pool(ctx, change)
+        pool_vms.remove_pool(ctx, change)
     else:
         ctx.simulate(f"stop and delete VM {change.name} with its disk")
 

@@ -1,18 +1,15 @@
-"""Real machines: VMs on Proxmox, or VMs from the provider's pool of pre-deployed ones."""
+"""VMs on Proxmox: clone, configure and start them, keep them shut down, delete them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fedipanel.audit import log as audit_log
-from fedipanel.audit.log import Action as Audited
 from fedipanel.core.document import Host
-from fedipanel.core.planner import KEPT, Action, Change, DataFate
+from fedipanel.core.planner import Action, Change, DataFate
 from fedipanel.core.resources import MachineSize
 from fedipanel.deployments.systems import MachineBackend
-from fedipanel.keys.deploy_keys import deploy_key, private_key_pem
-from fedipanel.machines import addresses, pool
-from fedipanel.providers import ssh_hostkey, ssh_wipe
+from fedipanel.machines import addresses
+from fedipanel.providers import ssh_hostkey
 from fedipanel.providers.proxmox import provision
 from fedipanel.providers.proxmox.addresses import AddressError
 from fedipanel.providers.proxmox.client import Client, ProxmoxError
@@ -102,7 +99,7 @@ def _ensure_vm(
         say(f"VM {name}: disk already {size.disk_gib} GiB or larger")
     ctx.progress.phase(f"VM {name}: starting", ctx_progress(ctx))
     if provision.start(client, vm):
-        say(f"VM {name}: started" + (" again with its disk" if _was_kept(change) else ""))
+        say(f"VM {name}: started" + (" again with its disk" if change.starts_kept_machine else ""))
     elif restart:
         say(f"VM {name}: rebooting so that the new size applies")
         provision.reboot(client, vm)
@@ -113,10 +110,6 @@ def _ensure_vm(
     say(f"VM {name}: SSH answers on {address}:{settings.ssh_port}; host key {key}")
     ctx.record(change, facts | {"host_key": key}, simulated=False)
     return Host(host=address, user="root", host_public_key=key)
-
-
-def _was_kept(change: Change) -> bool:
-    return bool(change.previous and change.previous.get(KEPT))
 
 
 def ctx_progress(ctx: DeployContext) -> int:
@@ -177,102 +170,3 @@ def remove_proxmox(ctx: DeployContext, change: Change, settings: ProxmoxSettings
     addresses.release(ctx.operator.id, change.name)
     if address:
         say(f"address {address} is free again")
-
-
-def provision_pool(ctx: DeployContext, changes: list[Change]) -> None:
-    """Give each machine a pre-deployed VM from the provider's pool."""
-    for change in changes:
-        claimed = pool.assigned(ctx.operator.id, change.name) is None
-        try:
-            vm = pool.assign(ctx.operator.id, change.name)
-        except pool.PoolError as exc:
-            raise StepFailed(exc.message) from None
-        if claimed:
-            ctx.claimed.append(change.name)
-        if change.action == Action.CREATE or claimed:
-            ctx.progress.log([f"VM {change.name}: pre-deployed VM {vm.address} assigned"])
-        elif _was_kept(change):
-            ctx.progress.log([f"VM {change.name}: pre-deployed VM {vm.address} in use again"])
-        elif change.action == Action.UPDATE:
-            ctx.progress.log(
-                [f"VM {change.name}: pre-deployed VM {vm.address} keeps its size (not resizable)"]
-            )
-        facts = {"via": MachineBackend.POOL, "address": vm.address, "host_key": vm.host_key}
-        ctx.record(change, facts, simulated=False)
-        ctx.hosts[change.name] = Host(host=vm.address, user="root", host_public_key=vm.host_key)
-
-
-def release_claimed(ctx: DeployContext) -> None:
-    """Give back the pool VMs this deployment took and never put anything on."""
-    for name in ctx.claimed:
-        address = pool.release(ctx.operator.id, name, wiped=False)
-        forget(ctx.operator.id, "machine", name)
-        if address:
-            ctx.progress.log([f"VM {name}: {address} returned to the pool unused"])
-    ctx.claimed.clear()
-
-
-def keep_pool(ctx: DeployContext, change: Change) -> None:
-    """Leave the kept machine's pre-deployed VM as it is, assigned to the operator."""
-    vm = pool.assigned(ctx.operator.id, change.name)
-    if vm is None:
-        outcome = f"machine {change.name}: its pre-deployed VM is no longer assigned"
-        forget(ctx.operator.id, "machine", change.name)
-    else:
-        outcome = (
-            f"machine {change.name}: pre-deployed VM {vm.address} stays yours, disk and "
-            "database kept"
-        )
-        ctx.record(change, simulated=False)
-    ctx.progress.log([outcome])
-    if change.action != Action.KEEP:
-        record_outcome(ctx.deployment.id, change.service or change.name, "keep", outcome)
-
-
-def remove_pool(ctx: DeployContext, change: Change) -> None:
-    """Wipe the machine's VM and return it to the pool; set it aside if the wipe fails."""
-    vm = pool.assigned(ctx.operator.id, change.name)
-    if vm is None:
-        return
-    service = change.service or change.name
-    ctx.progress.log([f"VM {change.name}: wiping {vm.address} ({ctx.settings.wipe_command})"])
-    try:
-        wiped = ssh_wipe.wipe(
-            vm.address,
-            private_key_pem=private_key_pem(deploy_key(ctx.operator.id)),
-            host_public_key=vm.host_key,
-            command=ctx.settings.wipe_command,
-            port=ctx.settings.vm_ssh_port,
-            timeout=ctx.settings.wipe_timeout,
-        )
-    except ssh_wipe.WipeError as exc:
-        reason = str(exc)
-        address = pool.set_aside(ctx.operator.id, change.name, reason)
-        audit_log.record(
-            Audited.POOL_VM_NEEDS_ATTENTION,
-            operator_id=ctx.operator.id,
-            vm=address,
-            machine=change.name,
-            deployment=ctx.deployment.id,
-            reason=reason,
-        )
-        outcome = (
-            f"machine {change.name}: wiping VM {address} failed ({reason}); it is set aside "
-            "until your provider has checked it"
-        )
-        ctx.progress.log([outcome])
-        record_outcome(ctx.deployment.id, service, "delete", outcome)
-        return
-    if wiped.removed:
-        ctx.progress.log([f"VM {change.name}: removed {', '.join(wiped.removed)}"])
-    address = pool.release(ctx.operator.id, change.name, wiped=True)
-    audit_log.record(
-        Audited.POOL_VM_WIPED,
-        operator_id=ctx.operator.id,
-        vm=address,
-        machine=change.name,
-        deployment=ctx.deployment.id,
-    )
-    outcome = f"machine {change.name}: VM {address} wiped (database and files deleted)"
-    ctx.progress.log([f"VM {change.name}: {address} wiped and returned to the pool"])
-    record_outcome(ctx.deployment.id, service, "delete", outcome)
