@@ -1,4 +1,5 @@
-"""The deploy job: plan -> quota -> machines -> buckets -> DNS -> secrets -> nixops4 -> checks."""
+"""The deploy job: plan -> quota -> machines -> buckets -> DNS -> secrets -> nixops4 -> keep and
+remove what disabled services leave -> checks."""
 
 from __future__ import annotations
 
@@ -54,11 +55,13 @@ def deploy(deployment_id: int, progress: Progress) -> None:
     )
     try:
         machines.check_quota(ctx)
-        machines.provision(ctx)
-        storage.create(ctx)
-        dns.create(ctx)
+        with machines.returning_unused(ctx):
+            machines.provision(ctx)
+            storage.create(ctx)
+            dns.create(ctx)
         secrets.deliver(ctx)
         nixops.apply(ctx)
+        machines.keep(ctx)
         remove_unused(ctx)
         nixops.check_services(ctx)
         nixops.record_configurations(ctx)
@@ -116,7 +119,7 @@ def remove_unused(ctx: DeployContext) -> None:
     deletions = ctx.changes(*REMOVERS, "ssh_key", "mail", "nixos", actions=(Action.DELETE,))
     if not deletions:
         return
-    ctx.progress.phase("Removing what is no longer used", 90)
+    ctx.progress.phase("Removing what is no longer used", 92)
     for change in deletions:
         remover = REMOVERS.get(change.kind)
         if remover is not None:

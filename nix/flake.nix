@@ -110,6 +110,9 @@
         flake = {
           lib = fedipanel;
           nixosModules.fedipanel-secrets = ./modules/fedipanel-secrets.nix;
+          # Also for the provider's pool VMs' own configuration, so that a VM has
+          # `fedipanel-wipe` before any deployment reached it.
+          nixosModules.fedipanel-wipe = ./modules/fedipanel-wipe.nix;
           nixosModules.provider = ./modules/provider.nix;
           fedipanelStatus =
             if deploymentFile != "" then

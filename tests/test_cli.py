@@ -101,7 +101,7 @@ def test_migrated_database_refuses_a_second_active_deployment(fresh_app: Flask) 
 
 @pytest.mark.both_databases
 def test_upgrade_keeps_recorded_resources_and_then_takes_longer_names(fresh_app: Flask) -> None:
-    """Migration 0011 widens resources.name (SQLite: by copying the table) and loses nothing."""
+    """Migration 0008 widens resources.name (SQLite: by copying the table) and loses nothing."""
     with fresh_app.app_context():
         upgrade(revision="0005")
         # The schema of 0005, written as it was: today's models have more columns.

@@ -293,7 +293,7 @@ def test_second_deployment_keeps_everything_and_bumps_the_generation(
     operator_api.post("/deployments")
     wait_for_jobs(app)
     config = sample_config()
-    config["services"]["peertube"] = {"enable": False}
+    config["services"]["peertube"] = {"enable": False, "keepData": False}
     operator_api.put("/configuration", config)
     plan = operator_api.post("/plan").get_json()
     deleted = {(c["kind"], c["name"]) for c in plan["changes"] if c["action"] == "delete"}

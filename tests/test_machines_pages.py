@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
 
-from fedipanel.accounts.models import User
 from fedipanel.db import db
-from fedipanel.keys.deploy_keys import deploy_key
-from fedipanel.machines.models import PooledVm
 from fedipanel.machines.quota import quota_of
 from fedipanel.provider_settings.models import ProviderSetting
-from tests.fakes.proxmox import TOKEN_SECRET, FakeProxmox, start_sshd
+from tests.fakes.proxmox import TOKEN_SECRET, FakeProxmox
 from tests.helpers import (
     Api,
     Auth,
     Factory,
-    free_port,
-    require,
-    require_program,
     sample_config,
-    wait_for_jobs,
 )
 from tests.plugins.proxmox import ADDRESSES
 
@@ -155,70 +145,3 @@ def test_set_quota_command(app: Flask, factory: Factory) -> None:
     missing = runner.invoke(args=["fedipanel", "set-quota", "--email", "x@y.example"])
     assert missing.exit_code != 0
     assert "no operator account" in missing.output
-
-
-def test_pool_vms_are_assigned_and_returned_and_one_in_use_cannot_be_removed(
-    app: Flask, provider: FlaskClient, factory: Factory, tmp_path: Path
-) -> None:
-    sshd = require_program("sshd")
-    require_program("ssh")
-    require(os.geteuid() == 0, "sshd must run as root to log in as root")
-    bad = provider.post("/provider/vm-pool", data={"address": "10.0.0.5", "host_key": "nope"})
-    assert bad.status_code == 422
-    assert "host key" in bad.get_data(as_text=True)
-    operator_id = factory.operator("op@acme.example", slug="acme")
-    with app.app_context():
-        user = db.session.get(User, operator_id)
-        assert user is not None
-        public_key = deploy_key(user.id).public_key
-    # Two pre-deployed "VMs": real sshd on two loopback addresses, as root with the deploy key.
-    port = free_port()
-    processes = []
-    for last in (30, 31):
-        process, host_key = start_sshd(
-            sshd, tmp_path / f"vm{last}", f"127.0.10.{last}", port, public_key
-        )
-        processes.append(process)
-        response = provider.post(
-            "/provider/vm-pool", data={"address": f"127.0.10.{last}", "host_key": host_key}
-        )
-        assert response.status_code == 302
-    app.config.update(VM_SSH_PORT=port, KEYS_DIR=str(tmp_path / "keys"))
-    api = Api(provider, factory.token(operator_id))
-    try:
-        only_mastodon = {
-            "mastodon": {"enable": True},
-            "pixelfed": {"enable": False},
-            "peertube": {"enable": False},
-        }
-        api.put("/configuration", sample_config(services=only_mastodon))
-        first = api.post("/deployments").get_json()
-        wait_for_jobs(app)
-        result = api.get(f"/deployments/{first['id']}").get_json()
-        assert result["status"] == "succeeded", result["error"]
-        assert "virtual machines" not in result["simulated"]
-        assert "VM mastodon: pre-deployed VM 127.0.10.30 assigned" in result["log"]
-        with app.app_context():
-            first_id = db.session.scalar(
-                select(PooledVm.id).where(PooledVm.address == "127.0.10.30")
-            )
-        provider.post(f"/provider/vm-pool/{first_id}/delete", data={"confirm": "yes"})
-        page = provider.get("/provider/vm-pool").get_data(as_text=True)
-        assert "is in use by machine mastodon" in page
-
-        swapped = {**only_mastodon, "mastodon": {"enable": False}, "pixelfed": {"enable": True}}
-        api.put("/configuration", sample_config(services=swapped))
-        second = api.post("/deployments", {"confirm": "acme.example"}).get_json()
-        wait_for_jobs(app)
-        result = api.get(f"/deployments/{second['id']}").get_json()
-        assert result["status"] == "succeeded", result["error"]
-        assert "VM pixelfed: pre-deployed VM 127.0.10.31 assigned" in result["log"]
-        assert "VM mastodon: 127.0.10.30 returned to the pool" in result["log"]
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(5)
-    provider.post(f"/provider/vm-pool/{first_id}/delete", data={"confirm": "yes"})
-    page = provider.get("/provider/vm-pool").get_data(as_text=True)
-    assert "127.0.10.30" not in page
-    assert "127.0.10.31" in page

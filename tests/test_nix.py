@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NIX_DIR = ROOT / "nix"
 LIB = NIX_DIR / "lib"
 SECRETS_MODULE = NIX_DIR / "modules" / "fedipanel-secrets.nix"
+WIPE_MODULE = NIX_DIR / "modules" / "fedipanel-wipe.nix"
 FORMAT = "fedipanel.deployment/1"
 
 NIX_INSTANTIATE = shutil.which("nix-instantiate")
@@ -421,15 +422,25 @@ let
     mkIf = condition: content: {{ _type = "if"; inherit condition content; }};
     mkMerge = contents: {{ _type = "merge"; inherit contents; }};
     mkOption = o: o;
-    types = {{ bool = "bool"; str = "str"; int = "int"; nullOr = t: "nullOr " + t; }};
+    types = {{
+      bool = "bool"; str = "str"; int = "int";
+      nullOr = t: "nullOr " + t; listOf = t: "listOf " + t;
+    }};
     optionals = c: l: if c then l else [ ];
     optionalString = c: s: if c then s else "";
     concatStringsSep = builtins.concatStringsSep;
+    # As nixpkgs' lib.strings: safe words stay bare, anything else is single-quoted.
+    escapeShellArgs = args: builtins.concatStringsSep " " (map (a:
+      if builtins.match "[[:alnum:],._+:@%/-]+" a != null then a
+      else "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] a + "'") args);
   }};
   pkgs = {{
     coreutils = "COREUTILS";
     diffutils = "DIFFUTILS";
+    findutils = "FINDUTILS";
+    util-linux = "UTIL-LINUX";
     writeShellScriptBin = name: _: "SCRIPT-" + name;
+    writeShellApplication = a: {{ inherit (a) name runtimeInputs text; }};
   }};
   config = {{
     services.pixelfed.enable = pixelfed == "1";
@@ -439,9 +450,11 @@ let
     fedipanel = {{
       secrets.enable = true;
       deployment = {{ name = "acme"; generation = 3; machine = "m"; }};
+      wipe = {{ extraUnits = [ "backup-agent*" ]; extraPaths = [ "/srv/extra" ]; journal = true; }};
     }};
   }};
   module = import {SECRETS_MODULE} {{ inherit config lib pkgs; }};
+  wipe = import (builtins.head module.imports) {{ inherit config lib pkgs; }};
   flatten = v:
     if (v._type or null) == "merge" then builtins.concatMap flatten v.contents
     else if (v._type or null) == "if" then (if v.condition then flatten v.content else [ ])
@@ -455,6 +468,11 @@ in
   inherit services;
   tmpfiles = builtins.concatMap (d: d.systemd.tmpfiles.rules or [ ]) defs;
   etc = builtins.concatMap (d: builtins.attrNames (d.environment.etc or {{ }})) defs;
+  imports = map toString module.imports;
+  wipe = {{
+    options = builtins.attrNames wipe.options.fedipanel.wipe;
+    packages = wipe.config.environment.systemPackages;
+  }};
 }}
 """
 
@@ -655,3 +673,141 @@ def test_new_panel_keys_restart_running_services(secrets_script):
     log = s.run(active=True)
     assert "systemctl --no-block restart peertube.service" in log
     assert "pixelfed-data-setup" not in log
+
+
+# --- fedipanel-wipe, run against a temporary root -----------------------------------------
+
+STUB_WIPE_SYSTEMCTL = """#!/bin/sh
+# Loaded units: $STUB_UNITS; active ones: lines of $STUB_STATE; stop fails for $STUB_STOP_FAILS.
+echo "systemctl $*" >> "$STUB_LOG"
+command="$1"; shift
+while [ "${1#-}" != "$1" ]; do shift; done
+case "$command" in
+  list-units) for unit in $STUB_UNITS; do echo "$unit loaded active running x"; done ;;
+  is-active) grep -qx -- "$1" "$STUB_STATE" ;;
+  stop)
+    case " $STUB_STOP_FAILS " in *" $1 "*) echo "Job for $1 failed." >&2; exit 1 ;; esac
+    grep -vx -- "$1" "$STUB_STATE" > "$STUB_STATE.new" || true
+    mv "$STUB_STATE.new" "$STUB_STATE" ;;
+esac
+"""
+STUB_JOURNALCTL = '#!/bin/sh\necho "journalctl $*" >> "$STUB_LOG"\n'
+
+
+class WipeScript:
+    """The module's fedipanel-wipe with its absolute paths moved under a temporary root."""
+
+    def __init__(self, script: str, root: Path) -> None:
+        self.root = root / "machine"
+        self.log = root / "stub.log"
+        self.state = root / "active-units"
+        bin_dir = root / "bin"
+        bin_dir.mkdir()
+        for name, text in [("systemctl", STUB_WIPE_SYSTEMCTL), ("journalctl", STUB_JOURNALCTL)]:
+            (bin_dir / name).write_text(text)
+            (bin_dir / name).chmod(0o755)
+        self.path = f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}"
+        self.file = root / "fedipanel-wipe"
+        self.file.write_text(re.sub(r"(?<=[\s'])/(var|run|srv)/", f"{self.root}/\\1/", script))
+
+    def machine(self, *paths: str) -> None:
+        """Lay out a machine that served an operator: these files exist, these units run."""
+        for path in paths:
+            target = self.root / path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text("operator data\n")
+        self.state.write_text("mastodon-web.service\npostgresql.service\n")
+
+    def run(self, stop_fails: str = "") -> subprocess.CompletedProcess[str]:
+        self.log.write_text("")
+        env = {
+            "PATH": self.path,
+            "STUB_LOG": str(self.log),
+            "STUB_STATE": str(self.state),
+            "STUB_UNITS": "mastodon-web.service mastodon.target postgresql.service",
+            "STUB_STOP_FAILS": stop_fails,
+        }
+        return subprocess.run(
+            ["bash", str(self.file)], env=env, capture_output=True, text=True, timeout=60
+        )
+
+    def exists(self, path: str) -> bool:
+        return (self.root / path.lstrip("/")).exists()
+
+
+MACHINE = (
+    "/var/lib/mastodon/public-system/media/avatar.png",
+    "/var/lib/postgresql/16/base/1/1259",
+    "/var/lib/redis-mastodon/dump.rdb",
+    "/var/lib/fedipanel/keys/mastodon-s3.env",
+    "/var/lib/fedipanel/secrets/pixelfed-app-key.env",
+    "/var/lib/acme/mastodon.acme.example/key.pem",
+    "/var/log/nginx/access.log",
+    "/srv/extra/upload.bin",
+)
+
+
+@pytest.fixture
+def wipe_script(tmp_path: Path, nix_env: dict[str, str]) -> WipeScript:
+    if shutil.which("bash") is None:
+        pytest.skip("bash not installed")
+    out = eval_module(nix_env, pixelfed=False, peertube=False)
+    (package,) = out["wipe"]["packages"]
+    return WipeScript(package["text"], tmp_path)
+
+
+def test_module_installs_fedipanel_wipe_on_every_machine(nix_env):
+    for pixelfed, peertube in [(False, False), (True, True)]:
+        out = eval_module(nix_env, pixelfed=pixelfed, peertube=peertube)
+        assert out["imports"] == [str(WIPE_MODULE)]
+        (package,) = out["wipe"]["packages"]
+        assert package["name"] == "fedipanel-wipe"
+        assert package["runtimeInputs"] == ["COREUTILS", "FINDUTILS", "UTIL-LINUX", "SYSTEMD"]
+    assert sorted(out["wipe"]["options"]) == ["extraPaths", "extraUnits", "journal"]
+
+
+def test_wipe_stops_the_services_removes_their_data_and_secrets_and_says_so(wipe_script):
+    w = wipe_script
+    w.machine(*MACHINE)
+    result = w.run()
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[:2] == ["stopped mastodon-web.service", "stopped postgresql.service"]
+    for path in (
+        "/var/lib/mastodon",
+        "/var/lib/redis-mastodon",
+        "/var/lib/postgresql",
+        "/var/lib/acme",
+        "/var/log/nginx",
+        "/var/lib/fedipanel",
+        "/srv/extra",
+    ):
+        assert f"removed {w.root}{path}" in lines
+        assert not w.exists(path)
+    assert "removed the journal" in lines
+    assert lines[-1] == "fedipanel-wipe: done"
+    log = w.log.read_text()
+    # The patterns reach systemctl unexpanded, the provider's extra ones included.
+    assert "list-units --all --plain --no-legend --full -- mastodon* pixelfed*" in log
+    assert "fedipanel-secrets* backup-agent*" in log
+    assert "journalctl --vacuum-time=1s" in log
+    assert "stop -- mastodon.target" not in log  # inactive: left alone
+
+
+def test_wipe_is_safe_to_run_twice(wipe_script):
+    w = wipe_script
+    w.machine(*MACHINE)
+    assert w.run().returncode == 0
+    again = w.run()
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines() == ["removed the journal", "fedipanel-wipe: done"]
+
+
+def test_wipe_that_cannot_stop_a_unit_says_so_and_does_not_confirm(wipe_script):
+    w = wipe_script
+    w.machine(*MACHINE)
+    result = w.run(stop_fails="postgresql.service")
+    assert result.returncode == 1
+    assert "fedipanel-wipe: could not stop postgresql.service" in result.stderr
+    assert "fedipanel-wipe: done" not in result.stdout
+    assert not w.exists("/var/lib/fedipanel")  # the rest is wiped all the same

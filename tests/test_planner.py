@@ -132,7 +132,8 @@ def test_as_json_lists_changes_and_a_summary(
     plan = plan_changes([Resource("ssh_key", "deploy", {"public_key": "a"})], recorded)
     document = plan.as_json()
     assert json.loads(json.dumps(document)) == document
-    assert list(document) == ["changes", "summary"]
+    assert list(document) == ["changes", "summary", "services"]
+    assert document["services"] == []  # nothing of a service's data is kept or deleted
     assert {k: v for k, v in document["summary"].items() if v} == {
         k: v for k, v in summary.items() if v
     }

@@ -142,7 +142,7 @@ def test_adding_resizing_and_removing_services_across_two_deployments(
     services = {
         "mastodon": {"enable": True},
         "pixelfed": {"enable": True},
-        "peertube": {"enable": False},
+        "peertube": {"enable": False, "keepData": False},
     }
     operator_api.put("/configuration", sample_config(services=services))
     plan = operator_api.post("/plan").get_json()
@@ -320,6 +320,15 @@ def test_the_fake_rejects_what_the_real_server_rejects(fake_pve: FakeProxmox) ->
     )
     assert raw.status_code == 400
     assert "sshkeys" in raw.json()["errors"]
+    shutdown = requests.post(
+        f"{fake_pve.url}/api2/json/nodes/pve1/qemu/9000/status/shutdown",
+        data={"force": "1"},  # the real parameter is forceStop
+        headers=headers,
+        verify=str(fake_pve.ca_file),
+        timeout=5,
+    )
+    assert shutdown.status_code == 400
+    assert "force" in shutdown.json()["errors"]
     bad = requests.get(f"{fake_pve.url}/api2/json/version", verify=str(fake_pve.ca_file), timeout=5)
     assert bad.status_code == 401
 
@@ -402,10 +411,11 @@ def test_a_clone_left_unconfigured_by_a_dead_worker_is_found_not_cloned_again(
     config["scsi0"] = "linstor:vm-150-disk-0,size=8G"
     from tests.fakes.proxmox import FakeVm
 
-    fake_pve.vms[150] = FakeVm(150, "pve1", config, pool="fedipanel")
+    fake_pve.vms[150] = FakeVm(150, "pve1", config, pool="fedipanel", disk=fake_pve.disk_dir(150))
+    fake_pve.disk_dir(150).mkdir(parents=True)
     operator_api.put("/configuration", sample_config())
     result = _deploy(app, operator_api)
     assert result["status"] == "succeeded", result["error"]
     assert fake_pve.count()["clone"] == 1  # only PeerTube's
     assert _facts(app)["mastodon"]["vmid"] == 150
-    assert fake_pve.vms[150].config["tags"] == "fedipanel;op-acme;m-mastodon"
+    assert fake_pve.vms[150].config["tags"] == "fedipanel;m-mastodon;op-acme"  # sorted by Proxmox

@@ -7,34 +7,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from fedipanel.providers.ssh_secrets import DeliveryError, deliver
-from tests.sshd import Sshd, run_sshd
+from tests.sshd import Sshd, keypair, run_sshd
 
 # Starts programs of its own (sshd, nix, nixops4's fake): not in `make test-fast`.
 pytestmark = pytest.mark.external
 
 
-def _keypair() -> tuple[str, str]:
-    private = Ed25519PrivateKey.generate()
-    pem = private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.OpenSSH,
-        serialization.NoEncryption(),
-    ).decode()
-    public = (
-        private.public_key()
-        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
-        .decode()
-    )
-    return pem, public
-
-
 @pytest.fixture(scope="module")
 def keys() -> tuple[str, str]:
-    return _keypair()
+    return keypair()
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +65,7 @@ def test_delivers_files_root_owned_0400_idempotently_and_removes_stale_ones(
 
 
 def test_wrong_host_key_is_refused(sshd: Sshd, keys: tuple[str, str], tmp_path: Path) -> None:
-    other = _keypair()[1]
+    other = keypair()[1]
     with pytest.raises(DeliveryError, match=r"ssh to root@127\.0\.0\.1"):
         deliver(
             "127.0.0.1",
@@ -100,7 +83,7 @@ def test_a_key_the_machine_does_not_know_is_refused(sshd: Sshd, tmp_path: Path) 
         deliver(
             "127.0.0.1",
             {"a": "b"},
-            private_key_pem=_keypair()[0],
+            private_key_pem=keypair()[0],
             host_public_key=sshd.host_public_key,
             port=sshd.port,
             directory=str(tmp_path / "keys"),

@@ -64,8 +64,15 @@ def test_deployments_record_what_the_machines_use_whenever_it_changes(
     assert sample_count(app) == count
 
     without_peertube = sample_config()
-    without_peertube["services"]["peertube"] = {"enable": False}
+    without_peertube["services"]["peertube"] = {"enable": False}  # kept: shut down, disk kept
     deploy(app, operator_api, without_peertube)
+    assert levels(app, operator_id) == {**BOTH, Metric.CORES: 4, Metric.MEMORY_MIB: 8192}
+    assert sample_count(app) == count + 2
+
+    without_peertube["services"]["peertube"]["keepData"] = False  # now deleted with its disk
+    operator_api.put("/configuration", without_peertube)
+    assert operator_api.post("/deployments", {"confirm": "acme.example"}).status_code == 202
+    wait_for_jobs(app)
     assert levels(app, operator_id) == MASTODON
     assert sample_count(app) == count + 4
 

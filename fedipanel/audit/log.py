@@ -36,6 +36,8 @@ class Action(enum.StrEnum):
     POOL_VM_ADDED = "pool_vm.added"
     POOL_VM_REMOVED = "pool_vm.removed"
     POOL_VM_CLEARED = "pool_vm.cleared"
+    POOL_VM_WIPED = "pool_vm.wiped"
+    POOL_VM_NEEDS_ATTENTION = "pool_vm.needs_attention"
     OPERATOR_CREATED = "operator.created"
     OPERATOR_DISABLED = "operator.disabled"
     OPERATOR_ENABLED = "operator.enabled"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fedipanel.core.resources import KINDS, Resource
@@ -20,7 +20,7 @@ class Action(enum.StrEnum):
 
 
 class DataFate(enum.StrEnum):
-    """What happens to the data of a disabled service's bucket or key."""
+    """What happens to the data of a disabled service's machine, bucket or key."""
 
     KEEP = "keep"
     DELETE = "delete"
@@ -29,8 +29,12 @@ class DataFate(enum.StrEnum):
 
 ACTIONS: tuple[str, ...] = tuple(Action)
 # Kinds that hold an operator's data: a disabled service keeps or deletes them as it chose.
-DATA_KINDS = frozenset({"s3_bucket", "s3_key"})
-# How the plan says it, in the API's `note` and on the plan page.
+# A machine holds the service's database and local files on its disk.
+DATA_KINDS = frozenset({"machine", "s3_bucket", "s3_key"})
+# The spec field that marks a disabled service's machine as kept: shut down with its disk (a
+# Proxmox VM) or left as it is (a pre-deployed VM), and started again when the service returns.
+KEPT = "kept"
+# How the plan says it, in the API's `note` and on the plan page: buckets and keys ...
 FATE_NOTES = {
     DataFate.KEEP: "keep data",
     DataFate.DELETE: "delete (data deleted)",
@@ -42,6 +46,22 @@ DELETION_WORDS = {
     "s3_bucket": "bucket {name} with every object in it",
     "s3_key": "access key {name}",
 }
+# ... machines (on Proxmox or simulated) ...
+MACHINE_NOTES = {
+    DataFate.KEEP: "shut down, disk and database kept",
+    DataFate.DELETE: "deleted with its disk and database",
+}
+# ... machines on a VM from the provider's pool of pre-deployed VMs ...
+POOL_MACHINE_NOTES = {
+    DataFate.KEEP: "its pre-deployed VM stays yours, disk and database kept",
+    DataFate.DELETE: "its pre-deployed VM is wiped (database and files deleted) and returned",
+}
+# ... and a kept machine whose service is enabled again.
+RESTARTED_NOTE = "started again with its disk and database"
+# Per service, in plain words: what becomes of each kind when kept or deleted.
+_KEPT_WORDS = {"s3_bucket": "kept with its files", "s3_key": "kept"}
+_DELETED_WORDS = {"s3_bucket": "emptied and deleted", "s3_key": "deleted", "dns_record": "deleted"}
+_LABELS = {"machine": "machine", "s3_bucket": "bucket", "s3_key": "key", "dns_record": "DNS record"}
 _RANK = {kind: i for i, kind in enumerate(KINDS)}
 
 
@@ -55,8 +75,10 @@ class Change:
     spec: Mapping[str, Any]
     previous: Mapping[str, Any] | None = None
     changed: list[str] = field(default_factory=list)
-    # For a disabled service's buckets and key: what happens to the data.
+    # For a disabled service's machine, buckets and key: what happens to the data.
     data: DataFate | None = None
+    # What happens to the data in words, when anything special does.
+    note: str = ""
 
     @property
     def deletes_data(self) -> bool:
@@ -66,9 +88,16 @@ class Change:
         return self.kind == "machine" or self.data == DataFate.DELETE
 
     @property
-    def note(self) -> str:
-        """Say in words what happens to the data, if anything special does."""
-        return FATE_NOTES[self.data] if self.data else ""
+    def starts_kept_machine(self) -> bool:
+        """Tell whether this change starts a kept machine again (its service is back)."""
+        kept_before = bool(self.previous and self.previous.get(KEPT))
+        return self.kind == "machine" and kept_before and not self.spec.get(KEPT)
+
+    @property
+    def service(self) -> str | None:
+        """Return the Fediverse service this resource serves, if it tells."""
+        found = self.spec.get("service") or self.spec.get("machine")
+        return str(found) if found else None
 
     def as_json(self) -> dict[str, Any]:
         """Return the API's view of this change."""
@@ -79,9 +108,28 @@ class Change:
             "changed": list(self.changed),
             "spec": dict(self.spec),
         }
+        if self.note:
+            out["note"] = self.note
         if self.data:
-            out["note"], out["data"] = self.note, str(self.data)
+            out["data"] = str(self.data)
         return out
+
+    def in_words(self) -> tuple[str, str] | None:
+        """Return ("kept" or "deleted", a plain sentence) when the change keeps or deletes data."""
+        label = _LABELS.get(self.kind)
+        if label is None:
+            return None
+        if self.kind == "machine" and self.note:
+            side = "deleted" if self.data == DataFate.DELETE else "kept"
+            return side, f"{label} {self.name}: {self.note}"
+        if self.data in (DataFate.KEEP, DataFate.NEVER_DELETED) and self.kind in _KEPT_WORDS:
+            words = _KEPT_WORDS[self.kind]
+            if self.data == DataFate.NEVER_DELETED:
+                words = "pre-configured, left as it is"
+            return "kept", f"{label} {self.name}: {words}"
+        if self.action == Action.DELETE and self.kind in _DELETED_WORDS:
+            return "deleted", f"{label} {self.name}: {_DELETED_WORDS[self.kind]}"
+        return None
 
 
 @dataclass(frozen=True)
@@ -105,9 +153,24 @@ class Plan:
         """Tell whether applying the plan would change nothing."""
         return all(change.action == Action.KEEP for change in self.changes)
 
+    def services(self) -> list[dict[str, Any]]:
+        """Return, per service, in plain words, what of its data is kept and what is deleted."""
+        found: dict[str, dict[str, list[str]]] = {}
+        for change in self.changes:
+            words = change.in_words()
+            if words is None or change.service is None:
+                continue
+            entry = found.setdefault(change.service, {"kept": [], "deleted": []})
+            entry[words[0]].append(words[1])
+        return [{"service": name, **found[name]} for name in sorted(found)]
+
     def as_json(self) -> dict[str, Any]:
         """Return the plan as the API's JSON."""
-        return {"changes": [c.as_json() for c in self.changes], "summary": self.counts()}
+        return {
+            "changes": [c.as_json() for c in self.changes],
+            "summary": self.counts(),
+            "services": self.services(),
+        }
 
 
 def _rank(kind: str) -> int:
@@ -140,13 +203,33 @@ def changed_fields(kind: str, old: Mapping[str, Any], new: Mapping[str, Any]) ->
     return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
 
 
+def _note(kind: str, fate: DataFate | None, pooled: bool) -> str:
+    if fate is None:
+        return ""
+    if kind == "machine":
+        return (POOL_MACHINE_NOTES if pooled else MACHINE_NOTES).get(fate, "")
+    return FATE_NOTES[fate]
+
+
+def _kept_machine(res: Resource, pooled: bool) -> Change:
+    """Keep a disabled service's machine with its disk: an update that shuts it down, once."""
+    spec = {**res.spec, KEPT: True}
+    action, changed = (Action.KEEP, []) if res.spec.get(KEPT) else (Action.UPDATE, [KEPT])
+    note = _note(res.kind, DataFate.KEEP, pooled)
+    return Change(action, res.kind, res.name, spec, res.spec, changed, DataFate.KEEP, note)
+
+
 def plan_changes(
-    desired: Sequence[Resource], recorded: Sequence[Resource], keep_data: Collection[str] = ()
+    desired: Sequence[Resource],
+    recorded: Sequence[Resource],
+    keep_data: Collection[str] = (),
+    pooled: Collection[str] = (),
 ) -> Plan:
     """Compare desired with recorded resources by (kind, name) and return the plan.
 
-    Buckets and keys of the services in `keep_data` (disabled, data kept) stay as they are
-    instead of being deleted.
+    The machine, buckets and key of the services in `keep_data` (disabled, data kept) stay:
+    the machine is kept with its disk (its spec gets `kept`), the rest as it is. `pooled` names
+    the recorded machines that run on pre-deployed VMs, which the plan words differently.
     """
     wanted: dict[tuple[str, str], Resource] = {}
     for res in desired:
@@ -163,23 +246,34 @@ def plan_changes(
             forward.append(Change(Action.KEEP, res.kind, res.name, res.spec, old.spec))
         else:
             diff = changed_fields(res.kind, old.spec, res.spec)
-            forward.append(Change(Action.UPDATE, res.kind, res.name, res.spec, old.spec, diff))
+            change = Change(Action.UPDATE, res.kind, res.name, res.spec, old.spec, diff)
+            if change.starts_kept_machine:
+                change = replace(change, note=RESTARTED_NOTE)
+            forward.append(change)
     deletes: list[Change] = []
     for key, res in existing.items():
         if key in wanted:
             continue
+        on_pool = res.kind == "machine" and res.name in pooled
         if res.kind not in DATA_KINDS:
             fate = None
         elif res.spec.get("assigned"):
             fate = DataFate.NEVER_DELETED
         elif res.spec.get("service") in keep_data:
+            if res.kind == "machine":
+                forward.append(_kept_machine(res, on_pool))
+                continue
+            note = _note(res.kind, DataFate.KEEP, on_pool)
             forward.append(
-                Change(Action.KEEP, res.kind, res.name, res.spec, res.spec, [], DataFate.KEEP)
+                Change(Action.KEEP, res.kind, res.name, res.spec, res.spec, [], DataFate.KEEP, note)
             )
             continue
         else:
             fate = DataFate.DELETE
-        deletes.append(Change(Action.DELETE, res.kind, res.name, res.spec, res.spec, [], fate))
+        note = _note(res.kind, fate, on_pool)
+        deletes.append(
+            Change(Action.DELETE, res.kind, res.name, res.spec, res.spec, [], fate, note)
+        )
     # Stable sorts keep the callers' order within a kind.
     forward.sort(key=lambda c: _rank(c.kind))
     deletes.sort(key=lambda c: _rank(c.kind), reverse=True)

@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
+from fedipanel.core.planner import KEPT
+
 
 class Metric(enum.StrEnum):
     """One level FediPanel records per operator."""
@@ -144,11 +146,11 @@ def month_totals(series: Mapping[Metric, Sequence[Sample]], month: Month, now: d
 def machine_levels(specs: Iterable[Mapping[str, Any]]) -> dict[Metric, int]:
     """Return what machines of these specs use now.
 
-    Every machine counts as a VM and with its disk; only running ones (a spec without
-    `"running": false`) count with their cores and memory.
+    Every machine counts as a VM and with its disk; only running ones count with their cores
+    and memory: a machine kept for a disabled service (`"kept": true`) is shut down.
     """
     machines = list(specs)
-    running = [spec for spec in machines if spec.get("running") is not False]
+    running = [spec for spec in machines if not spec.get(KEPT) and spec.get("running") is not False]
     return {
         Metric.VMS: len(machines),
         Metric.CORES: sum(int(spec.get("cores", 0)) for spec in running),

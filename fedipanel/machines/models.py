@@ -41,6 +41,11 @@ class PooledVm(db.Model):  # type: ignore[name-defined]
     machine: Mapped[str | None] = mapped_column(String(64))
     assigned_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When it was last wiped on its way back to the pool.
+    wiped_at: Mapped[datetime | None]
+    # Why it needs the provider's attention (its wipe failed): never handed out until cleared.
+    attention: Mapped[str | None] = mapped_column(Text)
+    attention_at: Mapped[datetime | None]
 
 
 class AddressLease(db.Model):  # type: ignore[name-defined]

@@ -1,4 +1,9 @@
-"""The pool of pre-deployed VMs: handed to operators' machines, taken back when unused."""
+"""The pool of pre-deployed VMs: handed to operators' machines, taken back when unused.
+
+A VM goes back to the pool wiped (the deploy job runs `fedipanel-wipe` on it first). One whose
+wipe failed is set aside with the reason ("needs attention") and never handed out again until
+the provider clears it.
+"""
 
 from __future__ import annotations
 
@@ -52,6 +57,16 @@ def entry(entry_id: int) -> PooledVm | None:
     return row
 
 
+def machines_of(operator_id: int) -> set[str]:
+    """Return the names of the operator's machines that run on pooled VMs."""
+    return {
+        str(name)
+        for name in db.session.scalars(
+            select(PooledVm.machine).where(PooledVm.operator_id == operator_id)
+        )
+    }
+
+
 def remove(entry_id: int) -> None:
     """Remove a free VM from the pool; one in use stays."""
     row = entry(entry_id)
@@ -89,7 +104,9 @@ def assign(operator_id: int, machine: str) -> PooledVm:
         if current is not None:
             return current
         free = db.session.scalar(
-            select(PooledVm.id).where(PooledVm.operator_id.is_(None)).order_by(PooledVm.id)
+            select(PooledVm.id)
+            .where(PooledVm.operator_id.is_(None), PooledVm.attention.is_(None))
+            .order_by(PooledVm.id)
         )
         if free is None:
             raise PoolError(
@@ -99,7 +116,9 @@ def assign(operator_id: int, machine: str) -> PooledVm:
         # Only one deployment can take a given free row: the update matches nothing otherwise.
         taken = db.session.execute(
             update(PooledVm)
-            .where(PooledVm.id == free, PooledVm.operator_id.is_(None))
+            .where(
+                PooledVm.id == free, PooledVm.operator_id.is_(None), PooledVm.attention.is_(None)
+            )
             .values(operator_id=operator_id, machine=machine, assigned_at=utcnow())
         )
         db.session.commit()
@@ -111,11 +130,37 @@ def assign(operator_id: int, machine: str) -> PooledVm:
     raise PoolError("the pool is too contended right now; try again")
 
 
-def release(operator_id: int, machine: str) -> str | None:
-    """Return the machine's VM to the pool; answer its address."""
+def release(operator_id: int, machine: str, *, wiped: bool) -> str | None:
+    """Return the machine's VM to the pool (`wiped`, or never used); answer its address."""
     row = assigned(operator_id, machine)
     if row is None:
         return None
     row.operator_id, row.machine, row.assigned_at = None, None, None
+    if wiped:
+        row.wiped_at = utcnow()
     db.session.commit()
     return row.address
+
+
+def set_aside(operator_id: int, machine: str, reason: str) -> str | None:
+    """Take the machine's VM from the operator but keep it out of the pool: it needs attention."""
+    row = assigned(operator_id, machine)
+    if row is None:
+        return None
+    row.operator_id, row.machine, row.assigned_at = None, None, None
+    row.attention, row.attention_at = reason, utcnow()
+    db.session.commit()
+    return row.address
+
+
+def clear(entry_id: int) -> tuple[str, str]:
+    """Hand a VM that needed attention out again; return its address and the reason it had."""
+    row = db.session.get(PooledVm, entry_id)
+    if row is None:
+        raise PoolError("no such pool entry")
+    if row.attention is None:
+        raise PoolError(f"{row.address} does not need attention")
+    reason = row.attention
+    row.attention, row.attention_at = None, None
+    db.session.commit()
+    return row.address, reason

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fedipanel.core.planner import Plan
+from fedipanel.core.planner import KEPT, Action, Plan
 from fedipanel.db import db
 from fedipanel.machines.models import Quota
 
@@ -37,43 +37,69 @@ class Usage:
 UNLIMITED = Usage(None, None, None, None)
 
 
+def machine_usage(spec: Mapping[str, Any]) -> dict[str, int]:
+    """Return what one machine takes: a kept one only its disk, its VM being shut down."""
+    running = not spec.get(KEPT)
+    return {
+        "cores": int(spec.get("cores", 0)) if running else 0,
+        "memory_mib": int(spec.get("memory_mib", 0)) if running else 0,
+        "disk_gib": int(spec.get("disk_gib", 0)),
+    }
+
+
 def total_usage(specs: Iterable[Mapping[str, Any]]) -> Usage:
-    """Return what machines of these specs use together."""
-    rows = list(specs)
+    """Return what machines of these specs use together (kept ones count as VMs with disk)."""
+    rows = [machine_usage(spec) for spec in specs]
     return Usage(
         vms=len(rows),
-        cores=sum(int(s.get("cores", 0)) for s in rows),
-        memory_mib=sum(int(s.get("memory_mib", 0)) for s in rows),
-        disk_gib=sum(int(s.get("disk_gib", 0)) for s in rows),
+        cores=sum(r["cores"] for r in rows),
+        memory_mib=sum(r["memory_mib"] for r in rows),
+        disk_gib=sum(r["disk_gib"] for r in rows),
     )
 
 
 def final_usage(plan: Plan) -> Usage:
     """Return what the operator's machines use once the plan is applied."""
-    return total_usage(c.spec for c in plan.changes if c.kind == "machine" and c.action != "delete")
+    return total_usage(
+        c.spec for c in plan.changes if c.kind == "machine" and c.action != Action.DELETE
+    )
 
 
 def peak_usage(plan: Plan) -> Usage:
     """Return the most the machines use while the plan is applied.
 
-    Machines to remove still exist until the rest succeeded, and a resized one counts at its
-    larger size, so the quota holds at every moment, not only at the end.
+    Machines to remove still exist until the rest succeeded, a resized one counts at its larger
+    size and one being kept runs until the end, so the quota holds at every moment, not only at
+    the end.
     """
     specs: list[Mapping[str, Any]] = []
     for change in plan.changes:
-        if change.kind != "machine":
+        if change.kind != "machine" or "cores" not in change.spec:
             continue
-        if change.action == "update" and change.previous:
-            old = change.previous
-            specs.append(
-                {
-                    k: max(int(change.spec.get(k, 0)), int(old.get(k, 0)))
-                    for k in ("cores", "memory_mib", "disk_gib")
-                }
-            )
+        if change.action == Action.UPDATE and change.previous:
+            old, new = machine_usage(change.previous), machine_usage(change.spec)
+            specs.append({key: max(old[key], new[key]) for key in new})
         else:
             specs.append(change.spec)
-    return total_usage(s for s in specs if "cores" in s)
+    return total_usage(specs)
+
+
+def kept_note(plan: Plan) -> str:
+    """Say how the machines kept for disabled services count against the quota."""
+    kept = [c for c in plan.changes if c.kind == "machine" and c.spec.get(KEPT)]
+    if not kept:
+        return ""
+    names = ", ".join(c.name for c in kept)
+    disk = sum(int(c.spec.get("disk_gib", 0)) for c in kept)
+    if len(kept) == 1:
+        return (
+            f"Kept machine {names} counts as 1 VM with its {disk} GiB disk; its vCPUs and "
+            "memory are free while it is kept."
+        )
+    return (
+        f"Kept machines {names} count as {len(kept)} VMs with their {disk} GiB of disk; their "
+        "vCPUs and memory are free while they are kept."
+    )
 
 
 def exceeded(usage: Usage, quota: Usage) -> list[str]:
@@ -160,6 +186,7 @@ def plan_json(operator: Any, plan: Plan) -> dict[str, Any]:
             "final": as_dict(found.final),
             "peak": as_dict(found.peak),
             "exceeded": found.problems,
+            "kept": kept_note(plan),
         },
         "refusals": refusals(plan),
     }
@@ -175,4 +202,5 @@ def plan_summary(operator_id: int, plan: Plan) -> dict[str, Any]:
         "refusals": refused,
         "blocked": bool(refused or found.problems),
         "message": found.message() if found.problems else "",
+        "kept": kept_note(plan),
     }

@@ -15,6 +15,7 @@ from fedipanel.core.registry import SERVICE_NAMES
 from fedipanel.core.resources import AssignedS3, OperatorFacts, ProviderSettings, S3Settings
 from fedipanel.db import db
 from fedipanel.keys.deploy_keys import MissingDeployKey, deploy_key
+from fedipanel.machines import pool
 from fedipanel.resources.records import recorded_resources
 from fedipanel.settings.effective import Settings
 from fedipanel.storage.records import assigned_buckets
@@ -95,5 +96,7 @@ def plan_version(
         raise PlanError(f"The provider's settings cannot be used: {exc}") from None
     # Nothing is deleted unless asked: a service's data stays unless keepData is false.
     keep = [name for name in SERVICE_NAMES if config.service(name).keepData]
-    plan = plan_changes(state.resources(), recorded_resources(operator.id), keep)
+    plan = plan_changes(
+        state.resources(), recorded_resources(operator.id), keep, pool.machines_of(operator.id)
+    )
     return PlannedDeployment(config=config, version=version, state=state, plan=plan)

@@ -1,11 +1,11 @@
 """Copy secret files to a machine over SSH with the operator's deploy key.
 
-One `ssh` run per machine (the OpenSSH client, without a shell on this side) executes a short
-POSIX script on the machine. The files travel on standard input, base64 per line, never on a
-command line. The script writes each file atomically, root-owned with mode 0400, into one fixed
-directory, leaves unchanged files untouched, and removes every other file in that directory, so
-secrets no longer used disappear. The host key must be the one recorded when the machine was
-created (StrictHostKeyChecking=yes against a one-line known_hosts file).
+One `ssh` run per machine (`ssh_command`: the OpenSSH client, without a shell on this side)
+executes a short POSIX script on the machine. The files travel on standard input, base64 per
+line, never on a command line. The script writes each file atomically, root-owned with mode
+0400, into one fixed directory, leaves unchanged files untouched, and removes every other file
+in that directory, so secrets no longer used disappear. The host key must be the one recorded
+when the machine was created (StrictHostKeyChecking=yes against a one-line known_hosts file).
 """
 
 from __future__ import annotations
@@ -13,12 +13,10 @@ from __future__ import annotations
 import base64
 import re
 import shlex
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+
+from fedipanel.providers import ssh_command
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -83,60 +81,26 @@ def deliver(
             raise DeliveryError(f"refusing to deliver a file named {name!r}")
     if not directory.startswith("/") or "\n" in directory:
         raise DeliveryError(f"the secrets directory must be an absolute path, not {directory!r}")
-    ssh = shutil.which("ssh")
-    if ssh is None:
-        raise DeliveryError("the OpenSSH client (ssh) is not installed on this worker")
     stdin = "".join(
         f"{name} {base64.b64encode(content.encode()).decode()}\n"
         for name, content in sorted(files.items())
     )
     script = _SCRIPT % {"dir": shlex.quote(directory.rstrip("/") or "/")}
-    with tempfile.TemporaryDirectory(prefix="fedipanel-ssh-") as tmp:
-        key_file = Path(tmp, "id")
-        key_file.touch(mode=0o600)
-        key_file.write_text(private_key_pem.rstrip("\n") + "\n")
-        known_hosts = Path(tmp, "known_hosts")
-        key = host_public_key.strip()
-        known_hosts.write_text(f"{host} {key}\n[{host}]:{port} {key}\n")
-        command = [
-            ssh,
-            "-i",
-            str(key_file),
-            "-F",
-            "/dev/null",
-            "-o",
-            "StrictHostKeyChecking=yes",
-            "-o",
-            f"UserKnownHostsFile={known_hosts}",
-            "-o",
-            "GlobalKnownHostsFile=/dev/null",
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "IdentitiesOnly=yes",
-            "-o",
-            "ConnectTimeout=15",
-            "-o",
-            "LogLevel=ERROR",
-            "-p",
-            str(port),
-            "-l",
-            user,
+    try:
+        result = ssh_command.run(
             host,
-            "--",
             script,
-        ]
-        try:
-            result = subprocess.run(  # noqa: S603 - fixed program, arguments as a list
-                command, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
-            )
-        except subprocess.TimeoutExpired:
-            raise DeliveryError(f"ssh to {host}:{port} took longer than {timeout:.0f}s") from None
+            private_key_pem=private_key_pem,
+            host_public_key=host_public_key,
+            port=port,
+            user=user,
+            stdin=stdin,
+            timeout=timeout,
+        )
+    except ssh_command.SshError as exc:
+        raise DeliveryError(str(exc)) from None
     if result.returncode != 0:
-        reason = result.stderr.strip().splitlines()[-1:] or [f"exit code {result.returncode}"]
-        if result.returncode == 255:
-            raise DeliveryError(f"ssh to {user}@{host}:{port} failed: {reason[0]}")
-        raise DeliveryError(f"writing secrets on {host} failed: {reason[0]}")
+        raise DeliveryError(f"writing secrets on {host} failed: {result.reason()}")
     delivery = Delivery()
     for line in result.stdout.splitlines():
         what, _, name = line.partition(" ")

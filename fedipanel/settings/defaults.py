@@ -32,6 +32,9 @@ RUNTIME: dict[str, Any] = {
     "SIZES": None,  # JSON, overrides the sizes on the settings page
     "KEYS_DIR": paths.KEYS_DIR,
     "VM_BOOT_TIMEOUT": 600.0,
+    "VM_SHUTDOWN_TIMEOUT": 180,  # seconds a kept VM may take to shut down before it is stopped
+    "WIPE_COMMAND": "fedipanel-wipe",  # run over SSH on a pool VM before it returns to the pool
+    "WIPE_TIMEOUT": 600.0,
     "PROXMOX_BACKOFF": 1.0,
     "PROXMOX_TASK_POLL": 1.0,
     "PROXMOX_TASK_TIMEOUT": 900.0,

@@ -49,9 +49,12 @@ class Settings:
     dns_ttl: int
     keys_dir: str
     vm_boot_timeout: float
+    vm_shutdown_timeout: int
     vm_ssh_port: int
     accounting_retention_days: int
     usage_sample_interval: float
+    wipe_command: str
+    wipe_timeout: float
     proxmox_retry: Retry
     mail: MailSettings | None
     garage: garage.GarageSettings | None
@@ -133,8 +136,11 @@ def build(
         keys_dir=str(config["KEYS_DIR"]),
         vm_boot_timeout=float(config["VM_BOOT_TIMEOUT"]),
         accounting_retention_days=int(config["ACCOUNTING_RETENTION_DAYS"]),
+        vm_shutdown_timeout=int(config["VM_SHUTDOWN_TIMEOUT"]),
         vm_ssh_port=attempt("ssh", lambda: check_port(values["VM_SSH_PORT"] or 22), 22),
         usage_sample_interval=float(config["USAGE_SAMPLE_INTERVAL"]),
+        wipe_command=str(config["WIPE_COMMAND"]),
+        wipe_timeout=float(config["WIPE_TIMEOUT"]),
         proxmox_retry=Retry(
             backoff=float(config["PROXMOX_BACKOFF"]),
             task_poll=float(config["PROXMOX_TASK_POLL"]),

@@ -144,5 +144,10 @@ def plan_page(
         deletions=planned.plan.deletions(),
         confirm_error=confirm_error,
         confirm_value=confirm_value,
+        fates=[{**entry, "label": _label(entry["service"])} for entry in planned.plan.services()],
     )
     return page, status
+
+
+def _label(service: str) -> str:
+    return next((s.label for s in SERVICES if s.name == service), service)

@@ -131,3 +131,16 @@ def remove_vm(entry_id: int) -> Response | tuple[str, int]:
     else:
         flash("Removed from the pool.")
     return redirect(url_for("machines.vm_pool"))
+
+
+@bp.route("/vm-pool/<int:entry_id>/clear", methods=["POST"])
+@provider_required
+def clear_vm(entry_id: int) -> Response:
+    try:
+        address, reason = pool.clear(entry_id)
+    except pool.PoolError as exc:
+        flash(exc.message, "error")
+    else:
+        audit(Action.POOL_VM_CLEARED, vm=address, reason=reason)
+        flash(f"{address} is back in the pool: it will be handed out again.")
+    return redirect(url_for("machines.vm_pool"))

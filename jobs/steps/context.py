@@ -33,6 +33,8 @@ class DeployContext:
     state: DesiredState
     plan: Plan
     hosts: dict[str, Host] = field(default_factory=dict)
+    # Machines whose pre-deployed VM this deployment took from the pool.
+    claimed: list[str] = field(default_factory=list)
 
     @property
     def slug(self) -> str:

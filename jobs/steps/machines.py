@@ -1,16 +1,25 @@
-"""Machines: provision what the plan creates or changes, remove what it deletes."""
+"""Machines: provision what the plan creates or changes, keep what a disabled service keeps,
+remove what it deletes."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from fedipanel.core.document import Host
-from fedipanel.core.planner import Action, Change
+from fedipanel.core.planner import Action, Change, DataFate
+from fedipanel.db import db
 from fedipanel.deployments.systems import MachineBackend, machine_backend
 from fedipanel.machines import quota
 from fedipanel.providers.proxmox.settings import ProxmoxSettings
 from fedipanel.resources.records import recorded_facts
+from fedipanel.storage.records import record_outcome
 from jobs.runner import StepFailed
-from jobs.steps import vms
+from jobs.steps import pool_vms, vms
 from jobs.steps.context import DeployContext
+
+log = logging.getLogger(__name__)
 
 
 def check_quota(ctx: DeployContext) -> None:
@@ -40,18 +49,23 @@ def _proxmox(ctx: DeployContext, doing: str) -> ProxmoxSettings:
     return ctx.settings.proxmox
 
 
+def _running(ctx: DeployContext) -> list[Change]:
+    """Return the machine changes whose machines run once deployed (not the kept ones)."""
+    return [c for c in ctx.changes("machine") if c.data != DataFate.KEEP]
+
+
 def provision(ctx: DeployContext) -> None:
     ctx.progress.phase("Provisioning machines", 10)
     backend = machine_backend(ctx.settings)
     if backend == MachineBackend.PROXMOX:
-        vms.provision_proxmox(ctx, _proxmox(ctx, ""))
+        vms.provision_proxmox(ctx, _proxmox(ctx, ""), _running(ctx))
         return
     if backend == MachineBackend.POOL:
-        vms.provision_pool(ctx)
+        pool_vms.provision_pool(ctx, _running(ctx))
         return
     known = recorded_facts(ctx.operator.id, "machine")
     taken = {facts.get("address") for facts in known.values()}
-    for change in ctx.changes("machine"):
+    for change in _running(ctx):
         facts = known.get(change.name) or {}
         if not facts.get("address"):
             facts = {"address": _next_simulated_address(taken)}
@@ -70,14 +84,51 @@ def provision(ctx: DeployContext) -> None:
         raise StepFailed(f"no address for machine(s): {', '.join(sorted(missing))}")
 
 
+@contextmanager
+def returning_unused(ctx: DeployContext) -> Iterator[None]:
+    """On a failure within, give back the pool VMs taken meanwhile: nothing was put on them."""
+    try:
+        yield
+    except BaseException:
+        if ctx.claimed:
+            try:
+                db.session.rollback()
+                pool_vms.release_claimed(ctx)
+            except Exception:
+                # The failure that got us here is what the operator must see; this one is logged.
+                log.exception("could not return unused pool VMs of deployment %s", ctx.deployment)
+        raise
+
+
+def keep(ctx: DeployContext) -> None:
+    """Shut down the machines kept for disabled services, now that the rest succeeded."""
+    kept = [c for c in ctx.changes("machine") if c.data == DataFate.KEEP]
+    if not kept:
+        return
+    ctx.progress.phase("Keeping the machines of removed services", 90)
+    known = recorded_facts(ctx.operator.id, "machine")
+    for change in kept:
+        via = (known.get(change.name) or {}).get("via")
+        if via == MachineBackend.PROXMOX:
+            vms.keep_proxmox(ctx, change, _proxmox(ctx, f"cannot keep VM {change.name}: "))
+        elif via == MachineBackend.POOL:
+            pool_vms.keep_pool(ctx, change)
+        else:
+            outcome = f"machine {change.name} shut down, disk and database kept"
+            if change.action != Action.KEEP:
+                ctx.simulate(f"shut down VM {change.name}, tag it kept; its disk stays")
+                record_outcome(ctx.deployment.id, change.service or change.name, "keep", outcome)
+            ctx.record(change, simulated=True)
+
+
 def remove(ctx: DeployContext, change: Change) -> None:
     via = (recorded_facts(ctx.operator.id, "machine").get(change.name) or {}).get("via")
     if via == MachineBackend.PROXMOX:
         vms.remove_proxmox(ctx, change, _proxmox(ctx, f"cannot remove VM {change.name}: "))
     elif via == MachineBackend.POOL:
-        vms.remove_pool(ctx, change)
+        pool_vms.remove_pool(ctx, change)
     else:
-        ctx.simulate(f"stop and delete VM {change.name}")
+        ctx.simulate(f"stop and delete VM {change.name} with its disk")
 
 
 def _next_simulated_address(taken: set[str | None]) -> str:

@@ -1,20 +1,21 @@
-"""Real machines: VMs on Proxmox, or VMs from the provider's pool of pre-deployed ones."""
+"""VMs on Proxmox: clone, configure and start them, keep them shut down, delete them."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fedipanel.core.document import Host
-from fedipanel.core.planner import Action, Change
+from fedipanel.core.planner import Action, Change, DataFate
 from fedipanel.core.resources import MachineSize
 from fedipanel.deployments.systems import MachineBackend
-from fedipanel.machines import addresses, pool
+from fedipanel.machines import addresses
 from fedipanel.providers import ssh_hostkey
 from fedipanel.providers.proxmox import provision
 from fedipanel.providers.proxmox.addresses import AddressError
 from fedipanel.providers.proxmox.client import Client, ProxmoxError
 from fedipanel.providers.proxmox.settings import ProxmoxSettings
-from fedipanel.resources.records import recorded_facts
+from fedipanel.resources.records import forget, recorded_facts
+from fedipanel.storage.records import record_outcome
 from jobs.runner import StepFailed
 from jobs.steps.context import DeployContext
 
@@ -26,11 +27,20 @@ def _client(ctx: DeployContext, settings: ProxmoxSettings) -> Client:
         raise StepFailed(f"Proxmox: {exc.message}") from None
 
 
-def provision_proxmox(ctx: DeployContext, settings: ProxmoxSettings) -> None:
-    """Create, change or check each machine's VM, recording it as soon as it exists."""
+def _find(client: Client, slug: str, machine: str, facts: dict[str, Any]) -> provision.Vm | None:
+    """Find the machine's VM by its recorded id, else by its name and tags."""
+    if facts.get("vmid") and facts.get("node"):
+        vm = provision.vm_at(client, str(facts["node"]), int(facts["vmid"]))
+        if vm is not None and vm.name == provision.vm_name(slug, machine):
+            return vm
+        # Gone, or the id was reused for another VM.
+    return provision.find_vm(client, slug, machine)
+
+
+def provision_proxmox(ctx: DeployContext, settings: ProxmoxSettings, changes: list[Change]) -> None:
+    """Create, change, start or check each machine's VM, recording it as soon as it exists."""
     client = _client(ctx, settings)
     known = recorded_facts(ctx.operator.id, "machine")
-    changes = ctx.changes("machine")
     for index, change in enumerate(changes):
         ctx.progress.advance(10 + int(14 * index / max(1, len(changes))))
         try:
@@ -57,13 +67,7 @@ def _ensure_vm(
     size = MachineSize(int(spec["cores"]), int(spec["memory_mib"]), int(spec["disk_gib"]))
     infrastructure = {settings.cluster.gateway or "", *settings.cluster.nameservers}
     address = addresses.lease(ctx.operator.id, name, settings.addresses, avoid=infrastructure)
-    vm = None
-    if facts.get("vmid") and facts.get("node"):
-        vm = provision.vm_at(client, str(facts["node"]), int(facts["vmid"]))
-        if vm is not None and vm.name != provision.vm_name(slug, name):
-            vm = None  # the id was reused for another VM
-    if vm is None:
-        vm = provision.find_vm(client, slug, name)
+    vm = _find(client, slug, name, facts)
     if vm is None:
         ctx.progress.phase(f"VM {name}: cloning", ctx_progress(ctx))
         vm = provision.clone(client, settings.cluster, slug, name, say)
@@ -95,7 +99,7 @@ def _ensure_vm(
         say(f"VM {name}: disk already {size.disk_gib} GiB or larger")
     ctx.progress.phase(f"VM {name}: starting", ctx_progress(ctx))
     if provision.start(client, vm):
-        say(f"VM {name}: started")
+        say(f"VM {name}: started" + (" again with its disk" if change.starts_kept_machine else ""))
     elif restart:
         say(f"VM {name}: rebooting so that the new size applies")
         provision.reboot(client, vm)
@@ -113,6 +117,36 @@ def ctx_progress(ctx: DeployContext) -> int:
     return 10 + min(14, len(ctx.hosts) * 4)
 
 
+def keep_proxmox(ctx: DeployContext, change: Change, settings: ProxmoxSettings) -> None:
+    """Tag the kept machine's VM `kept` and shut it down; its disk and address stay."""
+    client = _client(ctx, settings)
+    facts = recorded_facts(ctx.operator.id, "machine").get(change.name) or {}
+    name, service = change.name, change.service or change.name
+
+    def say(line: str) -> None:
+        ctx.progress.log([line])
+
+    try:
+        vm = _find(client, ctx.slug, name, facts)
+        if vm is None:
+            outcome = f"machine {name}: its VM no longer exists on Proxmox, nothing to keep"
+            say(outcome)
+            record_outcome(ctx.deployment.id, service, "keep", outcome)
+            forget(ctx.operator.id, "machine", name)
+            addresses.release(ctx.operator.id, name)
+            return
+        if provision.tag_kept(client, vm, ctx.slug, name):
+            say(f"VM {name}: tagged {provision.KEPT_TAG}")
+        ran = provision.shut_down(client, vm, ctx.settings.vm_shutdown_timeout, say)
+    except ProxmoxError as exc:
+        raise StepFailed(f"Proxmox: {exc.message}") from None
+    say(f"VM {name} ({vm.vmid}): {'shut down' if ran else 'already shut down'}, kept with its disk")
+    if ran or change.action != Action.KEEP:
+        outcome = f"machine {name} shut down, disk and database kept"
+        record_outcome(ctx.deployment.id, service, "keep", outcome)
+    ctx.record(change, facts | {"vmid": vm.vmid, "node": vm.node}, simulated=False)
+
+
 def remove_proxmox(ctx: DeployContext, change: Change, settings: ProxmoxSettings) -> None:
     """Stop and delete the machine's VM with its disks, then free its address."""
     client = _client(ctx, settings)
@@ -122,44 +156,17 @@ def remove_proxmox(ctx: DeployContext, change: Change, settings: ProxmoxSettings
         ctx.progress.log([line])
 
     try:
-        vm = None
-        if facts.get("vmid") and facts.get("node"):
-            vm = provision.vm_at(client, str(facts["node"]), int(facts["vmid"]))
-            if vm is not None and vm.name != provision.vm_name(ctx.slug, change.name):
-                vm = None
-        vm = vm or provision.find_vm(client, ctx.slug, change.name)
+        vm = _find(client, ctx.slug, change.name, facts)
         if vm is None:
             say(f"VM {change.name} no longer exists")
         else:
             provision.delete_vm(client, vm, say)
     except ProxmoxError as exc:
         raise StepFailed(f"Proxmox: {exc.message}") from None
+    if change.data == DataFate.DELETE:
+        outcome = f"machine {change.name} deleted with its disk and database"
+        record_outcome(ctx.deployment.id, change.service or change.name, "delete", outcome)
     address = addresses.leased(ctx.operator.id, change.name)
     addresses.release(ctx.operator.id, change.name)
     if address:
         say(f"address {address} is free again")
-
-
-def provision_pool(ctx: DeployContext) -> None:
-    """Give each machine a pre-deployed VM from the provider's pool."""
-    for change in ctx.changes("machine"):
-        try:
-            vm = pool.assign(ctx.operator.id, change.name)
-        except pool.PoolError as exc:
-            raise StepFailed(exc.message) from None
-        if change.action == Action.CREATE:
-            ctx.progress.log([f"VM {change.name}: pre-deployed VM {vm.address} assigned"])
-        elif change.action == Action.UPDATE:
-            ctx.progress.log(
-                [f"VM {change.name}: pre-deployed VM {vm.address} keeps its size (not resizable)"]
-            )
-        facts = {"via": MachineBackend.POOL, "address": vm.address, "host_key": vm.host_key}
-        ctx.record(change, facts, simulated=False)
-        ctx.hosts[change.name] = Host(host=vm.address, user="root", host_public_key=vm.host_key)
-
-
-def remove_pool(ctx: DeployContext, change: Change) -> None:
-    """Return the machine's VM to the pool."""
-    address = pool.release(ctx.operator.id, change.name)
-    if address:
-        ctx.progress.log([f"VM {change.name}: {address} returned to the pool"])

@@ -165,6 +165,9 @@ let
   '';
 in
 {
+  # `fedipanel-wipe`, which the panel runs before a pre-deployed VM returns to the pool.
+  imports = [ ./fedipanel-wipe.nix ];
+
   options.fedipanel = {
     secrets.enable = mkOption {
       type = types.bool;

@@ -2,7 +2,9 @@
 
 Token auth, asynchronous UPID tasks, clone locks, clone/config/resize/status/delete semantics
 and, for each started VM, a real `sshd` listening on the VM's cloud-init address, so that
-"wait until SSH answers" and ssh-keyscan work for real. Knobs let tests inject failures.
+"wait until SSH answers" and ssh-keyscan work for real. Each VM's disk is a directory that
+survives shutdown, stop and start and goes when the VM is destroyed; SSH sessions on the VM find
+it in `$FAKE_VM_DISK`. Knobs let tests inject failures.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import ipaddress
 import json
 import os
 import re
+import shutil
 import ssl
 import subprocess
 import threading
@@ -57,6 +60,8 @@ class FakeVm:
     status: str = "stopped"
     pool: str | None = None
     foreign: bool = False
+    # The directory standing in for the VM's system disk (None for the template).
+    disk: Path | None = None
 
 
 @dataclass
@@ -70,6 +75,8 @@ class Knobs:
     )  # method, path re, status, msg
     auth_delay: float = 0.0
     fail_tasks: list[tuple[str, str]] = field(default_factory=list)  # task type, exit status
+    # VMs whose guest ignores the ACPI power button, so a shutdown runs into its timeout.
+    ignore_acpi: set[int] = field(default_factory=set)
 
 
 class FakeProxmox:
@@ -450,7 +457,7 @@ class FakeProxmox:
         if "description" in v:
             config["description"] = v["description"]
         config["lock"] = "clone"
-        vm = FakeVm(newid, target, config, pool=pool)
+        vm = FakeVm(newid, target, config, pool=pool, disk=self.disk_dir(newid))
         self.vms[newid] = vm
         failure = self.knobs.fail_clone
         self.knobs.fail_clone = None
@@ -459,6 +466,8 @@ class FakeProxmox:
             if failure:
                 self.vms.pop(newid, None)
                 raise ApiError(500, failure)
+            assert vm.disk is not None
+            vm.disk.mkdir(parents=True)
             vm.config.pop("lock", None)
 
         return self._task(node, "qmclone", int(vmid), finish)
@@ -479,7 +488,9 @@ class FakeProxmox:
         for key, value in v.items():
             if key in {"node", "vmid", "delete", "digest", "skiplock", "background_delay"}:
                 continue
-            vm.config[key] = value
+            vm.config[key] = unique_tags(value) if key == "tags" else value
+        if vm.config.get("tags") == "":
+            del vm.config["tags"]
 
     def _post_nodes_node_qemu_vmid_config(self, v: dict[str, str], node: str, vmid: str) -> Any:
         vm = self._vm(node, vmid)
@@ -528,10 +539,35 @@ class FakeProxmox:
         vm = self._vm(node, vmid)
 
         def finish() -> None:
-            vm.status = "stopped"
-            self._stop_sshd(vm.vmid)
+            if vm.status != "running":  # nothing to stop: Proxmox ends the task at once
+                return
+            self._unlocked(vm)
+            self._power_off(vm)
 
         return self._task(node, "qmstop", vm.vmid, finish)
+
+    def _post_nodes_node_qemu_vmid_status_shutdown(
+        self, v: dict[str, str], node: str, vmid: str
+    ) -> Any:
+        vm = self._vm(node, vmid)
+        force = v.get("forceStop") == "1"
+
+        # As qemu-server's _do_vm_stop: nothing to do when it is not running; the guest powers
+        # off on the ACPI event, or the task runs into its timeout (default 60 s, here
+        # task_delay) and then fails, unless forceStop makes Proxmox terminate it.
+        def finish() -> None:
+            if vm.status != "running":
+                return
+            self._unlocked(vm)
+            if vm.vmid in self.knobs.ignore_acpi and not force:
+                raise ApiError(500, "VM quit/powerdown failed - got timeout")
+            self._power_off(vm)
+
+        return self._task(node, "qmshutdown", vm.vmid, finish)
+
+    def _power_off(self, vm: FakeVm) -> None:
+        vm.status = "stopped"
+        self._stop_sshd(vm.vmid)
 
     def _post_nodes_node_qemu_vmid_status_reboot(
         self, _v: dict[str, str], node: str, vmid: str
@@ -555,22 +591,31 @@ class FakeProxmox:
         def finish() -> None:
             self.vms.pop(vm.vmid, None)
             self._stop_sshd(vm.vmid)
+            # Destroying a VM removes the disks its configuration references, purge or not.
+            if vm.disk is not None:
+                shutil.rmtree(vm.disk, ignore_errors=True)
 
         return self._task(node, "qmdestroy", vm.vmid, finish)
 
     # sshd per VM -------------------------------------------------------------------------------
 
+    def disk_dir(self, vmid: int) -> Path:
+        """Return the directory that stands in for a VM's system disk."""
+        return self.workdir / "disks" / f"vm-{vmid}-disk-0"
+
     def _start_sshd(self, vm: FakeVm) -> None:
         found = re.search(r"ip=([^/,]+)", vm.config.get("ipconfig0", ""))
-        if self.sshd is None or found is None:
+        if self.sshd is None or found is None or vm.disk is None:
             return
-        # cloud-init would install the `sshkeys` for the `ciuser` (root): so does the fake.
+        # cloud-init would install the `sshkeys` for the `ciuser` (root): so does the fake. The
+        # host key lives on the disk, as a VM's does: the same after a restart, gone with it.
         process, key = start_sshd(
             self.sshd,
-            self.workdir / f"vm-{vm.vmid}",
+            vm.disk / "ssh",
             found.group(1),
             self.ssh_port,
             unquote(vm.config.get("sshkeys", "")),
+            environment={"FAKE_VM_DISK": str(vm.disk)},
         )
         self.sshd_processes[vm.vmid] = process
         self.host_keys[vm.vmid] = key
@@ -587,11 +632,17 @@ class FakeProxmox:
 
 
 def start_sshd(
-    sshd: str, home: Path, address: str, port: int, authorized_keys: str
+    sshd: str,
+    home: Path,
+    address: str,
+    port: int,
+    authorized_keys: str,
+    environment: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Run a real sshd for root logins with these keys on a loopback address; return its host key.
 
-    The host key stays the same for the same `home`, as a VM's does across reboots.
+    The host key stays the same for the same `home`, as a VM's does across reboots. Sessions get
+    `environment` as variables.
     """
     if not ipaddress.ip_address(address).is_loopback:
         raise ApiError(500, f"fake: refusing to listen on non-loopback {address}")
@@ -606,6 +657,7 @@ def start_sshd(
         f"ListenAddress {address}:{port}\nHostKey {key}\nPidFile none\nUsePAM no\n"
         f"StrictModes no\nAuthorizedKeysFile {authorized}\nPasswordAuthentication no\n"
         "PermitRootLogin prohibit-password\nKbdInteractiveAuthentication no\nLogLevel QUIET\n"
+        + "".join(f"SetEnv {name}={value}\n" for name, value in (environment or {}).items())
     )
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation directory
@@ -616,6 +668,11 @@ def start_sshd(
         stderr=subprocess.DEVNULL,
     )
     return process, " ".join(key.with_suffix(".pub").read_text().split()[:2])
+
+
+def unique_tags(value: str) -> str:
+    """Return tags as Proxmox stores them (get_unique_tags: lower case, sorted, once each)."""
+    return ";".join(sorted({t.lower() for t in re.split(r"[;, ]+", value) if t}))
 
 
 def _handler_name(method: str, template: str) -> str:

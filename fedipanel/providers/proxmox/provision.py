@@ -1,4 +1,4 @@
-"""VMs for operators' machines: clone, configure, resize, start, find again, delete."""
+"""VMs for operators' machines: clone, configure, resize, start, keep shut down, find, delete."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from fedipanel.core.resources import MachineSize
 from fedipanel.providers.proxmox.client import Client, ProxmoxError
 
 TAG = "fedipanel"
+# The tag of a VM kept, shut down with its disk, for a service its operator disabled.
+KEPT_TAG = "kept"
 # Where the template's system disk is; the template must boot from it.
 DISK = "scsi0"
 _SIZE = re.compile(r"(?:^|,)size=(\d+(?:\.\d+)?)([KMGT]?)(?:,|$)")
@@ -48,9 +50,9 @@ def vm_name(slug: str, machine: str) -> str:
     return f"{slug}-{machine}"
 
 
-def vm_tags(slug: str, machine: str) -> list[str]:
+def vm_tags(slug: str, machine: str, *, kept: bool = False) -> list[str]:
     """Return the tags that mark a VM as FediPanel's, the operator's and the machine's."""
-    return [TAG, f"op-{slug}", f"m-{machine}"]
+    return [TAG, f"op-{slug}", f"m-{machine}"] + ([KEPT_TAG] if kept else [])
 
 
 def encode_sshkeys(keys: list[str]) -> str:
@@ -280,6 +282,48 @@ def reboot(client: Client, vm: Vm) -> None:
         f"rebooting VM {vm.name}",
         lambda: client.post(f"nodes/{vm.node}/qemu/{vm.vmid}/status/reboot"),
     )
+
+
+def shut_down(client: Client, vm: Vm, timeout: int, say: Say) -> bool:
+    """Shut the VM down cleanly; stop it if it is not down after `timeout` seconds.
+
+    Return whether it was running. The guest gets the ACPI power button, as on a real machine,
+    so its databases close their files; only a guest that ignores it is stopped hard.
+    """
+    current = vm_at(client, vm.node, vm.vmid)
+    if current is None:
+        raise ProxmoxError(f"VM {vm.name} ({vm.vmid}) does not exist")
+    if current.status != "running":
+        return False
+    say(f"VM {vm.name}: shutting down (waiting up to {timeout}s)")
+    try:
+        # Not client.run: a shutdown that timed out must not be tried again but followed by stop.
+        upid = client.post(f"nodes/{vm.node}/qemu/{vm.vmid}/status/shutdown", timeout=timeout)
+        client.wait(vm.node, upid, f"shutting down VM {vm.name}")
+    except ProxmoxError as exc:
+        still = vm_at(client, vm.node, vm.vmid)
+        if still is None or still.status == "running":
+            say(f"VM {vm.name}: no clean shutdown ({exc.message}); stopping it")
+            client.run(
+                vm.node,
+                f"stopping VM {vm.name}",
+                lambda: client.post(f"nodes/{vm.node}/qemu/{vm.vmid}/status/stop"),
+            )
+    return True
+
+
+def tag_kept(client: Client, vm: Vm, slug: str, machine: str) -> bool:
+    """Add the `kept` tag (configure() takes it away again); return whether it was missing."""
+    current = client.get(f"nodes/{vm.node}/qemu/{vm.vmid}/config")
+    wanted = ";".join(vm_tags(slug, machine, kept=True))
+    if not _differs("tags", current.get("tags"), wanted):
+        return False
+    client.run(
+        vm.node,
+        f"tagging VM {vm.name}",
+        lambda: client.post(f"nodes/{vm.node}/qemu/{vm.vmid}/config", tags=wanted),
+    )
+    return True
 
 
 def delete_vm(client: Client, vm: Vm, say: Say) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fedipanel.core.configuration import json_schema
-from fedipanel.core.planner import ACTIONS
+from fedipanel.core.planner import ACTIONS, DataFate
 from fedipanel.deployments.models import Status
 from fedipanel.web.api.openapi_buckets import storage_openapi
 from fedipanel.web.api.openapi_deletions import deletions_openapi
@@ -72,8 +72,15 @@ def openapi_document() -> dict[str, Any]:
             "spec": {"type": "object"},
             "note": {
                 "type": "string",
-                "description": "For a service's buckets and key: 'keep data', "
-                "'delete (data deleted)', or that a pre-configured bucket is left as it is",
+                "description": "What happens to the data, in words. Buckets and keys: 'keep "
+                "data', 'delete (data deleted)', or that a pre-configured bucket is left as it "
+                "is; machines: e.g. 'shut down, disk and database kept', 'deleted with its disk "
+                "and database', 'started again with its disk and database'",
+            },
+            "data": {
+                "enum": [str(fate) for fate in DataFate],
+                "description": "For a disabled service's machine, buckets and key: whether "
+                "their data is kept, deleted, or (a pre-configured bucket) never deleted",
             },
         },
     }
@@ -99,6 +106,25 @@ def openapi_document() -> dict[str, Any]:
                     "final": usage,
                     "peak": usage,
                     "exceeded": {"type": "array", "items": {"type": "string"}},
+                    "kept": {
+                        "type": "string",
+                        "description": "How machines kept for disabled services count: as "
+                        "VMs with their disk, without vCPUs and memory (empty: none kept)",
+                    },
+                },
+            },
+            "services": {
+                "type": "array",
+                "description": "Per service, in plain words, what of its data the plan keeps "
+                "and what it deletes",
+                "items": {
+                    "type": "object",
+                    "required": ["service", "kept", "deleted"],
+                    "properties": {
+                        "service": {"type": "string"},
+                        "kept": {"type": "array", "items": {"type": "string"}},
+                        "deleted": {"type": "array", "items": {"type": "string"}},
+                    },
                 },
             },
             "refusals": {

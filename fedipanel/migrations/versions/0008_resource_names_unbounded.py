@@ -3,8 +3,8 @@
 A configuration may name a 63-character subdomain of a 200-character domain. SQLite never
 enforced VARCHAR(255); PostgreSQL refused to record such a DNS record.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01 23:48:37.473507
 
 """
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0011"
-down_revision = "0010"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
