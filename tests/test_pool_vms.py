@@ -84,7 +84,7 @@ class Pool:
 
     def deploy(self, app: Flask, services: dict[str, Any]) -> dict[str, Any]:
         self.api.put("/configuration", sample_config(services=services))
-        response = self.api.post("/deployments")
+        response = self.api.post("/deployments", {"confirm": "acme.example"})
         assert response.status_code == 202, response.get_json()
         wait_for_jobs(app)
         return dict(self.api.get(f"/deployments/{response.get_json()['id']}").get_json())

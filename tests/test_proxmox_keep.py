@@ -41,7 +41,7 @@ def app_overrides(fake_pve: FakeProxmox, tmp_path: Path) -> dict[str, Any]:
 
 def _deploy(app: Flask, api: Api, config: dict[str, Any]) -> dict[str, Any]:
     api.put("/configuration", config)
-    response = api.post("/deployments")
+    response = api.post("/deployments", {"confirm": "acme.example"})
     assert response.status_code == 202, response.get_json()
     wait_for_jobs(app)
     return dict(api.get(f"/deployments/{response.get_json()['id']}").get_json())
