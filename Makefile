@@ -38,8 +38,8 @@ demo: setup ## Like run, with a demo provider and operator (passwords printed)
 test: setup ## Run the whole test suite
 	$(BIN)/python -m pytest
 
-test-fast: setup ## Run the tests that start no program of their own (about 30 s)
-	$(BIN)/python -m pytest -m "not external" -q
+test-fast: setup ## Run the tests that start no program of their own, on both cores (about 30 s)
+	$(BIN)/python -m pytest -m "not external" -q -n 2
 
 lint: setup ## ruff, mypy and the import layers (lint-imports)
 	$(BIN)/ruff check .

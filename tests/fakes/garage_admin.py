@@ -405,7 +405,8 @@ def _serve(handler: type[BaseHTTPRequestHandler], garage: FakeGarage) -> Threadi
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     server.garage = garage  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # A short poll interval: shutdown() waits for the next poll, once per test.
+    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
     return server
 
 
