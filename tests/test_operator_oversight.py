@@ -64,6 +64,7 @@ def test_operator_page_shows_configurations_deployments_machines_buckets_quota_a
     assert "acme-peertube-videos" in page
     assert "4 vCPUs, 8192 MiB, 40 GiB" in page
     assert "used of unlimited" in page
+    assert '<dd id="usage-vms">2</dd>' in page  # this month's usage: both machines so far
     assert "deployment.started" in _section(page, "audit", tag="section")
 
 

@@ -20,6 +20,8 @@ from fedipanel.deployments.pending import pending_changes
 from fedipanel.machines.quota import FIELDS, quota_of, total_usage
 from fedipanel.resources.records import machine_specs, recorded_of_kind
 from fedipanel.storage.records import assigned_buckets
+from fedipanel.timeutil import utcnow
+from fedipanel.usage import report
 from fedipanel.web.access import current_account, provider_required
 from fedipanel.web.audit import audit
 from fedipanel.web.audit_pages import provider_rows
@@ -86,6 +88,7 @@ def overview(operator: User) -> dict[str, Any]:
         "quota": quota_of(operator.id),
         "usage": total_usage(machine_specs(operator.id)),
         "quota_fields": FIELDS,
+        "month_usage": report.this_month(operator.id, utcnow()),
         "entries": provider_rows(log.entries(RECENT, operator_id=operator.id)),
         "open_reset": password_resets.open_link(operator.id),
     }
