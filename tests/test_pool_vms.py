@@ -309,3 +309,24 @@ def test_keeping_a_pool_machine_leaves_its_vm_with_the_operator_unwiped(
     assert again["status"] == "succeeded", again["error"]
     assert "VM mastodon: pre-deployed VM 127.0.10.30 in use again" in again["log"]
     assert pool_vms.wiped() == []
+
+
+def test_an_account_deletion_whose_wipe_fails_waits_for_the_provider(
+    app: Flask, pool_vms: Pool, factory: Factory
+) -> None:
+    assert pool_vms.deploy(app, ONLY)["status"] == "succeeded"
+    pool_vms.wipe_with(WIPE_FAILS)
+    provider = Api(pool_vms.provider, factory.token(2))
+    first = pool_vms.provider.delete("/api/v1/operators/1", headers=provider.headers)
+    assert first.status_code == 202, first.get_json()
+    wait_for_jobs(app)
+    failed = provider.get(f"/deletions/{first.get_json()['id']}").get_json()
+    assert failed["status"] == "failed"
+    assert [item for item in failed["leftovers"] if "127.0.10.30, set aside" in item], failed
+
+    entry = _entry(app, "127.0.10.30")
+    assert pool_vms.provider.post(f"/provider/vm-pool/{entry.id}/clear").status_code == 302
+    again = pool_vms.provider.delete("/api/v1/operators/1", headers=provider.headers)
+    wait_for_jobs(app)
+    done = provider.get(f"/deletions/{again.get_json()['id']}").get_json()
+    assert (done["status"], done["leftovers"]) == ("succeeded", []), done

@@ -142,6 +142,15 @@ def release(operator_id: int, machine: str, *, wiped: bool) -> str | None:
     return row.address
 
 
+def needing_attention(addresses: list[str]) -> list[PooledVm]:
+    """Return the VMs among these addresses that are set aside, waiting for the provider."""
+    return list(
+        db.session.scalars(
+            select(PooledVm).where(PooledVm.address.in_(addresses), PooledVm.attention.is_not(None))
+        )
+    )
+
+
 def set_aside(operator_id: int, machine: str, reason: str) -> str | None:
     """Take the machine's VM from the operator but keep it out of the pool: it needs attention."""
     row = assigned(operator_id, machine)

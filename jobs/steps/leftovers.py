@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fedipanel.audit import log as audit_log
+from fedipanel.audit.log import Action
 from fedipanel.core.buckets import bucket_name
 from fedipanel.core.registry import SERVICES
 from fedipanel.machines import pool
@@ -27,6 +29,18 @@ def find(ctx: DeployContext) -> list[str]:
     found += [
         f"pre-deployed VM {vm.address} (machine {vm.machine})"
         for vm in pool.assigned_to(ctx.operator.id)
+    ]
+    # A VM whose wipe failed still holds the operator's data until the provider clears it.
+    set_aside = [
+        str(entry.details.get("vm"))
+        for entry in audit_log.entries(
+            10_000, operator_id=ctx.operator.id, action=Action.POOL_VM_NEEDS_ATTENTION
+        )
+    ]
+    found += [
+        f"pre-deployed VM {vm.address}, set aside because its wipe failed ({vm.attention}): "
+        "the provider checks it and clears it on the VM pool page"
+        for vm in pool.needing_attention(set_aside)
     ]
     garage = ctx.settings.garage
     if garage is not None:
