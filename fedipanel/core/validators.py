@@ -138,13 +138,6 @@ def check_port(value: str | int) -> int:
     return int(text)
 
 
-def check_count(value: str | int, *, maximum: int, minimum: int = 0) -> int:
-    """Accept a whole number within bounds (quotas, sizes): no 10^20 vCPUs."""
-    text = str(value).strip()
-    if not text.isdigit() or len(text) > len(str(maximum)) or not minimum <= int(text) <= maximum:
-        raise ValueError(f"must be a whole number from {minimum} to {maximum}")
-    return int(text)
-
 
 def problem(check: Callable[[T], object], value: T) -> str | None:
     """Return the message of a failing `check(value)`, or None when it passes."""
