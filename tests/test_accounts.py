@@ -58,6 +58,21 @@ def test_logout_ends_the_session(client: FlaskClient, auth: Auth, factory: Facto
     assert client.get("/dashboard").status_code == 302
 
 
+def test_a_cookie_copied_before_logout_does_not_work_afterwards(
+    app: Flask, client: FlaskClient, auth: Auth, factory: Factory
+) -> None:
+    factory.operator("op@acme.example")
+    auth.login("op@acme.example")
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    copy = app.test_client()
+    copy.set_cookie("session", cookie.value)
+    assert copy.get("/dashboard").status_code == 200
+    auth.logout()
+    assert copy.get("/dashboard").status_code == 302
+    assert copy.post("/account/tokens", data={"name": "stolen"}).status_code in (302, 400)
+
+
 def test_session_cookie_is_httponly_and_samesite(
     client: FlaskClient, auth: Auth, factory: Factory
 ) -> None:

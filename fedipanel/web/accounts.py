@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 
 from fedipanel.accounts import password_resets, users
 from fedipanel.accounts.models import ApiToken, Role
+from fedipanel.accounts.operators import end_sessions
 from fedipanel.accounts.setup import setup_code
 from fedipanel.audit.log import Action
 from fedipanel.db import db
@@ -87,6 +88,11 @@ def login() -> Response | tuple[str, int] | str:
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
     if current_user.is_authenticated:
+        # The cookie carries the session version: raising it makes any copy of the cookie
+        # useless from anywhere. Simple and sure, at the cost of also ending the account's
+        # sessions in other browsers.
+        end_sessions(current_account())
+        db.session.commit()
         audit(Action.LOGOUT)
     logout_user()
     session.clear()
