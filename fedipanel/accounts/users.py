@@ -59,6 +59,28 @@ def _safe_verify(hashed: str, password: str) -> bool:
         return False
 
 
+def change_password(user: User, current: str, new: str, repeated: str) -> dict[str, str]:
+    """Set the user's new password and end their sessions; return the problems, if any.
+
+    Every problem is reported at once, by field: "current", "new", "repeat".
+    """
+    problems: dict[str, str] = {}
+    if not check_password(user, current):
+        problems["current"] = "This is not your password."
+    if len(new) < MIN_PASSWORD_LENGTH:
+        problems["new"] = f"Must be at least {MIN_PASSWORD_LENGTH} characters."
+    elif new == current:
+        problems["new"] = "Must differ from your current password."
+    if new != repeated:
+        problems["repeat"] = "The two passwords differ."
+    if problems:
+        return problems
+    user.password_hash = hash_password(new)
+    user.session_version += 1  # every open session, here and elsewhere, ends
+    db.session.commit()
+    return {}
+
+
 def slug_from_email(email: str) -> str:
     """Derive a free deployment slug from an email address."""
     local = re.sub(r"[^a-z0-9]+", "-", email.split("@")[0].lower())
