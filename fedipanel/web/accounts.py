@@ -10,6 +10,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -168,11 +169,13 @@ def tokens() -> str:
 
 @bp.route("/account/tokens", methods=["POST"])
 @login_required
-def create_token() -> str:
+def create_token() -> Response:
     name = request.form.get("name", "")
     token = users.create_token(current_account(), name)
     audit(Action.TOKEN_CREATED, name=name.strip()[:80])
-    return _tokens_page(token)
+    response = make_response(_tokens_page(token))
+    response.headers["Cache-Control"] = "no-store"  # the token is shown this once
+    return response
 
 
 def _ask_revoke(token: ApiToken, unconfirmed: bool = False) -> tuple[str, int]:
