@@ -102,6 +102,21 @@ def test_first_start_asks_for_the_setup_code(app: Flask, client: FlaskClient) ->
     data["code"] = (Path(app.instance_path) / "setup-code").read_text()
     assert client.post("/setup", data=data).headers["Location"] == "/provider/operators"
     assert client.get("/setup").headers["Location"] == "/login"  # only once
+    assert not (Path(app.instance_path) / "setup-code").exists()  # the code has served
+
+
+def test_the_setup_code_allows_only_a_few_tries_a_minute(app: Flask, client: FlaskClient) -> None:
+    code = Path(app.instance_path) / "setup-code"
+    data = {"code": "wrong", "email": "admin@provider.example", "password": PASSWORD}
+    for _ in range(5):
+        assert client.post("/setup", data=data).status_code == 400
+    guesser = app.test_client()
+    blocked = guesser.post("/setup", data=data | {"code": "another guess"})
+    assert blocked.status_code == 429
+    assert "Too many wrong set-up codes" in blocked.get_data(as_text=True)
+    # Even the right code waits: guessing stays as slow as the limit says.
+    data["code"] = code.read_text()
+    assert client.post("/setup", data=data).status_code == 429
 
 
 def test_provider_creates_an_operator_in_the_ui(

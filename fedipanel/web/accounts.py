@@ -22,9 +22,9 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from fedipanel.accounts import password_resets, users
+from fedipanel.accounts import setup as setup_codes
 from fedipanel.accounts.models import ApiToken, Role
 from fedipanel.accounts.operators import end_sessions
-from fedipanel.accounts.setup import setup_code
 from fedipanel.audit.log import Action
 from fedipanel.db import db
 from fedipanel.web import confirm
@@ -109,8 +109,16 @@ def setup() -> Response | tuple[str, int] | str:
     values = {"email": request.form.get("email", ""), "code": request.values.get("code", "")}
     if request.method == "GET":
         return render_template("accounts/setup.html", values=values, errors={})
-    expected = setup_code(current_app.instance_path)
+    wait = setup_codes.setup_blocked_for()
+    if wait:
+        errors = {
+            "code": f"Too many wrong set-up codes. Try again in {wait} second(s) "
+            f"(at most {setup_codes.MAX_FAILURES_PER_MINUTE} tries a minute)."
+        }
+        return render_template("accounts/setup.html", values=values, errors=errors), 429
+    expected = setup_codes.setup_code(current_app.instance_path)
     if not hmac.compare_digest(values["code"].strip(), expected):
+        setup_codes.record_setup_failure(request.remote_addr or "unknown")
         errors = {"code": "This is not the set-up code printed by `flask fedipanel init`."}
         return render_template("accounts/setup.html", values=values, errors=errors), 400
     try:
@@ -118,6 +126,7 @@ def setup() -> Response | tuple[str, int] | str:
     except users.AccountError as exc:
         errors = {exc.field: exc.message}
         return render_template("accounts/setup.html", values=values, errors=errors), 400
+    setup_codes.forget_setup_code(current_app.instance_path)
     login_user(user)
     audit(Action.OPERATOR_CREATED, role="provider", created=user.email)
     flash("Your provider account is ready. Create your first operator below.")
