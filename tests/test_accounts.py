@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -49,6 +51,42 @@ def test_login_is_rate_limited_after_repeated_failures(auth: Auth, factory: Fact
     blocked = auth.login("op@acme.example")  # even the right password waits
     assert blocked.status_code == 429
     assert "Too many failed attempts" in blocked.get_data(as_text=True)
+
+
+def _login_from(client: FlaskClient, address: str, password: str) -> Any:
+    return client.post(
+        "/login",
+        data={"email": "op@acme.example", "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_failures_from_elsewhere_never_refuse_the_right_password_from_a_new_address(
+    client: FlaskClient, factory: Factory
+) -> None:
+    factory.operator("op@acme.example")
+    for attacker in ("198.51.100.1", "198.51.100.2"):
+        for _ in range(5):
+            _login_from(client, attacker, "wrong password!")
+    assert _login_from(client, "198.51.100.1", "wrong password!").status_code == 429
+    assert _login_from(client, "203.0.113.7", PASSWORD).status_code == 302
+
+
+def test_an_emails_failures_from_everywhere_slow_the_addresses_that_failed(
+    client: FlaskClient, factory: Factory
+) -> None:
+    factory.operator("op@acme.example")
+    for n in range(10):  # ten addresses, one failure each: twice the email's limit
+        assert _login_from(client, f"198.51.100.{n}", "wrong password!").status_code == 401
+    slowed = _login_from(client, "198.51.100.0", PASSWORD)
+    assert slowed.status_code == 429
+    assert "Too many failed attempts" in slowed.get_data(as_text=True)
+
+
+def test_the_delay_after_an_emails_failures_doubles_up_to_the_window() -> None:
+    window = timedelta(minutes=5)
+    delays = [users.email_delay(n, 5, window).total_seconds() for n in range(4, 16)]
+    assert delays == [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
 
 
 def test_logout_ends_the_session(client: FlaskClient, auth: Auth, factory: Factory) -> None:
