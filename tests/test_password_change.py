@@ -54,3 +54,15 @@ def test_a_password_change_shows_every_problem_at_once_and_changes_nothing(
     assert "The two passwords differ." in page
     assert client.get("/dashboard").status_code == 200
     assert Auth(app.test_client()).login("op@acme.example", PASSWORD).status_code == 302
+
+
+def test_the_provider_changes_their_password_on_the_account_page_too(
+    app: Flask, client: FlaskClient, auth: Auth, factory: Factory
+) -> None:
+    factory.provider()
+    auth.login("admin@provider.example")
+    page = client.get("/account").get_data(as_text=True)
+    assert 'id="change-password"' in page
+    assert 'id="delete-account"' not in page  # deleting an account is for operators
+    assert _change(client, PASSWORD, NEW_PASSWORD).status_code == 302
+    assert Auth(app.test_client()).login("admin@provider.example", NEW_PASSWORD).status_code == 302

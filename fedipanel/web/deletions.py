@@ -19,7 +19,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from fedipanel.accounts import users
@@ -39,24 +39,27 @@ _WATCHING = "watching_deletion"
 
 
 def _account_page(errors: dict[str, str] | None = None) -> str:
-    """The Account page; `errors` by field ("current", "new", "repeat" change the password)."""
-    operator = current_account()
+    """The Account page; `errors` by field ("current", "new", "repeat" change the password).
+
+    Every user changes their password here; operators also delete their account here.
+    """
+    user = current_account()
     return render_template(
         "deletions/account.html",
-        operator=operator,
-        word=confirmation_word(operator),
+        operator=user,
+        word=confirmation_word(user) if user.is_operator else None,
         errors=errors or {},
     )
 
 
 @bp.route("/account")
-@operator_required
+@login_required
 def account() -> str:
     return _account_page()
 
 
 @bp.route("/account/password", methods=["POST"])
-@operator_required
+@login_required
 def change_password() -> Any:
     """Change one's own password; every other session of the account ends."""
     user = current_account()
