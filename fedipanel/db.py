@@ -9,8 +9,10 @@ from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase
+
+from fedipanel.instance_files import private_file
 
 # Constraints and indexes get predictable names on every database, so a migration can name them.
 NAMING_CONVENTION = {
@@ -34,6 +36,7 @@ def init_db(app: Flask) -> None:
     """Bind the database and its migrations to `app`."""
     options: dict[str, Any] = {}
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        _private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
         # The web thread, the embedded worker and log writers share one file.
         options["connect_args"] = {"timeout": 30, "check_same_thread": False}
     else:
@@ -43,6 +46,15 @@ def init_db(app: Flask) -> None:
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", options)
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
+
+
+def _private_sqlite_file(uri: str) -> None:
+    """Create the SQLite file readable by its owner alone (SQLite's journals follow its mode)."""
+    database = make_url(uri).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        path = Path(database)
+        if path.parent.is_dir():
+            private_file(path)
 
 
 @event.listens_for(Engine, "connect")

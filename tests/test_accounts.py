@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -51,11 +53,62 @@ def test_login_is_rate_limited_after_repeated_failures(auth: Auth, factory: Fact
     assert "Too many failed attempts" in blocked.get_data(as_text=True)
 
 
+def _login_from(client: FlaskClient, address: str, password: str) -> Any:
+    return client.post(
+        "/login",
+        data={"email": "op@acme.example", "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_failures_from_elsewhere_never_refuse_the_right_password_from_a_new_address(
+    client: FlaskClient, factory: Factory
+) -> None:
+    factory.operator("op@acme.example")
+    for attacker in ("198.51.100.1", "198.51.100.2"):
+        for _ in range(5):
+            _login_from(client, attacker, "wrong password!")
+    assert _login_from(client, "198.51.100.1", "wrong password!").status_code == 429
+    assert _login_from(client, "203.0.113.7", PASSWORD).status_code == 302
+
+
+def test_an_emails_failures_from_everywhere_slow_the_addresses_that_failed(
+    client: FlaskClient, factory: Factory
+) -> None:
+    factory.operator("op@acme.example")
+    for n in range(10):  # ten addresses, one failure each: twice the email's limit
+        assert _login_from(client, f"198.51.100.{n}", "wrong password!").status_code == 401
+    slowed = _login_from(client, "198.51.100.0", PASSWORD)
+    assert slowed.status_code == 429
+    assert "Too many failed attempts" in slowed.get_data(as_text=True)
+
+
+def test_the_delay_after_an_emails_failures_doubles_up_to_the_window() -> None:
+    window = timedelta(minutes=5)
+    delays = [users.email_delay(n, 5, window).total_seconds() for n in range(4, 16)]
+    assert delays == [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
+
+
 def test_logout_ends_the_session(client: FlaskClient, auth: Auth, factory: Factory) -> None:
     factory.operator("op@acme.example")
     auth.login("op@acme.example")
     assert auth.logout().status_code == 302
     assert client.get("/dashboard").status_code == 302
+
+
+def test_a_cookie_copied_before_logout_does_not_work_afterwards(
+    app: Flask, client: FlaskClient, auth: Auth, factory: Factory
+) -> None:
+    factory.operator("op@acme.example")
+    auth.login("op@acme.example")
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    copy = app.test_client()
+    copy.set_cookie("session", cookie.value)
+    assert copy.get("/dashboard").status_code == 200
+    auth.logout()
+    assert copy.get("/dashboard").status_code == 302
+    assert copy.post("/account/tokens", data={"name": "stolen"}).status_code in (302, 400)
 
 
 def test_session_cookie_is_httponly_and_samesite(
@@ -87,6 +140,21 @@ def test_first_start_asks_for_the_setup_code(app: Flask, client: FlaskClient) ->
     data["code"] = (Path(app.instance_path) / "setup-code").read_text()
     assert client.post("/setup", data=data).headers["Location"] == "/provider/operators"
     assert client.get("/setup").headers["Location"] == "/login"  # only once
+    assert not (Path(app.instance_path) / "setup-code").exists()  # the code has served
+
+
+def test_the_setup_code_allows_only_a_few_tries_a_minute(app: Flask, client: FlaskClient) -> None:
+    code = Path(app.instance_path) / "setup-code"
+    data = {"code": "wrong", "email": "admin@provider.example", "password": PASSWORD}
+    for _ in range(5):
+        assert client.post("/setup", data=data).status_code == 400
+    guesser = app.test_client()
+    blocked = guesser.post("/setup", data=data | {"code": "another guess"})
+    assert blocked.status_code == 429
+    assert "Too many wrong set-up codes" in blocked.get_data(as_text=True)
+    # Even the right code waits: guessing stays as slow as the limit says.
+    data["code"] = code.read_text()
+    assert client.post("/setup", data=data).status_code == 429
 
 
 def test_provider_creates_an_operator_in_the_ui(

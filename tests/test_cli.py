@@ -45,6 +45,21 @@ def test_init_creates_the_database_and_prints_the_setup_code(fresh_app: Flask) -
     assert "/setup" in output
 
 
+def test_the_setup_code_file_is_removed_once_a_provider_exists(
+    fresh_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    init(fresh_app)
+    code = Path(fresh_app.instance_path) / "setup-code"
+    assert code.exists()
+    monkeypatch.setenv("FEDIPANEL_PASSWORD", PASSWORD)
+    runner = fresh_app.test_cli_runner()
+    created = runner.invoke(
+        args=["fedipanel", "create-user", "--role", "provider", "--email", "a@provider.example"]
+    )
+    assert created.exit_code == 0, created.output
+    assert not code.exists()
+
+
 @pytest.mark.both_databases
 def test_init_twice_keeps_every_operators_data(fresh_app: Flask) -> None:
     init(fresh_app)

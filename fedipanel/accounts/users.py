@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 
 from fedipanel.accounts.models import ApiToken, LoginFailure, Role, User
 from fedipanel.core.validators import check_email, check_slug, problem
@@ -57,6 +58,28 @@ def _safe_verify(hashed: str, password: str) -> bool:
         return _hasher.verify(hashed, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def change_password(user: User, current: str, new: str, repeated: str) -> dict[str, str]:
+    """Set the user's new password and end their sessions; return the problems, if any.
+
+    Every problem is reported at once, by field: "current", "new", "repeat".
+    """
+    problems: dict[str, str] = {}
+    if not check_password(user, current):
+        problems["current"] = "This is not your password."
+    if len(new) < MIN_PASSWORD_LENGTH:
+        problems["new"] = f"Must be at least {MIN_PASSWORD_LENGTH} characters."
+    elif new == current:
+        problems["new"] = "Must differ from your current password."
+    if new != repeated:
+        problems["repeat"] = "The two passwords differ."
+    if problems:
+        return problems
+    user.password_hash = hash_password(new)
+    user.session_version += 1  # every open session, here and elsewhere, ends
+    db.session.commit()
+    return {}
 
 
 def slug_from_email(email: str) -> str:
@@ -162,22 +185,46 @@ def revoke_token(user: User, token_id: int) -> bool:
 
 
 def login_blocked_for(email: str, address: str) -> int:
-    """Return the seconds until a login may be tried again, or 0 when it may now."""
+    """Return the seconds until a login may be tried again, or 0 when it may now.
+
+    Failures block per email and address pair and per address (four times as many), never
+    per email alone: the owner logging in from an address that has not failed always may. The
+    email's failures from everywhere add a delay, doubling with each failure past the limit, to
+    the addresses that have failed for it.
+    """
     window = timedelta(seconds=current_app.config["LOGIN_WINDOW"])
     limit = current_app.config["LOGIN_MAX_FAILURES"]
-    since = utcnow() - window
-    db.session.execute(delete(LoginFailure).where(LoginFailure.at < since))
-    by_email = select(func.count(), func.min(LoginFailure.at)).where(
-        LoginFailure.email == email.strip().lower(), LoginFailure.at >= since
-    )
-    by_address = select(func.count(), func.min(LoginFailure.at)).where(
-        LoginFailure.address == address, LoginFailure.at >= since
-    )
-    for query, allowed in ((by_email, limit), (by_address, limit * 4)):
-        count, oldest = db.session.execute(query).one()
+    now = utcnow()
+    db.session.execute(delete(LoginFailure).where(LoginFailure.at < now - window))
+    email = email.strip().lower()
+    pair = _failures(LoginFailure.email == email, LoginFailure.address == address)
+    for (count, oldest, _latest), allowed in (
+        (pair, limit),
+        (_failures(LoginFailure.address == address), limit * 4),
+    ):
         if count >= allowed and oldest is not None:
-            return max(1, int((oldest + window - utcnow()).total_seconds()))
+            return max(1, int((oldest + window - now).total_seconds()))
+    if pair[0]:
+        count, _oldest, latest = _failures(LoginFailure.email == email)
+        delay = email_delay(count, limit, window)
+        if delay and latest is not None:
+            return max(0, math.ceil((latest + delay - now).total_seconds()))
     return 0
+
+
+def _failures(*where: ColumnElement[bool]) -> tuple[int, datetime | None, datetime | None]:
+    """Return how many failures match, the oldest and the latest time (within the window)."""
+    row = db.session.execute(
+        select(func.count(), func.min(LoginFailure.at), func.max(LoginFailure.at)).where(*where)
+    ).one()
+    return int(row[0]), row[1], row[2]
+
+
+def email_delay(failures: int, limit: int, window: timedelta) -> timedelta:
+    """Return the wait after an email's latest failure: none up to the limit, then doubling."""
+    if failures < limit:
+        return timedelta(0)
+    return min(timedelta(seconds=2 ** min(failures - limit, 30)), window)
 
 
 def record_login_failure(email: str, address: str) -> None:

@@ -138,7 +138,6 @@ def check_port(value: str | int) -> int:
     return int(text)
 
 
-
 def problem(check: Callable[[T], object], value: T) -> str | None:
     """Return the message of a failing `check(value)`, or None when it passes."""
     try:

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Config, Flask
 
-from fedipanel.instance_files import read_or_create
+from fedipanel.instance_files import private_folder, read_or_create
 from fedipanel.settings.defaults import RUNTIME
 from fedipanel.settings.sources import ORIGINS, Source
 
@@ -29,7 +29,7 @@ def load_into(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     app.extensions[ORIGINS] = origins
 
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
+    private_folder(instance)  # it holds the session key, the set-up code, the SQLite file
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = read_or_create(
             instance / "secret_key", lambda: secrets.token_urlsafe(48)

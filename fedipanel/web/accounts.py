@@ -10,6 +10,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -21,8 +22,9 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from fedipanel.accounts import password_resets, users
+from fedipanel.accounts import setup as setup_codes
 from fedipanel.accounts.models import ApiToken, Role
-from fedipanel.accounts.setup import setup_code
+from fedipanel.accounts.operators import end_sessions
 from fedipanel.audit.log import Action
 from fedipanel.db import db
 from fedipanel.web import confirm
@@ -87,6 +89,11 @@ def login() -> Response | tuple[str, int] | str:
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
     if current_user.is_authenticated:
+        # The cookie carries the session version: raising it makes any copy of the cookie
+        # useless from anywhere. Simple and sure, at the cost of also ending the account's
+        # sessions in other browsers.
+        end_sessions(current_account())
+        db.session.commit()
         audit(Action.LOGOUT)
     logout_user()
     session.clear()
@@ -102,8 +109,16 @@ def setup() -> Response | tuple[str, int] | str:
     values = {"email": request.form.get("email", ""), "code": request.values.get("code", "")}
     if request.method == "GET":
         return render_template("accounts/setup.html", values=values, errors={})
-    expected = setup_code(current_app.instance_path)
+    wait = setup_codes.setup_blocked_for()
+    if wait:
+        errors = {
+            "code": f"Too many wrong set-up codes. Try again in {wait} second(s) "
+            f"(at most {setup_codes.MAX_FAILURES_PER_MINUTE} tries a minute)."
+        }
+        return render_template("accounts/setup.html", values=values, errors=errors), 429
+    expected = setup_codes.setup_code(current_app.instance_path)
     if not hmac.compare_digest(values["code"].strip(), expected):
+        setup_codes.record_setup_failure(request.remote_addr or "unknown")
         errors = {"code": "This is not the set-up code printed by `flask fedipanel init`."}
         return render_template("accounts/setup.html", values=values, errors=errors), 400
     try:
@@ -111,6 +126,7 @@ def setup() -> Response | tuple[str, int] | str:
     except users.AccountError as exc:
         errors = {exc.field: exc.message}
         return render_template("accounts/setup.html", values=values, errors=errors), 400
+    setup_codes.forget_setup_code(current_app.instance_path)
     login_user(user)
     audit(Action.OPERATOR_CREATED, role="provider", created=user.email)
     flash("Your provider account is ready. Create your first operator below.")
@@ -162,11 +178,13 @@ def tokens() -> str:
 
 @bp.route("/account/tokens", methods=["POST"])
 @login_required
-def create_token() -> str:
+def create_token() -> Response:
     name = request.form.get("name", "")
     token = users.create_token(current_account(), name)
     audit(Action.TOKEN_CREATED, name=name.strip()[:80])
-    return _tokens_page(token)
+    response = make_response(_tokens_page(token))
+    response.headers["Cache-Control"] = "no-store"  # the token is shown this once
+    return response
 
 
 def _ask_revoke(token: ApiToken, unconfirmed: bool = False) -> tuple[str, int]:

@@ -21,7 +21,7 @@ from fedipanel.accounting.records import purge_expired
 from fedipanel.accounts import operators
 from fedipanel.accounts import users as accounts
 from fedipanel.accounts.models import Role, User
-from fedipanel.accounts.setup import setup_code
+from fedipanel.accounts.setup import forget_setup_code, setup_code
 from fedipanel.audit import log as audit_log
 from fedipanel.audit.log import Action
 from fedipanel.core.registry import SERVICE_NAMES
@@ -58,7 +58,9 @@ def init() -> None:
     added = add_missing_deploy_keys([(row.id, str(row.slug)) for row in operators])
     if added:
         click.echo(f"Created a deploy key for {added} operator(s) that had none.")
-    if not accounts.has_provider():
+    if accounts.has_provider():
+        forget_setup_code(current_app.instance_path)
+    else:
         code = setup_code(current_app.instance_path)
         click.echo(
             "No provider account yet: open http://127.0.0.1:5000/setup and enter the "
@@ -88,6 +90,8 @@ def create_user(email: str, role: str, slug: str | None) -> None:
         user = accounts.create_user(email, _read_password(), role, slug)
     except accounts.AccountError as exc:
         raise click.UsageError(f"{exc.field}: {exc.message}") from None
+    if user.is_provider:
+        forget_setup_code(current_app.instance_path)
     _audit(Action.OPERATOR_CREATED, user.id if user.is_operator else None, created=user.email)
     click.echo(user.id)
 
@@ -158,6 +162,8 @@ def demo() -> None:
             continue
         password = secrets.token_urlsafe(12)
         user = accounts.create_user(email, password, role, "acme" if role == "operator" else None)
+        if user.is_provider:
+            forget_setup_code(current_app.instance_path)
         _audit(Action.OPERATOR_CREATED, user.id if user.is_operator else None, created=email)
         click.echo(f"{role:9} {email}  password: {password}")
 

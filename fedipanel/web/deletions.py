@@ -11,6 +11,7 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
+    flash,
     make_response,
     redirect,
     render_template,
@@ -18,7 +19,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from fedipanel.accounts import users
@@ -37,13 +38,45 @@ bp = Blueprint("deletions", __name__)
 _WATCHING = "watching_deletion"
 
 
-@bp.route("/account")
-@operator_required
-def account() -> str:
-    operator = current_account()
+def _account_page(errors: dict[str, str] | None = None) -> str:
+    """The Account page; `errors` by field ("current", "new", "repeat" change the password).
+
+    Every user changes their password here; operators also delete their account here.
+    """
+    user = current_account()
     return render_template(
-        "deletions/account.html", operator=operator, word=confirmation_word(operator), errors={}
+        "deletions/account.html",
+        operator=user,
+        word=confirmation_word(user) if user.is_operator else None,
+        errors=errors or {},
     )
+
+
+@bp.route("/account")
+@login_required
+def account() -> str:
+    return _account_page()
+
+
+@bp.route("/account/password", methods=["POST"])
+@login_required
+def change_password() -> Any:
+    """Change one's own password; every other session of the account ends."""
+    user = current_account()
+    problems = users.change_password(
+        user,
+        request.form.get("current", ""),
+        request.form.get("new", ""),
+        request.form.get("repeat", ""),
+    )
+    if problems:
+        return _account_page(errors=problems), 422
+    audit(Action.PASSWORD_CHANGED, via="account page")
+    # The session version changed: this browser logs in again with it, the others are out.
+    session.clear()
+    login_user(user)
+    flash("Your password is changed. Every other session of your account has ended.")
+    return redirect(url_for("deletions.account"))
 
 
 @bp.route("/account/delete", methods=["POST"])

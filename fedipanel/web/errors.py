@@ -7,7 +7,10 @@ from werkzeug.exceptions import HTTPException
 
 from fedipanel.db import db
 from fedipanel.errors import Conflict, NotFound, PanelError, Refused, Unavailable
+from fedipanel.settings.loading import flag
 
+# Browsers keep to HTTPS for a year once they have seen the panel over it.
+HSTS = "max-age=31536000; includeSubDomains"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'"
@@ -50,6 +53,8 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    if flag(current_app.config["HTTPS"]):
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
 
 
