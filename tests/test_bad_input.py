@@ -1,0 +1,66 @@
+"""No input gives a 500: unreadable bodies are 400, bad values 422 at the field, unknown ids 404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.helpers import Api, Factory
+
+# (method, path, token holder); {operator} is replaced by an operator's id.
+JSON_ROUTES = [
+    ("put", "/configuration", "operator"),
+    ("post", "/plan", "operator"),
+    ("post", "/deployments", "operator"),
+    ("delete", "/account", "operator"),
+    ("put", "/operators/{operator}/buckets/mastodon", "provider"),
+    ("post", "/operators/{operator}/disable", "provider"),
+    ("post", "/operators/{operator}/enable", "provider"),
+]
+
+DEEP_JSON = "[" * 1000 + "]" * 1000
+
+
+def _call(
+    client: FlaskClient, factory: Factory, method: str, path: str, holder: str, data: str
+) -> Any:
+    operator = factory.operator()
+    user = operator if holder == "operator" else factory.provider()
+    api = Api(client, factory.token(user))
+    return getattr(client, method)(
+        "/api/v1" + path.format(operator=operator),
+        data=data,
+        content_type="application/json",
+        headers=api.headers,
+    )
+
+
+@pytest.mark.parametrize(("method", "path", "holder"), JSON_ROUTES)
+@pytest.mark.parametrize(
+    "data",
+    [DEEP_JSON, '{"a":' * 1000 + "1" + "}" * 1000, "[" * 33 + "]" * 33, "{not json", ""],
+    ids=["deep-arrays", "deep-objects", "33-levels", "malformed", "empty"],
+)
+def test_unreadable_json_body_answers_400_on_every_json_route(
+    client: FlaskClient, factory: Factory, method: str, path: str, holder: str, data: str
+) -> None:
+    response = _call(client, factory, method, path, holder, data)
+    assert response.status_code == 400
+    [error] = response.get_json()["errors"]
+    assert error["loc"] == ["body"]
+    assert error["msg"]
+
+
+def test_too_deep_json_body_is_refused_naming_the_limit(
+    client: FlaskClient, factory: Factory
+) -> None:
+    response = _call(client, factory, "put", "/configuration", "operator", DEEP_JSON)
+    assert "32" in response.get_json()["errors"][0]["msg"]
+
+
+def test_json_body_within_the_nesting_limit_is_read(client: FlaskClient, factory: Factory) -> None:
+    nested = "[" * 32 + "]" * 32
+    response = _call(client, factory, "put", "/configuration", "operator", nested)
+    assert response.status_code == 422
