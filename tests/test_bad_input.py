@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.helpers import Api, Factory
+from tests.helpers import Api, Auth, Factory
 
 # (method, path, token holder); {operator} is replaced by an operator's id.
 JSON_ROUTES = [
@@ -64,3 +66,26 @@ def test_json_body_within_the_nesting_limit_is_read(client: FlaskClient, factory
     nested = "[" * 32 + "]" * 32
     response = _call(client, factory, "put", "/configuration", "operator", nested)
     assert response.status_code == 422
+
+
+def test_every_route_with_an_integer_id_answers_404_for_ids_beyond_64_bits(
+    app: Flask, client: FlaskClient, factory: Factory, auth: Auth
+) -> None:
+    factory.provider()
+    auth.login("admin@provider.example")
+    rules = [rule for rule in app.url_map.iter_rules() if "int" in rule.rule]
+    assert len(rules) >= 12
+    for huge in (2**63, 20633045957221719998464):
+        for rule in rules:
+            path = re.sub(r"<int:\w+>", str(huge), rule.rule).replace("<name>", "x")
+            path = path.replace("<service_name>", "mastodon")
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                response = client.open(path, method=method, json={})
+                assert response.status_code == 404, (method, path)
+
+
+def test_largest_database_id_is_still_looked_up(client: FlaskClient, factory: Factory) -> None:
+    api = Api(client, factory.token(factory.operator()))
+    response = api.get(f"/deployments/{2**63 - 1}")
+    assert response.status_code == 404
+    assert response.get_json()["errors"][0]["msg"]
