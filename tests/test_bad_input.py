@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.helpers import Api, Auth, Factory
+from tests.helpers import Api, Auth, Factory, sample_config
 
 # (method, path, token holder); {operator} is replaced by an operator's id.
 JSON_ROUTES = [
@@ -89,3 +89,62 @@ def test_largest_database_id_is_still_looked_up(client: FlaskClient, factory: Fa
     response = api.get(f"/deployments/{2**63 - 1}")
     assert response.status_code == 404
     assert response.get_json()["errors"][0]["msg"]
+
+
+@pytest.mark.parametrize("domain", ["\ud800.example", "acme\x00.example"])
+def test_domain_that_cannot_be_stored_is_refused_at_the_field(
+    client: FlaskClient, factory: Factory, domain: str
+) -> None:
+    api = Api(client, factory.token(factory.operator()))
+    response = api.put("/configuration", sample_config(domain=domain))
+    assert response.status_code == 422
+    [error] = response.get_json()["errors"]
+    assert error["loc"] == ["domain"]
+    assert "UTF-8" in error["msg"] or "NUL" in error["msg"]
+
+
+@pytest.mark.parametrize(
+    "field", ["endpoint", "region", "bucket", "accessKeyId", "secretAccessKey", "publicUrl"]
+)
+@pytest.mark.parametrize("bad", ["x\ud800", "x\x00"], ids=["surrogate", "nul"])
+def test_bucket_field_that_cannot_be_stored_is_refused_at_the_field(
+    client: FlaskClient, factory: Factory, field: str, bad: str
+) -> None:
+    operator = factory.operator()
+    api = Api(client, factory.token(factory.provider()))
+    body = {
+        "endpoint": "https://s3.example",
+        "region": "garage",
+        "bucket": "media",
+        "accessKeyId": "GK1234",
+        "secretAccessKey": "secret",
+        "publicUrl": "https://media.example",
+    }
+    body[field] = bad
+    response = api.put(f"/operators/{operator}/buckets/mastodon", body)
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["loc"] == [field]
+    assert api.get(f"/operators/{operator}/buckets").get_json() == {"buckets": []}
+
+
+@pytest.mark.both_databases
+def test_nul_in_the_login_email_is_refused_with_a_message(
+    client: FlaskClient, factory: Factory
+) -> None:
+    factory.operator()
+    response = client.post(
+        "/login", data={"email": "op@acme.example\x00", "password": "correct horse battery"}
+    )
+    assert response.status_code == 422
+    assert "NUL" in response.get_data(as_text=True)
+
+
+def test_nul_in_any_form_field_is_refused_before_the_view(
+    client: FlaskClient, factory: Factory, auth: Auth
+) -> None:
+    operator = factory.operator()
+    factory.provider()
+    auth.login("admin@provider.example")
+    response = client.post(f"/quotas/{operator}", data={"vms": "1\x00"})
+    assert response.status_code == 422
+    assert "&#39;vms&#39; must not contain a NUL character" in response.get_data(as_text=True)

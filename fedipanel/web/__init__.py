@@ -21,6 +21,7 @@ from fedipanel.web.api import bp as api_bp
 from fedipanel.web.cli import cli
 from fedipanel.web.converters import IdConverter
 from fedipanel.web.extensions import csrf, init_extensions
+from fedipanel.web.form_text import init_form_text
 
 
 def init_web(app: Flask) -> None:
@@ -36,6 +37,7 @@ def init_web(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
     init_extensions(app)
     errors.init_errors(app)
+    init_form_text(app)
     for module in (
         accounts,
         configurations,
