@@ -9,6 +9,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from fedipanel.providers.garage import settings as garage
+from fedipanel.providers.proxmox import settings as proxmox
 from tests.helpers import Api, Auth, Factory, sample_config
 
 # (method, path, token holder); {operator} is replaced by an operator's id.
@@ -145,6 +147,39 @@ def test_nul_in_any_form_field_is_refused_before_the_view(
     operator = factory.operator()
     factory.provider()
     auth.login("admin@provider.example")
-    response = client.post(f"/quotas/{operator}", data={"vms": "1\x00"})
+    response = client.post(f"/provider/quotas/{operator}", data={"vms": "1\x00"})
     assert response.status_code == 422
     assert "&#39;vms&#39; must not contain a NUL character" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("text", ["99999999999999999999999", "1000000001", "²", "-1", "two"])
+def test_quota_form_refuses_any_number_out_of_range_naming_the_limit(
+    client: FlaskClient, factory: Factory, auth: Auth, text: str
+) -> None:
+    operator = factory.operator()
+    factory.provider()
+    auth.login("admin@provider.example")
+    response = client.post(f"/provider/quotas/{operator}", data={"cores": text})
+    assert response.status_code == 422
+    assert "must be a whole number from 0 to 1000000000" in response.get_data(as_text=True)
+
+
+def test_set_quota_command_refuses_a_huge_number_naming_the_limit(
+    runner: Any, factory: Factory
+) -> None:
+    factory.operator()
+    result = runner.invoke(
+        args=["fedipanel", "set-quota", "--email", "op@acme.example", "--cores", "9" * 23]
+    )
+    assert result.exit_code == 2
+    assert "0<=x<=1000000000" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("PROXMOX_TEMPLATE", "²"), ("VM_SSH_PORT", "²"), ("S3_QUOTA_GIB", "²")],
+)
+def test_provider_setting_with_a_non_ascii_digit_is_refused(key: str, value: str) -> None:
+    module = garage if key.startswith("S3") else proxmox
+    assert key in module.validate({key: value})

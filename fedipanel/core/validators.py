@@ -43,6 +43,19 @@ def check_text(value: str) -> str:
     return value
 
 
+def whole_number(text: str, low: int, high: int) -> int:
+    """Parse a whole number in ASCII digits from `low` to `high`; raise ValueError naming them."""
+    text = text.strip()
+    if not is_digits(text) or len(text) > len(str(high)) or not low <= int(text) <= high:
+        raise ValueError(f"must be a whole number from {low} to {high}")
+    return int(text)
+
+
+def is_digits(text: str) -> bool:
+    """Return whether `text` is ASCII digits only (`isdigit` accepts "²", which int refuses)."""
+    return text.isascii() and text.isdigit()
+
+
 def check_slug(value: str) -> str:
     """Accept an operator's deployment name: it names VMs, buckets and the nixops4 deployment."""
     if not _SLUG.fullmatch(value):

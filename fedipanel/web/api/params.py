@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import request
 
+from fedipanel.core.validators import whole_number
 from fedipanel.errors import PanelError, Refused
 
 
@@ -61,6 +62,7 @@ def int_arg(
     text = request.args.get(name, "").strip()
     if not text:
         return default
-    if not text.isdigit() or len(text) > len(str(high)) or not low <= int(text) <= high:
-        raise Refused(f"must be a whole number from {low} to {high}", loc=(name,))
-    return int(text)
+    try:
+        return whole_number(text, low, high)
+    except ValueError as exc:
+        raise Refused(str(exc), loc=(name,)) from None
