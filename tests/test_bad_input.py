@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from fedipanel.core import sizes
 from fedipanel.providers.garage import settings as garage
 from fedipanel.providers.proxmox import settings as proxmox
 from tests.helpers import Api, Auth, Factory, sample_config
@@ -183,3 +184,19 @@ def test_set_quota_command_refuses_a_huge_number_naming_the_limit(
 def test_provider_setting_with_a_non_ascii_digit_is_refused(key: str, value: str) -> None:
     module = garage if key.startswith("S3") else proxmox
     assert key in module.validate({key: value})
+
+
+@pytest.mark.parametrize("size", ["100000000000000000000/8192/40", "4/99999999999/40", "4/8192/0"])
+def test_absurd_machine_size_is_refused_on_the_settings_page_and_in_the_environment(
+    size: str,
+) -> None:
+    assert sizes.validate({"SIZE_MASTODON": size})
+    cores, memory, disk = size.split("/")
+    override = {"mastodon": {"cores": cores, "memory_mib": memory, "disk_gib": disk}}
+    with pytest.raises(ValueError, match="FEDIPANEL_SIZES"):
+        sizes.sizes_from({}, override)
+
+
+def test_machine_size_limit_is_named_in_the_message() -> None:
+    message = sizes.validate({"SIZE_MASTODON": "2000/8192/40"})["SIZE_MASTODON"]
+    assert "at most 1024 vCPUs" in message
