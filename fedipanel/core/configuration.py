@@ -15,12 +15,19 @@ from pydantic import (
 )
 
 from fedipanel.core.registry import SERVICE_NAMES, SERVICES
-from fedipanel.core.validators import check_domain, check_email, check_label, check_username
+from fedipanel.core.validators import (
+    check_domain,
+    check_email,
+    check_label,
+    check_text,
+    check_username,
+)
 
-Domain = Annotated[str, AfterValidator(check_domain)]
-Label = Annotated[str, AfterValidator(check_label)]
-Username = Annotated[str, AfterValidator(check_username)]
-Email = Annotated[str, AfterValidator(check_email)]
+# check_text runs first so that no later message quotes text that cannot be encoded.
+Domain = Annotated[str, AfterValidator(check_text), AfterValidator(check_domain)]
+Label = Annotated[str, AfterValidator(check_text), AfterValidator(check_label)]
+Username = Annotated[str, AfterValidator(check_text), AfterValidator(check_username)]
+Email = Annotated[str, AfterValidator(check_text), AfterValidator(check_email)]
 
 
 class Admin(BaseModel):

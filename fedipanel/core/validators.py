@@ -30,6 +30,32 @@ _HOST_KEY = re.compile(
 RESERVED_USERNAMES = frozenset({"root", "admin", "administrator", "system", "peertube"})
 
 
+def check_text(value: str) -> str:
+    """Accept text that can be stored and sent anywhere: valid UTF-8 and no NUL character."""
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(
+            "must contain only characters that can be encoded as UTF-8 (no unpaired surrogates)"
+        ) from None
+    return value
+
+
+def whole_number(text: str, low: int, high: int) -> int:
+    """Parse a whole number in ASCII digits from `low` to `high`; raise ValueError naming them."""
+    text = text.strip()
+    if not is_digits(text) or len(text) > len(str(high)) or not low <= int(text) <= high:
+        raise ValueError(f"must be a whole number from {low} to {high}")
+    return int(text)
+
+
+def is_digits(text: str) -> bool:
+    """Return whether `text` is ASCII digits only (`isdigit` accepts "²", which int refuses)."""
+    return text.isascii() and text.isdigit()
+
+
 def check_slug(value: str) -> str:
     """Accept an operator's deployment name: it names VMs, buckets and the nixops4 deployment."""
     if not _SLUG.fullmatch(value):
@@ -52,7 +78,7 @@ def check_label(value: str) -> str:
 
 def check_domain(value: str) -> str:
     """Accept a lowercase fully qualified domain name such as acme.example."""
-    value = value.strip().rstrip(".")
+    value = check_text(value).strip().rstrip(".")
     if value != value.lower():
         raise ValueError("must be lowercase")
     labels = value.split(".")

@@ -7,7 +7,7 @@ import re
 from sqlalchemy import select
 
 from fedipanel.core.registry import SERVICE_NAMES
-from fedipanel.core.validators import check_url
+from fedipanel.core.validators import check_text, check_url
 from fedipanel.crypto import decrypt, encrypt
 from fedipanel.db import db
 from fedipanel.providers.garage.s3 import Credentials
@@ -49,6 +49,19 @@ def assign_bucket(
     """Give an operator's service an existing bucket (replacing an earlier one)."""
     if service not in SERVICE_NAMES:
         raise StorageInputError("service", f"must be one of {', '.join(SERVICE_NAMES)}")
+    fields = {
+        "endpoint": endpoint,
+        "region": region,
+        "bucket": bucket,
+        "access_key_id": access_key_id,
+        "secret": secret,
+        "public_url": public_url or "",
+    }
+    for field, text in fields.items():
+        try:
+            check_text(text)
+        except ValueError as exc:
+            raise StorageInputError(field, str(exc)) from None
     endpoint = _check_url("endpoint", endpoint)
     public = _check_url("public_url", public_url) if public_url and public_url.strip() else None
     region = region.strip()

@@ -19,7 +19,9 @@ from fedipanel.web import (
 )
 from fedipanel.web.api import bp as api_bp
 from fedipanel.web.cli import cli
+from fedipanel.web.converters import IdConverter
 from fedipanel.web.extensions import csrf, init_extensions
+from fedipanel.web.form_text import init_form_text
 
 
 def init_web(app: Flask) -> None:
@@ -31,8 +33,11 @@ def init_web(app: Flask) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
         )
+    # Replaces the default `int` converter before any route is added, so every id is bounded.
+    app.url_map.converters["int"] = IdConverter
     init_extensions(app)
     errors.init_errors(app)
+    init_form_text(app)
     for module in (
         accounts,
         configurations,

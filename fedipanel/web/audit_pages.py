@@ -18,6 +18,7 @@ from fedipanel.accounts.operators import all_operators
 from fedipanel.audit import log
 from fedipanel.audit.log import Action
 from fedipanel.audit.models import AuditEntry
+from fedipanel.core.validators import is_digits
 from fedipanel.db import db
 from fedipanel.web.access import current_account, operator_required, provider_required
 
@@ -116,7 +117,7 @@ def parse_filters(args: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, st
         text = (args.get(key) or "").strip()
         if not text:
             continue
-        if text.isdigit() and len(text) <= 18:
+        if is_digits(text) and len(text) <= 18:
             filters[name] = int(text)
         else:
             errors[key] = "must be a whole number"

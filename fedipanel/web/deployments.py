@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from fedipanel.accounts.models import User
 from fedipanel.audit.log import Action
+from fedipanel.core.validators import is_digits
 from fedipanel.db import db
 from fedipanel.deployments.lifecycle import (
     any_deployment,
@@ -74,7 +75,7 @@ def create() -> Any:
             effective.current(),
             requested_by=operator,
             confirm=confirm,
-            version=int(version) if version.isdigit() and len(version) < 10 else None,
+            version=int(version) if is_digits(version) and len(version) < 10 else None,
         )
     except PanelError as exc:
         if isinstance(exc, Refused) and exc.loc == ("confirm",):

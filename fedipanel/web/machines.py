@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from fedipanel.accounts.models import Role, User
 from fedipanel.audit.log import Action
+from fedipanel.core.validators import whole_number
 from fedipanel.db import db
 from fedipanel.machines import pool
 from fedipanel.machines.models import PooledVm
@@ -50,13 +51,11 @@ def save_quota(operator_id: int) -> Response | tuple[str, int]:
     limits: dict[str, int | None] = {}
     for key, label in FIELDS:
         text = request.form.get(key, "").strip()
-        if not text:
-            limits[key] = None
-        elif text.isdigit() and len(text) <= 10 and int(text) <= MAX_LIMIT:
-            limits[key] = int(text)
-        else:
-            flash(f"{operator.email}: nothing was saved; {label} must be a whole number.", "error")
-            return _quotas_page({operator_id: f"{label} must be a whole number or empty"}, 422)
+        try:
+            limits[key] = whole_number(text, 0, MAX_LIMIT) if text else None
+        except ValueError as exc:
+            flash(f"{operator.email}: nothing was saved; {label} {exc}.", "error")
+            return _quotas_page({operator_id: f"{label} {exc}, or empty for unlimited"}, 422)
     set_quota(operator_id, Usage(**limits))
     audit(Action.QUOTA_CHANGED, operator_id=operator_id, **limits)
     flash(f"Quota for {operator.email} saved.")

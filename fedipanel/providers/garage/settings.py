@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fedipanel.core.sections import Section, SettingField, Values
-from fedipanel.core.validators import check_url, problem
+from fedipanel.core.validators import check_url, is_digits, problem
 from fedipanel.providers.garage.admin import GarageAdmin, GarageError
 from fedipanel.providers.garage.s3 import Credentials, S3Error, list_buckets
 
@@ -87,7 +87,7 @@ def from_values(values: Values) -> GarageSettings | None:
         public_url=values.get("S3_PUBLIC_URL") or None,
         admin_url=admin_url.rstrip("/"),
         admin_token=token,
-        quota_gib=int(quota) if quota and quota.strip().isdigit() else None,
+        quota_gib=int(quota) if quota and is_digits(quota.strip()) else None,
     )
 
 
@@ -102,8 +102,8 @@ def validate(values: Values) -> dict[str, str]:
                 " (they would reach the Nix store)" if "credent" in message else ""
             )
     quota = values.get("S3_QUOTA_GIB")
-    if quota and not (quota.isdigit() and 0 < int(quota) <= 10**9):
-        problems["S3_QUOTA_GIB"] = "must be a whole number of GiB greater than 0"
+    if quota and not (is_digits(quota) and 0 < int(quota) <= 10**9):
+        problems["S3_QUOTA_GIB"] = "must be a whole number of GiB from 1 to 1000000000"
     region = values.get("S3_REGION")
     if region and not (len(region) <= 64 and region.replace("-", "").replace("_", "").isalnum()):
         problems["S3_REGION"] = "must be a region name such as garage"

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from fedipanel.core.sections import Section, SettingField, Values
-from fedipanel.core.validators import check_url, problem
+from fedipanel.core.validators import check_url, is_digits, problem
 from fedipanel.providers.proxmox.addresses import AddressError, AddressRange, parse_range
 from fedipanel.providers.proxmox.client import (
     Client,
@@ -90,8 +90,8 @@ def validate(values: Values) -> dict[str, str]:
     if bad_nodes:
         problems["PROXMOX_NODES"] = f"not a node name: {', '.join(bad_nodes)}"
     template = values.get("PROXMOX_TEMPLATE")
-    if template and not (template.isdigit() and 100 <= int(template) <= 999999999):
-        problems["PROXMOX_TEMPLATE"] = "must be a VMID (a number from 100)"
+    if template and not (is_digits(template) and 100 <= int(template) <= 999999999):
+        problems["PROXMOX_TEMPLATE"] = "must be a VMID (a number from 100 to 999999999)"
     storage = values.get("PROXMOX_STORAGE")
     if storage and not _STORAGE.fullmatch(storage):
         problems["PROXMOX_STORAGE"] = "not a storage ID"
@@ -107,7 +107,7 @@ def validate(values: Values) -> dict[str, str]:
             except ValueError:
                 problems[key] = f"{part} is not an IP address"
     port = values.get("VM_SSH_PORT")
-    if port and not (port.isdigit() and 0 < int(port) < 65536):
+    if port and not (is_digits(port) and 0 < int(port) < 65536):
         problems["VM_SSH_PORT"] = "must be a port number between 1 and 65535"
     if url:
         for key in ("PROXMOX_TOKEN_ID", "PROXMOX_TEMPLATE", "VM_ADDRESSES"):

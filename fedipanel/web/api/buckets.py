@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
 from fedipanel.accounts.models import User
 from fedipanel.audit.log import Action
@@ -12,6 +12,7 @@ from fedipanel.db import db
 from fedipanel.storage import records
 from fedipanel.storage.models import AssignedBucket
 from fedipanel.web.api.auth import api_error, provider_token_required
+from fedipanel.web.api.params import json_object
 from fedipanel.web.audit import audit
 
 bp = Blueprint("buckets", __name__)
@@ -58,9 +59,7 @@ _FIELDS = {
 def put_bucket(operator_id: int, service_name: str) -> Any:
     if _operator(operator_id) is None:
         return api_error(404, "no such operator", ["operator"])
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return api_error(400, "the request body must be a JSON object", ["body"])
+    body = json_object()
     unknown = sorted(set(body) - set(_FIELDS))
     if unknown:
         return api_error(422, f"unknown field {unknown[0]!r}", [unknown[0]])

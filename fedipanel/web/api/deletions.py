@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
 from fedipanel.accounts.models import User
 from fedipanel.audit.log import Action
@@ -19,6 +19,7 @@ from fedipanel.web.api.auth import (
     provider_token_required,
     token_required,
 )
+from fedipanel.web.api.params import json_body
 from fedipanel.web.audit import audit
 from fedipanel.web.errors import status_of
 
@@ -36,7 +37,7 @@ def _accepted(deletion: Deployment) -> Any:
 @bp.delete("/account")
 @token_required
 def delete_own_account() -> Any:
-    body = request.get_json(silent=True)
+    body = json_body()
     if not isinstance(body, dict) or not isinstance(body.get("confirm"), str):
         return api_error(
             422, 'send {"confirm": "<your domain>"} to delete the account', ["confirm"]

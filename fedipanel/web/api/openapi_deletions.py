@@ -61,7 +61,13 @@ def deletions_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
                         }
                     },
                 },
-                "responses": {"202": accepted, "409": errors, "422": errors, **auth},
+                "responses": {
+                    "202": accepted,
+                    "400": errors,
+                    "409": errors,
+                    "422": errors,
+                    **auth,
+                },
             }
         },
         "/operators/{operator}": {

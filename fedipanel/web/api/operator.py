@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from pydantic import ValidationError
 
 from fedipanel.audit.log import Action
@@ -23,18 +23,11 @@ from fedipanel.planning.plans import PlanError, plan_for
 from fedipanel.settings import effective
 from fedipanel.web.api.auth import api_error, api_operator, token_required
 from fedipanel.web.api.openapi import openapi_document
+from fedipanel.web.api.params import json_body
 from fedipanel.web.audit import audit
 from fedipanel.web.errors import status_of
 
 bp = Blueprint("operator", __name__)
-
-
-def _json_body() -> tuple[Any, Any]:
-    """Return (body, None) or (None, error response) for a request that must carry JSON."""
-    body = request.get_json(silent=True)
-    if body is None:
-        return None, api_error(400, "the request body must be JSON", ["body"])
-    return body, None
 
 
 @bp.get("/schema")
@@ -59,9 +52,7 @@ def get_configuration() -> Any:
 @bp.put("/configuration")
 @token_required
 def put_configuration() -> Any:
-    body, error = _json_body()
-    if error is not None:
-        return error
+    body = json_body()
     if isinstance(body, dict):
         body = {key: value for key, value in body.items() if key != "version"}
     operator = api_operator()
@@ -81,9 +72,7 @@ def put_configuration() -> Any:
 @bp.post("/plan")
 @token_required
 def plan() -> Any:
-    _body, error = _json_body()
-    if error is not None:
-        return error
+    json_body()
     try:
         planned = plan_for(api_operator(), effective.current())
     except PlanError as exc:
@@ -102,9 +91,7 @@ def plan() -> Any:
 @bp.post("/deployments")
 @token_required
 def create_deployment() -> Any:
-    body, error = _json_body()
-    if error is not None:
-        return error
+    body = json_body()
     confirm = body.get("confirm") if isinstance(body, dict) else None
     if confirm is not None and not isinstance(confirm, str):
         return api_error(422, "must be a string: your domain", ["confirm"])

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import request
 
+from fedipanel.core.validators import whole_number
 from fedipanel.errors import PanelError, Refused
 
 
@@ -13,12 +14,45 @@ class BadRequest(PanelError):
     """The request cannot be read at all (no JSON body); answered with 400."""
 
 
+MAX_JSON_DEPTH = 32
+
+
 def json_body() -> Any:
-    """Return the request's JSON body; refuse a request without one."""
-    body = request.get_json(silent=True)
+    """Return the request's JSON body; refuse one that is missing, malformed or nested too deeply.
+
+    Every API route that reads a body reads it here, so every parse failure answers 400.
+    """
+    too_deep = f"the request body must not nest arrays and objects more than {MAX_JSON_DEPTH} deep"
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        # The JSON decoder recurses per level and `silent` only covers decoding errors.
+        raise BadRequest(too_deep, loc=("body",)) from None
     if body is None:
         raise BadRequest("the request body must be JSON", loc=("body",))
+    if _depth(body) > MAX_JSON_DEPTH:
+        raise BadRequest(too_deep, loc=("body",))
     return body
+
+
+def json_object() -> dict[str, Any]:
+    """Return the request's JSON body, which must be an object."""
+    body = json_body()
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object", loc=("body",))
+    return body
+
+
+def _depth(value: Any) -> int:
+    """Return how deeply arrays and objects nest in `value`, without recursing."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def int_arg(
@@ -28,6 +62,7 @@ def int_arg(
     text = request.args.get(name, "").strip()
     if not text:
         return default
-    if not text.isdigit() or len(text) > len(str(high)) or not low <= int(text) <= high:
-        raise Refused(f"must be a whole number from {low} to {high}", loc=(name,))
-    return int(text)
+    try:
+        return whole_number(text, low, high)
+    except ValueError as exc:
+        raise Refused(str(exc), loc=(name,)) from None
