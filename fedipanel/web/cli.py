@@ -169,6 +169,7 @@ def demo() -> None:
 
 
 def _operator(email: str) -> User:
+    """Return the operator with this email, or stop with a usage error naming it."""
     user = accounts.find_user(email)
     if user is None or not user.is_operator:
         raise click.UsageError(f"no operator account with email {email}")
@@ -212,9 +213,7 @@ def set_quota_command(
     email: str, vms: int | None, cores: int | None, memory_mib: int | None, disk_gib: int | None
 ) -> None:
     """Set an operator's quota; a limit left out is unlimited."""
-    user = accounts.find_user(email)
-    if user is None or not user.is_operator:
-        raise click.UsageError(f"no operator account with email {email}")
+    user = _operator(email)
     limit = quota.Usage(vms, cores, memory_mib, disk_gib)
     quota.set_quota(user.id, limit)
     _audit(
@@ -250,9 +249,7 @@ def assign_bucket(
     public_url: str | None,
 ) -> None:
     """Use an existing bucket for a service; the secret access key comes on standard input."""
-    operator = accounts.find_user(email)
-    if operator is None or not operator.is_operator:
-        raise click.UsageError(f"no operator with email {email}")
+    operator = _operator(email)
     if sys.stdin.isatty():
         secret = str(click.prompt("Secret access key", hide_input=True))
     else:
@@ -278,9 +275,7 @@ def assign_bucket(
 @click.option("--email", required=True, help="The operator's login email address.")
 def delete_operator(email: str) -> None:
     """Delete an operator's account with everything it owns; prints the deletion's outcome."""
-    operator = accounts.find_user(email)
-    if operator is None or not operator.is_operator:
-        raise click.UsageError(f"no operator account with email {email}")
+    operator = _operator(email)
     try:
         deletion = start_deletion(operator, requested_by=None)
     except PanelError as exc:
