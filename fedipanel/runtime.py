@@ -21,7 +21,7 @@ from fedipanel.db import init_db
 from fedipanel.deployments.lifecycle import reap_stale_deployments
 from fedipanel.deployments.models import Deployment, LogLine
 from fedipanel.jobqueue import EmbeddedQueue, get_queue, init_queue
-from fedipanel.keys.models import DeployKey
+from fedipanel.keys.models import DeployKey, DkimKey
 from fedipanel.machines.models import AddressLease, PooledVm, Quota
 from fedipanel.provider_settings.models import ProviderSetting
 from fedipanel.resources.models import RecordedResource
@@ -39,6 +39,7 @@ MODELS = (
     LoginFailure,
     PasswordReset,
     DeployKey,
+    DkimKey,
     ConfigurationVersion,
     Deployment,
     LogLine,

@@ -1,10 +1,10 @@
-"""The operator's deploy key pair."""
+"""Key pairs the panel generates for an operator: the deploy key and DKIM keys."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Text
+from sqlalchemy import ForeignKey, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fedipanel.db import db
@@ -20,6 +20,21 @@ class DeployKey(db.Model):  # type: ignore[name-defined]
     operator_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), unique=True
     )
+    public_key: Mapped[str] = mapped_column(Text)
+    private_key_encrypted: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DkimKey(db.Model):  # type: ignore[name-defined]
+    """The RSA key pair an operator's machines sign their mail with, for one sending domain."""
+
+    __tablename__ = "dkim_keys"
+    __table_args__ = (UniqueConstraint("operator_id", "domain", "selector"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    domain: Mapped[str] = mapped_column(Text)
+    selector: Mapped[str] = mapped_column(Text)
     public_key: Mapped[str] = mapped_column(Text)
     private_key_encrypted: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
