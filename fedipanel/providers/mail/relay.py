@@ -102,8 +102,17 @@ def _login(smtp: smtplib.SMTP, relay: Relay) -> str | None:
         raise RelayError("A user name is set but no password: enter the relay's password.")
     if not smtp.has_extn("auth"):
         raise RelayError(f"{relay.host} does not offer authentication (AUTH) after STARTTLS.")
+    offered = smtp.esmtp_features.get("auth", "").upper().split()
+    # One mechanism, one attempt: smtplib's login() would retry a refused password with others.
+    mechanism = next((m for m in ("PLAIN", "LOGIN") if m in offered), None)
+    if mechanism is None:
+        raise RelayError(
+            f"{relay.host} offers no password login (PLAIN or LOGIN), only: {' '.join(offered)}."
+        )
+    smtp.user, smtp.password = relay.user, relay.password
+    authobject = smtp.auth_plain if mechanism == "PLAIN" else smtp.auth_login
     try:
-        code, text = smtp.login(relay.user, relay.password)
+        code, text = smtp.auth(mechanism, authobject)
     except smtplib.SMTPAuthenticationError as exc:
         raise RelayError(
             f"The relay refused the user name or password ({exc.smtp_code} "
