@@ -69,7 +69,7 @@ def test_connection_needs_the_password_when_a_user_is_set(smtp_relay: FakeRelay)
         ("SMTP_HOST", "relay .example"),
         ("SMTP_PORT", "0"),
         ("SMTP_PORT", "65536"),
-        ("SMTP_PORT", "５８７"),
+        ("SMTP_PORT", "\uff15\uff18\uff17"),  # full-width digits
         ("SMTP_USER", "relay user"),
         ("SMTP_USER", 'relay"user'),
         ("SMTP_USER", "relay,user"),

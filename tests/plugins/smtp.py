@@ -143,7 +143,7 @@ class _Handler:
     def __init__(self, relay: FakeRelay) -> None:
         self.relay = relay
 
-    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+    async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list
     ) -> str:
         if address == REFUSED_RECIPIENT:
@@ -151,9 +151,7 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         login = session.auth_data.decode() if isinstance(session.auth_data, bytes) else None
         content = envelope.original_content or b""
         self.relay.messages.append(

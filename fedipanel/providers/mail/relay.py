@@ -61,7 +61,7 @@ def _connect(relay: Relay, context: ssl.SSLContext) -> smtplib.SMTP:
         ) from None
     except ssl.SSLError as exc:
         raise RelayError(f"TLS with {where} failed: {exc.reason or exc}.") from None
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         raise RelayError(f"{where} did not answer within {relay.timeout:g} seconds.") from None
     except socket.gaierror:
         raise RelayError(f"The host name {relay.host} does not resolve.") from None
