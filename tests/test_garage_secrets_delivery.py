@@ -71,23 +71,32 @@ def test_secrets_reach_the_machine_over_ssh_and_unused_ones_are_removed(
     assert key is not None
     env = keys_dir / "mastodon-s3.env"
     assert env.read_text() == f"AWS_ACCESS_KEY_ID={key.id}\nAWS_SECRET_ACCESS_KEY={key.secret}\n"
-    assert (keys_dir / "smtp-password").read_text() == "relay-password-123"
+    passwords = (keys_dir / "smtp-sasl-passwords").read_text()
+    assert passwords == "[smtp.provider.example]:587 relay:relay-password-123\n"
+    assert (keys_dir / "dkim.private").read_text().startswith("-----BEGIN PRIVATE KEY-----")
     for path in keys_dir.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o400
         assert (path.stat().st_uid, path.stat().st_gid) == (0, 0)
     assert any(
-        "secrets on mastodon: written mastodon-s3.env, smtp-password" in line
+        "secrets on mastodon: written dkim.private, mastodon-s3.env, smtp-sasl-passwords" in line
         for line in result["log"]
     )
     assert key.secret not in "\n".join(result["log"])
 
     again = _deploy(app, operator_api)
     assert again["status"] == "succeeded", again["error"]
-    assert any("unchanged mastodon-s3.env, smtp-password" in line for line in again["log"])
+    assert any(
+        "unchanged dkim.private, mastodon-s3.env, smtp-sasl-passwords" in line
+        for line in again["log"]
+    )
 
     # The fake's VMs all are this machine, so the new machine's delivery sees Mastodon's file.
     operator_api.put("/configuration", _only("pixelfed", mastodon={"enable": False}))
     third = _deploy(app, operator_api)
     assert third["status"] == "succeeded", third["error"]
-    assert sorted(p.name for p in keys_dir.iterdir()) == ["pixelfed-s3.env", "smtp-password"]
+    assert sorted(p.name for p in keys_dir.iterdir()) == [
+        "dkim.private",
+        "pixelfed-s3.env",
+        "smtp-sasl-passwords",
+    ]
     assert any("removed mastodon-s3.env" in line for line in third["log"])

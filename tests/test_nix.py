@@ -27,6 +27,7 @@ NIX_DIR = ROOT / "nix"
 LIB = NIX_DIR / "lib"
 SECRETS_MODULE = NIX_DIR / "modules" / "fedipanel-secrets.nix"
 WIPE_MODULE = NIX_DIR / "modules" / "fedipanel-wipe.nix"
+MAIL_MODULE = NIX_DIR / "modules" / "fedipanel-mail.nix"
 FORMAT = "fedipanel.deployment/1"
 
 NIX_INSTANTIATE = shutil.which("nix-instantiate")
@@ -759,7 +760,7 @@ def wipe_script(tmp_path: Path, nix_env: dict[str, str]) -> WipeScript:
 def test_module_installs_fedipanel_wipe_on_every_machine(nix_env):
     for pixelfed, peertube in [(False, False), (True, True)]:
         out = eval_module(nix_env, pixelfed=pixelfed, peertube=peertube)
-        assert out["imports"] == [str(WIPE_MODULE)]
+        assert out["imports"] == [str(WIPE_MODULE), str(MAIL_MODULE)]
         (package,) = out["wipe"]["packages"]
         assert package["name"] == "fedipanel-wipe"
         assert package["runtimeInputs"] == ["COREUTILS", "FINDUTILS", "UTIL-LINUX", "SYSTEMD"]
@@ -789,7 +790,7 @@ def test_wipe_stops_the_services_removes_their_data_and_secrets_and_says_so(wipe
     log = w.log.read_text()
     # The patterns reach systemctl unexpanded, the provider's extra ones included.
     assert "list-units --all --plain --no-legend --full -- mastodon* pixelfed*" in log
-    assert "fedipanel-secrets* backup-agent*" in log
+    assert "fedipanel-secrets* postfix* opendkim* fedipanel-dkim-key* backup-agent*" in log
     assert "journalctl --vacuum-time=1s" in log
     assert "stop -- mastodon.target" not in log  # inactive: left alone
 

@@ -177,7 +177,9 @@ class Checker:
         self._walk(values, (), (), freeform=False)
         return self.errors, self.seen
 
-    def _walk(self, node: Any, path: tuple[str, ...], ref: tuple[str, ...], freeform: bool) -> None:
+    def _walk(
+        self, node: Any, path: tuple[str, ...], ref: tuple[str, ...], freeform: bool | Type
+    ) -> None:
         if path:
             self.seen.add(path)
         opt = self.lookup(ref) if ref else None
@@ -185,7 +187,9 @@ class Checker:
             t = parse_type(opt["type"])
             base = t[1] if t[0] == "nullOr" and node is not None else t
             if base[0] == "submodule" and isinstance(node, dict):
-                inner_free = bool(opt.get("freeform")) or "freeformType" in base[1]
+                inner_free: bool | Type = bool(opt.get("freeform")) or "freeformType" in base[1]
+                if "freeformType" in opt:  # the type of every value without an option of its own
+                    inner_free = parse_type(opt["freeformType"])[1]
                 inner_ref = VHOST if "vhost-options" in base[1] else ref
                 for k, v in node.items():
                     self._walk(v, (*path, k), (*inner_ref, k), inner_free)
@@ -200,6 +204,9 @@ class Checker:
         elif isinstance(node, dict) and self.has_children(ref):
             for k, v in node.items():
                 self._walk(v, (*path, k), (*ref, k), freeform)
+        elif isinstance(freeform, tuple):
+            if not fits(freeform, node):
+                self.errors.append(f"{'.'.join(path)}: {node!r} does not fit the freeform type")
         elif not freeform:
             self.errors.append(f"{'.'.join(path)}: no such option")
 

@@ -43,6 +43,7 @@ class Action(enum.StrEnum):
     OPERATOR_ENABLED = "operator.enabled"
     OPERATOR_DELETION_STARTED = "operator.deletion_started"
     OPERATOR_DELETED = "operator.deleted"
+    MAIL_TEST_SENT = "mail.test_sent"
 
 
 def _clean(details: Mapping[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from fedipanel.core import paths
+from fedipanel.core import mail, paths
 from fedipanel.core.buckets import Bucket, public_bucket_url
 from fedipanel.core.resources import MachineSize, ProviderSettings, S3Settings
 
@@ -24,6 +24,8 @@ class ServiceContext:
     from_address: str
     # Where the service's buckets live: the provider's Garage or a pre-configured bucket.
     s3: S3Settings | None = None
+    # Who signs the machine's mail (with the relay configured).
+    dkim: mail.DkimSigning | None = None
 
 
 def from_address(slug: str, service: str, fqdn: str, from_domain: str | None) -> str:
@@ -51,13 +53,15 @@ def mastodon(ctx: ServiceContext) -> dict[str, Any]:
         "smtp": {"fromAddress": ctx.from_address},
     }
     if smtp:
+        # The machine's Postfix relays (and signs); it takes mail from localhost unauthenticated.
         opts["smtp"].update(
-            {"createLocally": False, "host": smtp.host, "port": smtp.port, "authenticate": False}
+            {
+                "createLocally": False,
+                "host": mail.LOCAL_HOST,
+                "port": mail.LOCAL_PORT,
+                "authenticate": False,
+            }
         )
-        if smtp.user:
-            opts["smtp"].update(
-                {"authenticate": True, "user": smtp.user, "passwordFile": paths.SMTP_PASSWORD}
-            )
     s3 = ctx.s3
     if s3:
         bucket = _bucket(ctx, "media").name
@@ -85,16 +89,14 @@ def pixelfed(ctx: ServiceContext) -> dict[str, Any]:
             {
                 "MAIL_DRIVER": "smtp",
                 "MAIL_MAILER": "smtp",
-                "MAIL_HOST": smtp.host,
-                "MAIL_PORT": smtp.port,
-                "MAIL_ENCRYPTION": "ssl" if smtp.port == 465 else "tls",
+                "MAIL_HOST": mail.LOCAL_HOST,
+                "MAIL_PORT": mail.LOCAL_PORT,
+                # Laravel reads "null" as no encryption: the local Postfix offers none.
+                "MAIL_ENCRYPTION": "null",
                 "MAIL_FROM_ADDRESS": ctx.from_address,
                 "MAIL_FROM_NAME": "Pixelfed",
             }
         )
-        if smtp.user:
-            # MAIL_PASSWORD comes from secretFile, which the machine assembles.
-            settings["MAIL_USERNAME"] = smtp.user
     s3 = ctx.s3
     if s3:
         bucket = _bucket(ctx, "media").name
@@ -112,7 +114,7 @@ def pixelfed(ctx: ServiceContext) -> dict[str, Any]:
     return {
         "enable": True,
         "domain": ctx.fqdn,
-        # APP_KEY, MAIL_PASSWORD and AWS_* keys, assembled on the machine.
+        # APP_KEY and AWS_* keys, assembled on the machine.
         "secretFile": paths.PIXELFED_ENV,
         "nginx": {"enableACME": True, "forceSSL": True},
         # The module's own documentation says PostgreSQL is not well supported: keep MySQL.
@@ -142,15 +144,12 @@ def peertube(ctx: ServiceContext) -> dict[str, Any]:
     if smtp:
         settings["smtp"] = {
             "transport": "smtp",
-            "hostname": smtp.host,
-            "port": smtp.port,
-            "tls": smtp.port == 465,
-            "disable_starttls": False,
+            "hostname": mail.LOCAL_HOST,
+            "port": mail.LOCAL_PORT,
+            "tls": False,
+            "disable_starttls": True,
             "from_address": ctx.from_address,
         }
-        if smtp.user:
-            settings["smtp"]["username"] = smtp.user
-            opts["smtp"] = {"passwordFile": paths.SMTP_PASSWORD}
     s3 = ctx.s3
     if s3:
         storage: dict[str, Any] = {"enabled": True, "endpoint": s3.endpoint, "region": s3.region}

@@ -9,6 +9,7 @@ from fedipanel.core import registry
 from fedipanel.core.buckets import Bucket, assigned_buckets_for, buckets_for
 from fedipanel.core.builders import ServiceContext, from_address
 from fedipanel.core.configuration import Configuration
+from fedipanel.core.mail import DkimSigning
 from fedipanel.core.nixos import machine_nixos, options_hash
 from fedipanel.core.resources import (
     KINDS,
@@ -44,6 +45,8 @@ class DesiredState:
     dns_ttl: int = 300
     smtp: SmtpSettings | None = None
     mail_from: dict[str, str] | None = None
+    # Who signs the machines' mail, when they send through the relay.
+    dkim: DkimSigning | None = None
     # Garage quota of each bucket FediPanel creates (the operator's quota split evenly).
     bucket_quota: int | None = None
     # Where each service's pre-configured bucket lives, by service.
@@ -103,6 +106,8 @@ class DesiredState:
                     "port": self.smtp.port,
                     "from_address": self.mail_from[name],
                 }
+                if self.dkim:
+                    spec["dkim"] = f"{self.dkim.selector}._domainkey.{self.dkim.domain}"
                 by_kind["mail"].append(Resource("mail", name, spec))
             by_kind["nixos"].append(
                 Resource("nixos", name, {"sha256": options_hash(m.nixos), "options": m.nixos})
@@ -156,6 +161,7 @@ def desired_state(
             buckets=tuple(service_buckets),
             from_address=sender,
             s3=s3,
+            dkim=DkimSigning(config.domain, operator.dkim_selector) if settings.smtp else None,
         )
         host_name = fqdn.removesuffix(f".{config.domain}")
         nixos = machine_nixos(ctx, host_name, config.domain, ssh_key)
@@ -170,6 +176,7 @@ def desired_state(
         dns_ttl=settings.dns_ttl,
         smtp=settings.smtp,
         mail_from=mail_from,
+        dkim=DkimSigning(config.domain, operator.dkim_selector) if settings.smtp else None,
         bucket_quota=_bucket_quota(settings, buckets),
         assigned_storage={
             service: (a.endpoint, a.region)

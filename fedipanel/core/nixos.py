@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from fedipanel.core import registry
+from fedipanel.core import mail, registry
 from fedipanel.core.builders import ServiceContext
 
 FIREWALL_TCP_PORTS: tuple[int, ...] = (22, 80, 443)
@@ -24,6 +24,9 @@ def machine_nixos(
         "nginx": {"enable": True, "recommendedProxySettings": True},
         "openssh": {"enable": True},
     }
+    if settings.smtp and ctx.dkim:
+        services["postfix"] = mail.postfix(settings.smtp, ctx.fqdn)
+        services["opendkim"] = mail.opendkim(ctx.dkim)
     if kind.own_vhost_tls:
         services["nginx"]["virtualHosts"] = {ctx.fqdn: {"enableACME": True, "forceSSL": True}}
     return {

@@ -10,9 +10,11 @@ names these files; their contents reach the machine by two routes:
   because `services.pixelfed.secretFile` and `services.peertube.serviceEnvironmentFile` each take
   exactly one path.
 - `KEYS_DIR` (`/var/lib/fedipanel/keys/`): secrets the panel delivers over SSH before
-  `nixops4 apply`: the SMTP relay password and one S3 environment file per service holding
-  `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` (the key id is not secret, but it is only known
-  after the key has been created, so it travels with the secret).
+  `nixops4 apply`: Postfix's password map for the SMTP relay, the operator's DKIM private key
+  (which the module copies to where OpenDKIM reads it, owned by OpenDKIM's user), and one S3
+  environment file per service holding `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` (the key
+  id is not secret, but it is only known after the key has been created, so it travels with the
+  secret).
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ PEERTUBE_SECRETS = f"{SECRETS_DIR}/peertube-secrets"  # `openssl rand -hex 32`
 PEERTUBE_ENV = f"{SECRETS_DIR}/peertube.env"  # PT_INITIAL_ROOT_PASSWORD + AWS_* (assembled)
 
 # Delivered by the panel.
-SMTP_PASSWORD = f"{KEYS_DIR}/smtp-password"
+# `[relay]:port user:password`, read by Postfix as root (texthash: needs no postmap).
+SMTP_SASL_PASSWORDS = f"{KEYS_DIR}/smtp-sasl-passwords"
+# The operator's DKIM private key (PEM); the machine copies it for OpenDKIM.
+DKIM_PRIVATE_KEY = f"{KEYS_DIR}/dkim.private"
 
 
 def s3_env_file(service: str) -> str:

@@ -95,3 +95,5 @@ class OperatorFacts:
     ssh_public_key: str
     # Pre-configured buckets by service: used instead of creating buckets and keys.
     assigned_storage: Mapping[str, AssignedS3] = field(default_factory=dict)
+    # The selector of the operator's DKIM key (the key itself is generated at deployment).
+    dkim_selector: str = "fedipanel"

@@ -159,7 +159,7 @@ def check_url(value: str, *, schemes: tuple[str, ...] = ("http", "https")) -> st
 def check_port(value: str | int) -> int:
     """Accept a TCP port number."""
     text = str(value).strip()
-    if not (text.isdigit() and 0 < int(text) < 65536):
+    if not (is_digits(text) and len(text) <= 5 and 0 < int(text) < 65536):
         raise ValueError("must be a port number between 1 and 65535")
     return int(text)
 

@@ -14,6 +14,7 @@ from fedipanel.core.planner import Plan, plan_changes
 from fedipanel.core.registry import SERVICE_NAMES
 from fedipanel.core.resources import AssignedS3, OperatorFacts, ProviderSettings, S3Settings
 from fedipanel.db import db
+from fedipanel.keys import dkim
 from fedipanel.keys.deploy_keys import MissingDeployKey, deploy_key
 from fedipanel.machines import pool
 from fedipanel.resources.records import recorded_resources
@@ -61,8 +62,8 @@ def provider_settings(settings: Settings) -> ProviderSettings:
     )
 
 
-def operator_facts(operator: User) -> OperatorFacts:
-    """Return what the configurator needs to know about an operator."""
+def operator_facts(operator: User, domain: str) -> OperatorFacts:
+    """Return what the configurator needs to know about an operator using `domain`."""
     try:
         key = deploy_key(operator.id)
     except MissingDeployKey as exc:
@@ -71,10 +72,13 @@ def operator_facts(operator: User) -> OperatorFacts:
         service: AssignedS3(row.endpoint, row.region, row.bucket, row.public_url)
         for service, row in assigned_buckets(operator.id).items()
     }
+    # Before the first deployment there is no DKIM key yet: it will get the first selector.
+    dkim_key = dkim.dkim_key(operator.id, domain)
     return OperatorFacts(
         slug=operator.deployment_name,
         ssh_public_key=key.public_key,
         assigned_storage=assigned,
+        dkim_selector=dkim_key.selector if dkim_key else dkim.SELECTOR,
     )
 
 
@@ -91,7 +95,9 @@ def plan_version(
 ) -> PlannedDeployment:
     """Plan one configuration version against what is recorded for the operator."""
     try:
-        state = desired_state(config, operator_facts(operator), provider_settings(settings))
+        state = desired_state(
+            config, operator_facts(operator, config.domain), provider_settings(settings)
+        )
     except ValueError as exc:
         raise PlanError(f"The provider's settings cannot be used: {exc}") from None
     # Nothing is deleted unless asked: a service's data stays unless keepData is false.

@@ -13,6 +13,7 @@ from fedipanel.web import (
     deployments,
     errors,
     machines,
+    mail,
     operators,
     provider_settings,
     storage,
@@ -48,6 +49,7 @@ def init_web(app: Flask) -> None:
         provider_settings,
         storage,
         audit_pages,
+        mail,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(api_bp)

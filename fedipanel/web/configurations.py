@@ -43,7 +43,13 @@ def dashboard() -> str:
         active=recent[0] if recent and recent[0].is_active else None,
         services=SERVICES,
         usage=report.this_month(operator.id, utcnow()),
+        mail_relay=_relay_name(),
     )
+
+
+def _relay_name() -> str | None:
+    relay = effective.current().mail
+    return f"{relay.host}:{relay.port}" if relay else None
 
 
 def _render_form(document: dict[str, Any], errors: dict[str, str], status: int = 200) -> Any:

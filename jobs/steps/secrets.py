@@ -7,8 +7,10 @@ deploy key: root-owned files with mode 0400, unchanged ones untouched, unused on
 
 from __future__ import annotations
 
+from fedipanel.core import mail as machine_mail
 from fedipanel.core import paths
 from fedipanel.deployments.systems import SystemKey
+from fedipanel.keys import dkim
 from fedipanel.keys.deploy_keys import deploy_key, private_key_pem
 from fedipanel.providers.ssh_secrets import DeliveryError
 from fedipanel.providers.ssh_secrets import deliver as ssh_deliver
@@ -77,7 +79,29 @@ def files_for(ctx: DeployContext, service: str) -> dict[str, str]:
         ctx.progress.hide(key[1])
         name = paths.s3_env_file(service).rsplit("/", 1)[1]
         files[name] = f"AWS_ACCESS_KEY_ID={key[0]}\nAWS_SECRET_ACCESS_KEY={key[1]}\n"
-    mail = ctx.settings.mail
-    if mail is not None and mail.user and mail.password:
-        files[paths.SMTP_PASSWORD.rsplit("/", 1)[1]] = mail.password
+    files.update(mail_files(ctx))
     return files
+
+
+def mail_files(ctx: DeployContext) -> dict[str, str]:
+    """Return Postfix's relay password map and OpenDKIM's private key, when mail is relayed."""
+    relay, signing = ctx.state.smtp, ctx.state.dkim
+    mail = ctx.settings.mail
+    if relay is None or signing is None or mail is None:
+        return {}
+    key = dkim.dkim_key(ctx.operator.id, signing.domain)
+    if key is None or key.selector != signing.selector:
+        raise StepFailed(f"the DKIM key of {signing.domain} changed while deploying; deploy again")
+    files = {_name(paths.DKIM_PRIVATE_KEY): dkim.private_key_pem(key)}
+    if relay.user:
+        if not mail.password:
+            raise StepFailed(
+                "the mail relay has a user name but no password: set it on Settings -> Mail "
+                "relay (FEDIPANEL_SMTP_PASSWORD)"
+            )
+        files[_name(paths.SMTP_SASL_PASSWORDS)] = machine_mail.sasl_passwords(relay, mail.password)
+    return files
+
+
+def _name(path: str) -> str:
+    return path.rsplit("/", 1)[1]

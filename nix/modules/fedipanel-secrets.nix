@@ -4,7 +4,8 @@
 # /var/lib/fedipanel on the machine and reach the services by path:
 #
 #   /var/lib/fedipanel/keys/       delivered by the panel over SSH (S3 keys,
-#                                  SMTP password...), one env file per service:
+#                                  Postfix's relay password map, the DKIM key
+#                                  (see fedipanel-mail.nix)), one env file per service:
 #                                  pixelfed-*.env, peertube-*.env (mode 0400)
 #   /var/lib/fedipanel/secrets/    created here, on the machine:
 #     pixelfed-app-key.env         APP_KEY=base64:<32 random bytes>  (generated once)
@@ -165,8 +166,12 @@ let
   '';
 in
 {
-  # `fedipanel-wipe`, which the panel runs before a pre-deployed VM returns to the pool.
-  imports = [ ./fedipanel-wipe.nix ];
+  imports = [
+    # `fedipanel-wipe`, which the panel runs before a pre-deployed VM returns to the pool.
+    ./fedipanel-wipe.nix
+    # The DKIM key for OpenDKIM, and Postfix in OpenDKIM's group (with a mail relay).
+    ./fedipanel-mail.nix
+  ];
 
   options.fedipanel = {
     secrets.enable = mkOption {

@@ -49,6 +49,9 @@ let
     "nginx*"
     "acme-*"
     "fedipanel-secrets*"
+    "postfix*"
+    "opendkim*"
+    "fedipanel-dkim-key*"
   ]
   ++ cfg.extraUnits;
 
@@ -66,6 +69,9 @@ let
     "/var/cache/nginx"
     "/var/log/nginx"
     "/var/lib/fedipanel"
+    # The DKIM key's copy, and mail still queued for the operator's users.
+    "/var/lib/opendkim"
+    "/var/lib/postfix"
   ]
   ++ cfg.extraPaths;
 

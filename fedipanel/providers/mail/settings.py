@@ -1,4 +1,4 @@
-"""The mail relay every service sends through: its settings section and typed values."""
+"""The mail relay every service sends through: its settings section, typed values, the test."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from fedipanel.core.resources import SmtpSettings
 from fedipanel.core.sections import Section, SettingField, Values
 from fedipanel.core.validators import check_domain, check_host, check_port, problem
+from fedipanel.providers.mail import relay
+from fedipanel.providers.mail.relay import Relay, RelayError
 
 FIELDS = (
     SettingField(
@@ -15,8 +17,10 @@ FIELDS = (
         "Where the services send mail",
         placeholder="smtp.provider.example",
     ),
-    SettingField("SMTP_PORT", "Port", "587 for STARTTLS", placeholder="587"),
-    SettingField("SMTP_USER", "User name"),
+    SettingField(
+        "SMTP_PORT", "Port", "587 (or any other) for STARTTLS, 465 for SMTPS", placeholder="587"
+    ),
+    SettingField("SMTP_USER", "User name", "The machines log in with it over TLS"),
     SettingField("SMTP_PASSWORD", "Password", "Delivered to the machines as a file", secret=True),
     SettingField(
         "SMTP_FROM_DOMAIN",
@@ -40,6 +44,15 @@ class MailSettings:
         """Return what the configurator may know of the relay (no password)."""
         return SmtpSettings(self.host, self.port, self.user, self.from_domain)
 
+    def client(self) -> Relay:
+        """Return how the panel itself reaches the relay."""
+        return Relay(self.host, self.port, self.user, self.password)
+
+
+# Printable ASCII without spaces, and none of what Postfix's lookup tables or main.cf treat
+# specially: the user name reaches the machines' Postfix password map and NixOS values.
+_USER_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F)) - set("#,=\"\\'`$")
+
 
 def validate(values: Values) -> dict[str, str]:
     """Return {key: message} for each value that cannot work.
@@ -59,8 +72,14 @@ def validate(values: Values) -> dict[str, str]:
         if message:
             problems[key] = message
     user = values.get("SMTP_USER")
-    if user and (len(user) > 254 or not user.isprintable() or any(c.isspace() for c in user)):
-        problems["SMTP_USER"] = "must be a user name without spaces (at most 254 characters)"
+    if user and (len(user) > 254 or not set(user) <= _USER_CHARS):
+        problems["SMTP_USER"] = (
+            "must be a user name of at most 254 letters, digits and punctuation such as @ . - _ "
+            "(no spaces, quotes, commas, =, # or $)"
+        )
+    password = values.get("SMTP_PASSWORD")
+    if password and ("\n" in password or "\r" in password or "\x00" in password):
+        problems["SMTP_PASSWORD"] = "must be one line"  # noqa: S105 - a message, not a password
     return problems
 
 
@@ -84,10 +103,33 @@ def from_values(values: Values) -> MailSettings | None:
     )
 
 
+def test_connection(values: Values) -> list[str]:
+    """Connect, start TLS and log in as the machines will; answer what is wrong."""
+    if not values.get("SMTP_HOST"):
+        return ["Not configured yet: set the SMTP relay host."]
+    try:
+        settings = from_values(values)
+    except ValueError as exc:
+        return [str(exc)]
+    if settings is None:  # no host: answered above
+        return []
+    if settings.user and not settings.password:
+        return ["A user name is set but no password: enter the relay's password."]
+    try:
+        relay.check(settings.client())
+    except RelayError as exc:
+        return [str(exc)]
+    return []
+
+
 SECTION = Section(
     name="mail",
     title="Mail relay",
-    description="The SMTP relay every service sends its mail through.",
+    description=(
+        "The SMTP relay every machine's Postfix hands its mail to, DKIM-signed, over TLS and "
+        "with this login."
+    ),
     fields=FIELDS,
     validate=validate,
+    test=test_connection,
 )

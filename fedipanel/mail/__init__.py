@@ -1,0 +1,1 @@
+"""Operators' mail: the DKIM-signed test message sent through the provider's relay."""
