@@ -23,6 +23,7 @@ from fedipanel.deployments.models import Deployment, LogLine
 from fedipanel.jobqueue import EmbeddedQueue, get_queue, init_queue
 from fedipanel.keys.models import DeployKey, DkimKey
 from fedipanel.machines.models import AddressLease, PooledVm, Quota
+from fedipanel.maintenance.models import MaintenanceWindow
 from fedipanel.provider_settings.models import ProviderSetting
 from fedipanel.resources.models import RecordedResource
 from fedipanel.settings.loading import load_into
@@ -54,6 +55,7 @@ MODELS = (
     AuditEntry,
     OperatorRecord,
     UsageSample,
+    MaintenanceWindow,
 )
 
 

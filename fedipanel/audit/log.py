@@ -43,6 +43,7 @@ class Action(enum.StrEnum):
     OPERATOR_ENABLED = "operator.enabled"
     OPERATOR_DELETION_STARTED = "operator.deletion_started"
     OPERATOR_DELETED = "operator.deleted"
+    MAINTENANCE_WINDOW_CHANGED = "maintenance_window.changed"
 
 
 def _clean(details: Mapping[str, Any]) -> dict[str, Any]:

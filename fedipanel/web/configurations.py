@@ -16,6 +16,7 @@ from fedipanel.deployments.lifecycle import active_deployment, deployments_of
 from fedipanel.deployments.pending import pending_changes
 from fedipanel.deployments.systems import MachineBackend, machine_backend, simulated_systems
 from fedipanel.machines.quota import plan_summary
+from fedipanel.maintenance.windows import window_for
 from fedipanel.planning.plans import PlanError, plan_for
 from fedipanel.settings import effective
 from fedipanel.timeutil import utcnow
@@ -33,6 +34,7 @@ def dashboard() -> str:
     operator = current_account()
     pending = pending_changes(operator.id)
     recent = deployments_of(operator.id, limit=5)
+    maintenance = window_for(operator.id)
     return render_template(
         "configurations/dashboard.html",
         current=pending.saved,
@@ -43,6 +45,8 @@ def dashboard() -> str:
         active=recent[0] if recent and recent[0].is_active else None,
         services=SERVICES,
         usage=report.this_month(operator.id, utcnow()),
+        maintenance=maintenance,
+        maintenance_opening=maintenance.next(utcnow()),
     )
 
 
