@@ -44,6 +44,9 @@ class Action(enum.StrEnum):
     OPERATOR_DELETION_STARTED = "operator.deletion_started"
     OPERATOR_DELETED = "operator.deleted"
     MAINTENANCE_WINDOW_CHANGED = "maintenance_window.changed"
+    ROLLOUT_CREATED = "rollout.created"
+    ROLLOUT_SCHEDULED = "rollout.scheduled"
+    ROLLOUT_CHANGED = "rollout.changed"
 
 
 def _clean(details: Mapping[str, Any]) -> dict[str, Any]:

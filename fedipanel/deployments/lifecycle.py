@@ -17,6 +17,7 @@ from fedipanel.deployments.models import ACTIVE, Deployment, LogLine, Status
 from fedipanel.errors import Conflict, NotFound, Refused, Unavailable
 from fedipanel.jobqueue import get_queue
 from fedipanel.machines import quota
+from fedipanel.parameters import pins
 from fedipanel.planning.plans import PlanError, PlannedDeployment, plan_for
 from fedipanel.settings.effective import Settings
 from fedipanel.timeutil import utcnow
@@ -58,6 +59,9 @@ def start_deployment(
         )
     check_machines(operator, planned.plan)
     deletions = check_confirmed(planned, confirm)
+    # From the first deployment on, the provider's later size changes reach this operator only
+    # through a rollout.
+    pins.pin_sizes(operator.id, settings.sizes, replace=False)
     generation = (
         db.session.scalar(
             select(func.max(Deployment.generation)).where(Deployment.operator_id == operator.id)

@@ -2,7 +2,16 @@
 
 from flask import Blueprint
 
-from fedipanel.web.api import audit, buckets, deletions, maintenance, operator, operators, usage
+from fedipanel.web.api import (
+    audit,
+    buckets,
+    deletions,
+    maintenance,
+    operator,
+    operators,
+    rollouts,
+    usage,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.register_blueprint(operator.bp)
@@ -12,3 +21,4 @@ bp.register_blueprint(operators.bp)
 bp.register_blueprint(audit.bp)
 bp.register_blueprint(usage.bp)
 bp.register_blueprint(maintenance.bp)
+bp.register_blueprint(rollouts.bp)
