@@ -369,3 +369,125 @@ def test_operators_cannot_create_or_steer_rollouts(
     assert provider_api.get("/rollouts/999").status_code == 404
     with app.app_context():
         assert db.session.get(Rollout, rollout_id).status == RolloutStatus.CANCELLED  # type: ignore[union-attr]
+
+
+# --- the pages ----------------------------------------------------------------------------------
+
+
+def test_provider_creates_a_rollout_on_the_page_and_watches_the_board(
+    app: Flask, client: FlaskClient, factory: Factory, auth: Any
+) -> None:
+    deployed_operator(app, client, factory, "acme")
+    factory.provider()
+    auth.login("admin@provider.example")
+    assert client.get("/rollouts").status_code == 200
+    assert b"New rollout" in client.get("/rollouts/new").data
+    bad = client.post(
+        "/rollouts/new",
+        data={
+            "title": "",
+            "reason": "x",
+            "deadline": "",
+            "kind": "sizes",
+            "size-mastodon-cores": "0",
+        },
+    )
+    assert bad.status_code == 400
+    text = bad.get_data(as_text=True)
+    assert text.count('class="field-error"') >= 3
+    assert "pick a date and time" in text
+    assert 'value="0"' in text  # what was typed is kept
+
+    deadline = (datetime.now(UTC) + timedelta(days=20)).strftime("%Y-%m-%dT%H:%M")
+    created = client.post(
+        "/rollouts/new",
+        data={
+            "title": "Security fix",
+            "reason": "OpenSSL",
+            "deadline": deadline,
+            "operators": "all",
+            "batchSize": "1",
+            "failureThreshold": "1",
+            "noticeHours": "0",
+            "kind": "redeploy",
+        },
+    )
+    assert created.status_code == 302
+    board_page = client.get(created.headers["Location"])
+    assert b"Security fix" in board_page.data
+    assert b'hx-trigger="every 2s"' in board_page.data
+    fragment = client.get(created.headers["Location"], headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    assert b"<html" not in fragment.data
+    rollout_id = int(created.headers["Location"].rsplit("/", 1)[1])
+    client.post(f"/rollouts/{rollout_id}/cancel")
+    done = client.get(f"/rollouts/{rollout_id}", headers={"HX-Request": "true"})
+    assert done.status_code == 286  # htmx stops polling
+
+
+def test_operator_sees_the_update_on_the_dashboard_and_picks_a_window(
+    app: Flask, client: FlaskClient, factory: Factory, provider_api: Api, auth: Any
+) -> None:
+    acme = deployed_operator(app, client, factory, "acme")
+    rollout_id = provider_api.post("/rollouts", rollout_body()).json["id"]
+    auth.login("op@acme.example")
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert "Planned updates from your provider" in page
+    assert "Security updates for every service" in page
+    assert "(Europe/Amsterdam)" in page
+    third = acme.get(f"/rollouts/{rollout_id}").json["choices"][2]
+    picked = client.post(
+        f"/updates/{rollout_id}/schedule", data={"at": third}, follow_redirects=True
+    )
+    assert "moves to the window you picked" in picked.get_data(as_text=True)
+    assert acme.get(f"/rollouts/{rollout_id}").json["state"] == "scheduled"
+    other = Api(client, factory.token(factory.operator("other@beta.example", slug="beta")))
+    auth.logout()
+    auth.login("other@beta.example")
+    assert client.post(f"/updates/{rollout_id}/schedule", data={"now": "1"}).status_code == 404
+    assert other.get(f"/rollouts/{rollout_id}").status_code == 404
+
+
+def test_command_line_creates_and_shows_a_rollout(
+    app: Flask, client: FlaskClient, factory: Factory, runner: Any
+) -> None:
+    deployed_operator(app, client, factory, "acme")
+    deadline = (datetime.now(UTC) + timedelta(days=20)).isoformat()
+    made = runner.invoke(
+        args=[
+            "fedipanel",
+            "rollout",
+            "create",
+            "--title",
+            "Fix",
+            "--reason",
+            "CVE",
+            "--deadline",
+            deadline,
+            "--notice-hours",
+            "1",
+        ]
+    )
+    assert made.exit_code == 0, made.output
+    rollout_id = int(made.output.strip().splitlines()[-1])
+    shown = runner.invoke(args=["fedipanel", "rollout", "show", str(rollout_id)])
+    assert '"state": "notified"' in shown.output
+    bad = runner.invoke(
+        args=[
+            "fedipanel",
+            "rollout",
+            "create",
+            "--title",
+            "Fix",
+            "--reason",
+            "CVE",
+            "--deadline",
+            "2020-01-01T00:00Z",
+        ]
+    )
+    assert bad.exit_code != 0
+    assert "deadline" in bad.output
+    assert "Traceback" not in bad.output
+    missing = runner.invoke(args=["fedipanel", "rollout", "show", "999"])
+    assert missing.exit_code != 0
+    assert "no rollout 999" in missing.output

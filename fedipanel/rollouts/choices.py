@@ -10,7 +10,7 @@ from fedipanel.core.maintenance import Opening, openings
 from fedipanel.db import db
 from fedipanel.errors import Conflict, NotFound, Refused
 from fedipanel.maintenance.windows import window_for
-from fedipanel.rollouts import messages
+from fedipanel.rollouts import messages, wakeups
 from fedipanel.rollouts.creation import naive_utc
 from fedipanel.rollouts.models import (
     DONE,
@@ -74,6 +74,7 @@ def schedule(target: RolloutTarget, now: datetime, *, at: datetime | None, run_n
     target.state = TargetState.SCHEDULED
     target.detail = None
     db.session.commit()
+    wakeups.wake_at(target.scheduled_for)
 
 
 def pause(rollout: Rollout) -> None:
@@ -101,6 +102,7 @@ def resume(rollout: Rollout, *, retry_failed: bool) -> None:
     rollout.status_reason = None
     rollout.finished_at = None
     db.session.commit()
+    wakeups.wake_at(utcnow())
 
 
 def cancel(rollout: Rollout) -> None:
@@ -128,6 +130,7 @@ def decide(rollout: Rollout, operator_id: int, now: datetime, *, run_now: bool) 
         target.state = TargetState.SCHEDULED
         target.scheduled_for, target.window_end = naive_utc(now), None
         db.session.commit()
+        wakeups.wake_at(target.scheduled_for)
     else:
         target.state = TargetState.SKIPPED
         target.detail = "skipped by the provider"

@@ -12,7 +12,7 @@ from fedipanel.core.rollouts import RolloutSpec
 from fedipanel.db import db
 from fedipanel.errors import Refused
 from fedipanel.maintenance.windows import window_for
-from fedipanel.rollouts import messages
+from fedipanel.rollouts import messages, wakeups
 from fedipanel.rollouts.models import Rollout, RolloutTarget, TargetState
 from fedipanel.rollouts.plans import plan_target
 from fedipanel.settings.effective import Settings
@@ -34,7 +34,9 @@ def _operators(spec: RolloutSpec) -> list[User]:
     return [found[i] for i in spec.operators]
 
 
-def create_rollout(spec: RolloutSpec, author: User, settings: Settings, now: datetime) -> Rollout:
+def create_rollout(
+    spec: RolloutSpec, author: User | None, settings: Settings, now: datetime
+) -> Rollout:
     """Record the rollout with one target per operator, then notify each of them."""
     now = naive_utc(now)
     deadline = naive_utc(spec.deadline)
@@ -53,7 +55,7 @@ def create_rollout(spec: RolloutSpec, author: User, settings: Settings, now: dat
         batch_size=spec.batchSize,
         failure_threshold=spec.failureThreshold,
         notice_hours=spec.noticeHours,
-        created_by_id=author.id,
+        created_by_id=author.id if author else None,
     )
     db.session.add(rollout)
     runnable = 0
@@ -77,6 +79,8 @@ def create_rollout(spec: RolloutSpec, author: User, settings: Settings, now: dat
                 target.window_end = naive_utc(opening.end)
         rollout.targets.append(target)
     db.session.commit()
+    for moment in {t.scheduled_for for t in rollout.targets if t.scheduled_for}:
+        wakeups.wake_at(moment)
     for target in rollout.targets:
         if target.state != TargetState.SKIPPED:
             messages.tell_operator_scheduled(rollout, target)

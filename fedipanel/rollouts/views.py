@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from fedipanel.db import db
+from fedipanel.maintenance.windows import window_for
 from fedipanel.rollouts.choices import MOVABLE, choices
 from fedipanel.rollouts.messages import iso
 from fedipanel.rollouts.models import DONE, Rollout, RolloutStatus, RolloutTarget, TargetState
@@ -100,3 +101,22 @@ def targets_of(operator_id: int) -> list[RolloutTarget]:
         .limit(50)
     )
     return list(db.session.scalars(query))
+
+
+def updates_for(operator_id: int, now: datetime) -> list[dict[str, Any]]:
+    """Return the operator's current and recent updates for the dashboard, times in their zone."""
+    zone = window_for(operator_id).window.zone()
+
+    def shown(text: str | None) -> str:
+        if not text:
+            return ""
+        return f"{datetime.fromisoformat(text).astimezone(zone):%A %d %B %Y, %H:%M} ({zone.key})"
+
+    found = []
+    for target in targets_of(operator_id)[:5]:
+        view = operator_view(target, now)
+        view["scheduledLocal"] = shown(view["scheduledFor"])
+        view["deadlineLocal"] = shown(view["deadline"])
+        view["choiceLabels"] = [(choice, shown(choice)) for choice in view["choices"]]
+        found.append(view)
+    return found

@@ -16,6 +16,7 @@ from fedipanel.web import (
     maintenance,
     operators,
     provider_settings,
+    rollouts,
     storage,
 )
 from fedipanel.web.api import bp as api_bp
@@ -48,6 +49,7 @@ def init_web(app: Flask) -> None:
         machines,
         maintenance,
         provider_settings,
+        rollouts,
         storage,
         audit_pages,
     ):

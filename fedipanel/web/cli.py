@@ -40,8 +40,12 @@ from fedipanel.storage import records as storage
 from fedipanel.timeutil import utcnow
 from fedipanel.usage import report as usage_report
 from fedipanel.usage import sampling as usage_sampling
+from fedipanel.web.cli_rollouts import rollout
 
 cli = AppGroup("fedipanel", help="Manage FediPanel.")
+
+
+cli.add_command(rollout)
 
 
 def _audit(action: Action, operator_id: int | None, **details: Any) -> None:

@@ -18,6 +18,7 @@ from fedipanel.deployments.systems import MachineBackend, machine_backend, simul
 from fedipanel.machines.quota import plan_summary
 from fedipanel.maintenance.windows import window_for
 from fedipanel.planning.plans import PlanError, plan_for
+from fedipanel.rollouts.views import updates_for
 from fedipanel.settings import effective
 from fedipanel.timeutil import utcnow
 from fedipanel.usage import report
@@ -46,6 +47,7 @@ def dashboard() -> str:
         services=SERVICES,
         usage=report.this_month(operator.id, utcnow()),
         maintenance=maintenance,
+        updates=updates_for(operator.id, utcnow()),
         maintenance_opening=maintenance.next(utcnow()),
     )
 

@@ -13,7 +13,7 @@ from fedipanel.core.configuration import error_list
 from fedipanel.core.rollouts import RolloutSpec
 from fedipanel.db import db
 from fedipanel.errors import NotFound, Refused
-from fedipanel.rollouts import choices, creation, views, wakeups
+from fedipanel.rollouts import choices, creation, views
 from fedipanel.rollouts.models import Rollout
 from fedipanel.settings import effective
 from fedipanel.timeutil import utcnow
@@ -41,10 +41,7 @@ def create() -> Any:
         response.status_code = 422
         return response
     rollout = creation.create_rollout(spec, api_operator(), effective.current(), utcnow())
-    audit(Action.ROLLOUT_CREATED, rollout=rollout.id, title=rollout.title, kind=rollout.kind)
-    for target in rollout.targets:
-        if target.scheduled_for:
-            wakeups.wake_at(target.scheduled_for)
+    audit(Action.ROLLOUT_CREATED, rollout=rollout.id, kind=rollout.kind)
     return jsonify({"id": rollout.id, **views.summary(rollout)}), 201
 
 
@@ -100,8 +97,6 @@ def schedule(rollout_id: int) -> Any:
     now = utcnow()
     choices.schedule(target, now, at=at, run_now=run_now)
     audit(Action.ROLLOUT_SCHEDULED, rollout=rollout_id, at=str(target.scheduled_for))
-    if target.scheduled_for:
-        wakeups.wake_at(target.scheduled_for)
     return jsonify(views.operator_view(target, now))
 
 
@@ -111,7 +106,6 @@ def _forbidden(message: str) -> Response:
     return response
 
 
-@bp.post("/rollouts/<int:rollout_id>/<any(pause, resume, retry, cancel):action>")
 @provider_token_required
 def steer(rollout_id: int, action: str) -> Any:
     rollout = _rollout(rollout_id)
@@ -122,18 +116,32 @@ def steer(rollout_id: int, action: str) -> Any:
         choices.cancel(rollout)
     else:
         choices.resume(rollout, retry_failed=action == "retry")
-        wakeups.wake_at(utcnow())
     audit(Action.ROLLOUT_CHANGED, rollout=rollout.id, step=action)
     return jsonify(views.board(rollout))
 
 
-@bp.post("/rollouts/<int:rollout_id>/operators/<int:operator_id>/<any('run-now', skip):action>")
 @provider_token_required
 def decide(rollout_id: int, operator_id: int, action: str) -> Any:
     rollout = _rollout(rollout_id)
     json_object()
     choices.decide(rollout, operator_id, utcnow(), run_now=action == "run-now")
     audit(Action.ROLLOUT_CHANGED, rollout=rollout.id, target=operator_id, step=action)
-    if action == "run-now":
-        wakeups.wake_at(utcnow())
     return jsonify(views.board(rollout))
+
+
+for _action in ("pause", "resume", "retry", "cancel"):
+    bp.add_url_rule(
+        f"/rollouts/<int:rollout_id>/{_action}",
+        f"steer_{_action}",
+        steer,
+        methods=["POST"],
+        defaults={"action": _action},
+    )
+for _action in ("run-now", "skip"):
+    bp.add_url_rule(
+        f"/rollouts/<int:rollout_id>/operators/<int:operator_id>/{_action}",
+        f"decide_{_action}",
+        decide,
+        methods=["POST"],
+        defaults={"action": _action},
+    )
