@@ -12,7 +12,7 @@ import queue
 import threading
 import weakref
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from flask import Flask, current_app
@@ -31,6 +31,9 @@ _EXTENSION = "fedipanel.queue"
 class JobQueue(Protocol):
     def enqueue(self, job: str, *args: Any) -> str:
         """Queue the job named by its dotted path with `args` (ids only); return its id."""
+
+    def enqueue_at(self, moment: datetime, job: str, *args: Any) -> None:
+        """Queue the job at `moment` (naive UTC, or aware)."""
 
     def is_lost(self, job_id: str | None, queued_at: datetime) -> bool:
         """Tell whether a job this queue accepted can no longer run."""
@@ -56,6 +59,7 @@ class EmbeddedQueue:
         self._counter = 0
         self._created_at = utcnow()
         self._stop = threading.Event()
+        self._timers: weakref.WeakSet[threading.Timer] = weakref.WeakSet()
 
     def is_lost(self, job_id: str | None, queued_at: datetime) -> bool:
         # The in-memory queue of an earlier web process died with it.
@@ -72,6 +76,23 @@ class EmbeddedQueue:
             job_id = f"embedded-{self._counter}"
         self._jobs.put((job, args))
         return job_id
+
+    def enqueue_at(self, moment: datetime, job: str, *args: Any) -> None:
+        """Queue the job at `moment` from a timer thread (lost with the process: the rows
+        and the periodic tasks put it back)."""
+        delay = (_naive_utc(moment) - utcnow()).total_seconds()
+        if delay <= 0:
+            self.enqueue(job, *args)
+            return
+
+        def due() -> None:
+            if not self._stop.is_set():
+                self.enqueue(job, *args)
+
+        timer = threading.Timer(delay, due)
+        timer.daemon = True
+        timer.start()
+        self._timers.add(timer)
 
     def join(self) -> None:
         """Wait until every queued job has run (tests and benchmarks)."""
@@ -98,6 +119,8 @@ class EmbeddedQueue:
     def close(self) -> None:
         """Stop the timers (queued jobs still run)."""
         self._stop.set()
+        for timer in list(self._timers):
+            timer.cancel()
 
     def _work(self) -> None:
         while True:
@@ -135,10 +158,21 @@ class RedisQueue:
     def close(self) -> None:
         """Nothing to stop: the workers run the reaper."""
 
+    def enqueue_at(self, moment: datetime, job: str, *args: Any) -> None:
+        """Hand the job to RQ's scheduler (workers run with it: `fedipanel worker`)."""
+        rq_queue = Queue(QUEUE_NAME, connection=self.connection())
+        rq_queue.enqueue_at(
+            _naive_utc(moment).replace(tzinfo=UTC), job, *args, job_timeout=self._job_timeout
+        )
+
     def enqueue(self, job: str, *args: Any) -> str:
         rq_queue = Queue(QUEUE_NAME, connection=self.connection())
         queued = rq_queue.enqueue(job, *args, job_timeout=self._job_timeout, failure_ttl=7 * 86400)
         return str(queued.id)
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def init_queue(app: Flask) -> None:

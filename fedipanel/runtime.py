@@ -11,20 +11,25 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 
 from fedipanel.accounting.models import OperatorRecord
 from fedipanel.accounting.records import purge_expired
 from fedipanel.accounts.models import ApiToken, LoginFailure, PasswordReset, User
 from fedipanel.audit.models import AuditEntry
 from fedipanel.configurations.models import ConfigurationVersion
-from fedipanel.db import init_db
+from fedipanel.db import db, init_db
 from fedipanel.deployments.lifecycle import reap_stale_deployments
 from fedipanel.deployments.models import Deployment, LogLine
 from fedipanel.jobqueue import EmbeddedQueue, get_queue, init_queue
 from fedipanel.keys.models import DeployKey, DkimKey
 from fedipanel.machines.models import AddressLease, PooledVm, Quota
+from fedipanel.maintenance.models import MaintenanceWindow
+from fedipanel.parameters.models import OperatorParameters
 from fedipanel.provider_settings.models import ProviderSetting
 from fedipanel.resources.models import RecordedResource
+from fedipanel.rollouts import wakeups
+from fedipanel.rollouts.models import Rollout, RolloutTarget
 from fedipanel.settings.loading import load_into
 from fedipanel.storage.models import AssignedBucket, StorageKey, StorageOutcome
 from fedipanel.usage import sampling
@@ -54,6 +59,10 @@ MODELS = (
     AuditEntry,
     OperatorRecord,
     UsageSample,
+    MaintenanceWindow,
+    OperatorParameters,
+    Rollout,
+    RolloutTarget,
 )
 
 
@@ -83,4 +92,15 @@ def create_base_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             sampling.check_every(float(app.config["USAGE_SAMPLE_INTERVAL"])),
             sampling.enqueue_when_due,
         )
+        job_queue.every(max(1.0, float(app.config["ROLLOUT_TICK"])), wakeups.enqueue_when_due)
+        with app.app_context():
+            _wake_rollouts()
     return app
+
+
+def _wake_rollouts() -> None:
+    """Put the scheduled rollout updates back on this process's queue."""
+    try:
+        wakeups.wake_for_waiting()
+    except SQLAlchemyError:  # no tables yet: `init` has not run
+        db.session.rollback()

@@ -16,6 +16,7 @@ from fedipanel.deployments.models import Deployment
 from fedipanel.deployments.progress import Progress
 from fedipanel.deployments.systems import System, simulated_systems
 from fedipanel.keys.dkim import ensure_dkim_key
+from fedipanel.parameters import pins
 from fedipanel.planning.plans import PlanError, PlannedDeployment, plan_version
 from fedipanel.resources.records import forget
 from fedipanel.settings import effective
@@ -109,6 +110,9 @@ def plan(
     except PlanError as exc:
         raise StepFailed(str(exc)) from None
     deployment.plan = planned.plan.as_json()
+    # From the first deployment on, the provider's later size changes reach this operator only
+    # through a rollout (one deployment per operator runs at a time, so this cannot race).
+    pins.pin_sizes(operator.id, settings.sizes, replace=False)
     db.session.commit()
     progress.log(
         [f"{c.action} {c.kind} {c.name}" for c in planned.plan.changes if c.action != Action.KEEP]

@@ -76,7 +76,7 @@ def test_every_route_with_an_integer_id_answers_404_for_ids_beyond_64_bits(
 ) -> None:
     factory.provider()
     auth.login("admin@provider.example")
-    rules = [rule for rule in app.url_map.iter_rules() if "int" in rule.rule]
+    rules = [rule for rule in app.url_map.iter_rules() if "<int:" in rule.rule]
     assert len(rules) >= 12
     for huge in (2**63, 20633045957221719998464):
         for rule in rules:

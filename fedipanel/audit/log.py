@@ -44,6 +44,10 @@ class Action(enum.StrEnum):
     OPERATOR_DELETION_STARTED = "operator.deletion_started"
     OPERATOR_DELETED = "operator.deleted"
     MAIL_TEST_SENT = "mail.test_sent"
+    MAINTENANCE_WINDOW_CHANGED = "maintenance_window.changed"
+    ROLLOUT_CREATED = "rollout.created"
+    ROLLOUT_SCHEDULED = "rollout.scheduled"
+    ROLLOUT_CHANGED = "rollout.changed"
 
 
 def _clean(details: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -12,11 +13,18 @@ from fedipanel.core.configuration import Configuration
 from fedipanel.core.configurator import DesiredState, desired_state
 from fedipanel.core.planner import Plan, plan_changes
 from fedipanel.core.registry import SERVICE_NAMES
-from fedipanel.core.resources import AssignedS3, OperatorFacts, ProviderSettings, S3Settings
+from fedipanel.core.resources import (
+    AssignedS3,
+    MachineSize,
+    OperatorFacts,
+    ProviderSettings,
+    S3Settings,
+)
 from fedipanel.db import db
 from fedipanel.keys import dkim
 from fedipanel.keys.deploy_keys import MissingDeployKey, deploy_key
 from fedipanel.machines import pool
+from fedipanel.parameters import pins
 from fedipanel.resources.records import recorded_resources
 from fedipanel.settings.effective import Settings
 from fedipanel.storage.records import assigned_buckets
@@ -39,8 +47,13 @@ class PlannedDeployment:
     plan: Plan
 
 
-def provider_settings(settings: Settings) -> ProviderSettings:
-    """Return the provider's choices the configurator needs (no secrets)."""
+def provider_settings(
+    settings: Settings, sizes: Mapping[str, MachineSize] | None = None
+) -> ProviderSettings:
+    """Return the provider's choices the configurator needs (no secrets).
+
+    `sizes`: the operator's pinned machine sizes (default: the provider's current ones).
+    """
     for name in _BLOCKING:
         if name in settings.problems:
             raise PlanError(f"The provider's settings cannot be used: {settings.problems[name]}")
@@ -54,7 +67,7 @@ def provider_settings(settings: Settings) -> ProviderSettings:
         s3 = S3Settings(garage.endpoint, garage.region, garage.public_url, quota)
     return ProviderSettings(
         s3=s3,
-        sizes=settings.sizes,
+        sizes=settings.sizes if sizes is None else sizes,
         acme_email=acme_email or "hostmaster@localhost.localdomain",
         state_version=settings.state_version,
         dns_ttl=settings.dns_ttl,
@@ -91,12 +104,22 @@ def plan_for(operator: User, settings: Settings) -> PlannedDeployment | None:
 
 
 def plan_version(
-    operator: User, config: Configuration, version: int, settings: Settings
+    operator: User,
+    config: Configuration,
+    version: int,
+    settings: Settings,
+    *,
+    sizes: Mapping[str, MachineSize] | None = None,
 ) -> PlannedDeployment:
-    """Plan one configuration version against what is recorded for the operator."""
+    """Plan one configuration version against what is recorded for the operator.
+
+    `sizes`: machine sizes to plan with (default: the operator's pinned ones).
+    """
     try:
+        if sizes is None:
+            sizes = pins.sizes_for(operator.id, settings.sizes)
         state = desired_state(
-            config, operator_facts(operator, config.domain), provider_settings(settings)
+            config, operator_facts(operator, config.domain), provider_settings(settings, sizes)
         )
     except ValueError as exc:
         raise PlanError(f"The provider's settings cannot be used: {exc}") from None

@@ -25,6 +25,7 @@ RUNTIME: dict[str, Any] = {
     "HEARTBEAT_INTERVAL": 5.0,
     "STALE_AFTER": 30.0,
     "REAP_INTERVAL": 5.0,
+    "ROLLOUT_TICK": 60.0,  # seconds between checks for rollout updates that are due
     "SIMULATOR_STEP_DELAY": 0.4,
     "ACME_EMAIL": None,  # None: the first provider account's email
     "STATE_VERSION": "25.05",

@@ -14,8 +14,10 @@ from fedipanel.web import (
     errors,
     machines,
     mail,
+    maintenance,
     operators,
     provider_settings,
+    rollouts,
     storage,
 )
 from fedipanel.web.api import bp as api_bp
@@ -46,7 +48,9 @@ def init_web(app: Flask) -> None:
         deployments,
         operators,
         machines,
+        maintenance,
         provider_settings,
+        rollouts,
         storage,
         audit_pages,
         mail,

@@ -34,13 +34,18 @@ from fedipanel.errors import PanelError
 from fedipanel.jobqueue import QUEUE_NAME, EmbeddedQueue, get_queue
 from fedipanel.keys.deploy_keys import add_missing_deploy_keys
 from fedipanel.machines import quota
+from fedipanel.rollouts import wakeups as rollout_wakeups
 from fedipanel.runtime import DAY
 from fedipanel.storage import records as storage
 from fedipanel.timeutil import utcnow
 from fedipanel.usage import report as usage_report
 from fedipanel.usage import sampling as usage_sampling
+from fedipanel.web.cli_rollouts import rollout
 
 cli = AppGroup("fedipanel", help="Manage FediPanel.")
+
+
+cli.add_command(rollout)
 
 
 def _audit(action: Action, operator_id: int | None, **details: Any) -> None:
@@ -146,9 +151,19 @@ def worker(burst: bool) -> None:
         usage_sampling.enqueue_when_due,
         "queue the S3 usage sample",
     )
+    repeat(
+        "fedipanel-rollouts",
+        max(1.0, float(app.config["ROLLOUT_TICK"])),
+        rollout_wakeups.enqueue_when_due,
+        "check for rollout updates that are due",
+    )
+    rollout_wakeups.wake_for_waiting()
     connection = Redis.from_url(url)
     try:
-        Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(burst=burst)
+        # With the scheduler, jobs queued for a time (rollout updates) start at that time.
+        Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(
+            burst=burst, with_scheduler=True
+        )
     finally:
         stop.set()
 

@@ -16,7 +16,9 @@ from fedipanel.deployments.lifecycle import active_deployment, deployments_of
 from fedipanel.deployments.pending import pending_changes
 from fedipanel.deployments.systems import MachineBackend, machine_backend, simulated_systems
 from fedipanel.machines.quota import plan_summary
+from fedipanel.maintenance.windows import window_for
 from fedipanel.planning.plans import PlanError, plan_for
+from fedipanel.rollouts.views import updates_for
 from fedipanel.settings import effective
 from fedipanel.timeutil import utcnow
 from fedipanel.usage import report
@@ -33,6 +35,7 @@ def dashboard() -> str:
     operator = current_account()
     pending = pending_changes(operator.id)
     recent = deployments_of(operator.id, limit=5)
+    maintenance = window_for(operator.id)
     return render_template(
         "configurations/dashboard.html",
         current=pending.saved,
@@ -44,6 +47,9 @@ def dashboard() -> str:
         services=SERVICES,
         usage=report.this_month(operator.id, utcnow()),
         mail_relay=_relay_name(),
+        maintenance=maintenance,
+        updates=updates_for(operator.id, utcnow()),
+        maintenance_opening=maintenance.next(utcnow()),
     )
 
 

@@ -2,7 +2,17 @@
 
 from flask import Blueprint
 
-from fedipanel.web.api import audit, buckets, deletions, mail, operator, operators, usage
+from fedipanel.web.api import (
+    audit,
+    buckets,
+    deletions,
+    mail,
+    maintenance,
+    operator,
+    operators,
+    rollouts,
+    usage,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.register_blueprint(operator.bp)
@@ -12,3 +22,5 @@ bp.register_blueprint(operators.bp)
 bp.register_blueprint(audit.bp)
 bp.register_blueprint(usage.bp)
 bp.register_blueprint(mail.bp)
+bp.register_blueprint(maintenance.bp)
+bp.register_blueprint(rollouts.bp)

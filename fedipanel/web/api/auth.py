@@ -63,3 +63,5 @@ provider_token_required = _bearer_token_of(
 )
 # For following one's own account deletion: disabled accounts' tokens pass too.
 any_token_required = _bearer_token_of(lambda _user: True, "", while_disabled=True)
+# Routes that answer operators and the provider differently.
+role_token_required = _bearer_token_of(lambda _user: True, "")

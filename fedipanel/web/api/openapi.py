@@ -10,7 +10,9 @@ from fedipanel.deployments.models import Status
 from fedipanel.web.api.openapi_buckets import storage_openapi
 from fedipanel.web.api.openapi_deletions import deletions_openapi
 from fedipanel.web.api.openapi_mail import mail_openapi
+from fedipanel.web.api.openapi_maintenance import maintenance_openapi
 from fedipanel.web.api.openapi_provider import provider_openapi
+from fedipanel.web.api.openapi_rollouts import rollouts_openapi
 from fedipanel.web.api.openapi_usage import usage_openapi
 
 STATUSES = [status.value for status in Status]
@@ -297,6 +299,8 @@ def openapi_document() -> dict[str, Any]:
         usage_openapi(ERRORS),
         deletions_openapi(ERRORS),
         mail_openapi(ERRORS),
+        maintenance_openapi(ERRORS),
+        rollouts_openapi(ERRORS),
     ):
         schemas.update(extra_schemas)
         for path, methods in extra_paths.items():  # one path may gain methods from several

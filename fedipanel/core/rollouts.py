@@ -1,0 +1,111 @@
+"""What the provider asks for in a rollout: the change, who gets it, and how carefully."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from fedipanel.core.registry import SERVICE_NAMES
+from fedipanel.core.resources import MachineSize
+from fedipanel.core.sizes import checked
+
+MAX_OPERATORS = 10_000
+MAX_NOTICE_HOURS = 90 * 24
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Redeploy(_Strict):
+    """Deploy every operator's current configuration again (e.g. after a NixOS module change)."""
+
+    kind: Literal["redeploy"]
+
+
+class Size(_Strict):
+    """One service's machine size."""
+
+    cores: int = Field(ge=1, le=1024)
+    memoryMib: int = Field(ge=512, le=16 * 1024 * 1024)
+    diskGib: int = Field(ge=1, le=1024 * 1024)
+
+    def machine_size(self) -> MachineSize:
+        """Return the size as the configurator takes it."""
+        return checked(self.cores, self.memoryMib, self.diskGib)
+
+
+class Sizes(_Strict):
+    """New machine sizes for some services; the others keep theirs."""
+
+    kind: Literal["sizes"]
+    sizes: dict[str, Size] = Field(min_length=1)
+
+    @field_validator("sizes")
+    @classmethod
+    def _known_services(cls, value: dict[str, Size]) -> dict[str, Size]:
+        unknown = sorted(set(value) - set(SERVICE_NAMES))
+        if unknown:
+            raise ValueError(
+                f"unknown service {', '.join(unknown)}: sizes are for {', '.join(SERVICE_NAMES)}"
+            )
+        return value
+
+
+class Pin(_Strict):
+    """A new pin of the provider flake's inputs (its flake.lock) for the operators in it."""
+
+    kind: Literal["pin"]
+    flakeLock: dict[str, Any] = Field(description="The whole flake.lock document")
+
+    @field_validator("flakeLock")
+    @classmethod
+    def _looks_like_a_lock(cls, value: dict[str, Any]) -> dict[str, Any]:
+        nodes = value.get("nodes")
+        if not isinstance(nodes, dict) or not isinstance(value.get("root"), str):
+            raise ValueError("must be a flake.lock document with 'nodes' and 'root'")
+        if value["root"] not in nodes or not isinstance(value.get("version"), int):
+            raise ValueError("must be a flake.lock document: 'root' names a node, 'version' set")
+        return value
+
+
+Change = Annotated[Redeploy | Sizes | Pin, Field(discriminator="kind")]
+
+
+class RolloutSpec(_Strict):
+    """A rollout as the provider asks for it (API, page and command line)."""
+
+    model_config = ConfigDict(extra="forbid", title="Rollout")
+
+    title: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=4000, description="Shown to operators")
+    deadline: AwareDatetime = Field(description="Every operator is updated before this time")
+    operators: Literal["all"] | list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
+        default="all", description='"all", or a list of operator ids'
+    )
+    batchSize: int = Field(default=1, ge=1, le=MAX_OPERATORS)
+    failureThreshold: int = Field(default=1, ge=1, le=MAX_OPERATORS)
+    noticeHours: int = Field(default=72, ge=0, le=MAX_NOTICE_HOURS)
+    change: Change
+
+    @field_validator("title", "reason")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be blank")
+        if any(ord(c) < 32 and c not in "\n\t" for c in value):
+            raise ValueError("must not contain control characters")
+        return value
+
+    @field_validator("operators")
+    @classmethod
+    def _some_operators(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError('list at least one operator, or "all"')
+            if len(value) > MAX_OPERATORS:
+                raise ValueError(f"at most {MAX_OPERATORS} operators")
+            return sorted(set(value))
+        return value

@@ -1,0 +1,1 @@
+"""Maintenance windows: when each operator's deployment may be updated by the provider."""

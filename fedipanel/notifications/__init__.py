@@ -1,0 +1,1 @@
+"""Notices to operators and the provider (placeholder until the notifications package lands)."""

@@ -1,0 +1,94 @@
+"""What a rollout changes for one operator, and whether it may run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fedipanel.accounts.models import User
+from fedipanel.core.configuration import Configuration
+from fedipanel.core.planner import Action
+from fedipanel.core.resources import MachineSize
+from fedipanel.core.rollouts import Pin, Sizes
+from fedipanel.deployments.pending import deployed_version
+from fedipanel.machines import quota
+from fedipanel.parameters import pins
+from fedipanel.planning.plans import PlanError, PlannedDeployment, plan_version
+from fedipanel.settings.effective import Settings
+
+
+@dataclass
+class TargetPlan:
+    """The plan of one operator's update, or why it cannot run."""
+
+    planned: PlannedDeployment | None
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    blocked: str | None = None
+    skipped: str | None = None
+
+
+def sizes_with(
+    change: dict[str, Any], operator: User, settings: Settings
+) -> dict[str, MachineSize]:
+    """Return the sizes the operator's machines have once the change is applied."""
+    sizes = pins.sizes_for(operator.id, settings.sizes)
+    if change.get("kind") == "sizes":
+        spec = Sizes.model_validate(change)
+        sizes.update({name: size.machine_size() for name, size in spec.sizes.items()})
+    return sizes
+
+
+def plan_target(change: dict[str, Any], operator: User, settings: Settings) -> TargetPlan:
+    """Plan the rollout's change for the operator's deployed configuration."""
+    if not operator.is_active:
+        return TargetPlan(None, skipped="the account is disabled")
+    deployed = deployed_version(operator.id)
+    if deployed is None:
+        return TargetPlan(
+            None, skipped="nothing deployed yet: the first deployment uses the current parameters"
+        )
+    config = Configuration.model_validate(deployed.data)
+    try:
+        planned = plan_version(
+            operator,
+            config,
+            deployed.version,
+            settings,
+            sizes=sizes_with(change, operator, settings),
+        )
+    except PlanError as exc:
+        return TargetPlan(None, blocked=str(exc))
+    changes = [_summary(c.as_json()) for c in planned.plan.changes if c.action != Action.KEEP]
+    if change.get("kind") == "pin":
+        Pin.model_validate(change)
+        changes.append({"action": "update", "kind": "flake_lock", "name": "flake inputs"})
+    refused = quota.refusals(planned.plan)
+    if refused:
+        return TargetPlan(planned, changes, blocked="; ".join(refused))
+    report = quota.report(operator.id, planned.plan)
+    if report.problems:
+        return TargetPlan(planned, changes, blocked=report.message())
+    deletions = planned.plan.deletions()
+    if deletions:
+        return TargetPlan(
+            planned,
+            changes,
+            blocked="the update would delete data (" + "; ".join(deletions) + "): "
+            "the operator deploys it themselves",
+        )
+    return TargetPlan(planned, changes)
+
+
+def apply_pins(change: dict[str, Any], operator: User, settings: Settings) -> None:
+    """Pin the change's parameters for the operator before their update starts (caller commits)."""
+    if change.get("kind") == "sizes":
+        pins.pin_sizes(operator.id, sizes_with(change, operator, settings), replace=True)
+    elif change.get("kind") == "pin":
+        pins.pin_flake_lock(operator.id, Pin.model_validate(change).flakeLock)
+
+
+def _summary(change: dict[str, Any]) -> dict[str, Any]:
+    """Keep what an operator reads in a notice: what happens to which resource, and why."""
+    return {
+        key: change[key] for key in ("action", "kind", "name", "changed", "note") if key in change
+    }
