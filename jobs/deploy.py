@@ -15,6 +15,7 @@ from fedipanel.db import db
 from fedipanel.deployments.models import Deployment
 from fedipanel.deployments.progress import Progress
 from fedipanel.deployments.systems import System, simulated_systems
+from fedipanel.keys.dkim import ensure_dkim_key
 from fedipanel.planning.plans import PlanError, PlannedDeployment, plan_version
 from fedipanel.resources.records import forget
 from fedipanel.settings import effective
@@ -99,10 +100,13 @@ def plan(
     )
     if row is None:
         raise StepFailed(f"configuration version {deployment.config_version} is gone")
+    config = Configuration.model_validate(row.data)
+    if settings.mail is not None:
+        # The key signs the services' mail and its public half is one of the DNS records.
+        ensure_dkim_key(operator.id, config.domain)
+        db.session.commit()
     try:
-        planned = plan_version(
-            operator, Configuration.model_validate(row.data), row.version, settings
-        )
+        planned = plan_version(operator, config, row.version, settings)
     except PlanError as exc:
         raise StepFailed(str(exc)) from None
     deployment.plan = planned.plan.as_json()

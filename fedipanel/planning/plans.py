@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 
@@ -10,10 +10,18 @@ from fedipanel.accounts.models import Role, User
 from fedipanel.configurations.versions import current_version
 from fedipanel.core.configuration import Configuration
 from fedipanel.core.configurator import DesiredState, desired_state
+from fedipanel.core.dns_records import refusal
 from fedipanel.core.planner import Plan, plan_changes
 from fedipanel.core.registry import SERVICE_NAMES
-from fedipanel.core.resources import AssignedS3, OperatorFacts, ProviderSettings, S3Settings
+from fedipanel.core.resources import (
+    AssignedS3,
+    DkimRecord,
+    OperatorFacts,
+    ProviderSettings,
+    S3Settings,
+)
 from fedipanel.db import db
+from fedipanel.keys import dkim
 from fedipanel.keys.deploy_keys import MissingDeployKey, deploy_key
 from fedipanel.machines import pool
 from fedipanel.resources.records import recorded_resources
@@ -21,11 +29,19 @@ from fedipanel.settings.effective import Settings
 from fedipanel.storage.records import assigned_buckets
 
 # Problems in these settings make every plan impossible; others only stop what uses them.
-_BLOCKING = ("sizes", "mail")
+_BLOCKING = ("sizes", "mail", "mail_records")
 
 
 class PlanError(Exception):
     """The provider's settings do not allow planning; the message says what to fix."""
+
+    loc: tuple[str, ...] = ("settings",)
+
+
+class DomainNotServed(PlanError):
+    """The operator's domain is in no zone of the provider's DNS server."""
+
+    loc = ("domain",)
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,7 @@ def provider_settings(settings: Settings) -> ProviderSettings:
         state_version=settings.state_version,
         dns_ttl=settings.dns_ttl,
         smtp=settings.mail.relay() if settings.mail else None,
+        mail_records=settings.mail_records,
     )
 
 
@@ -78,6 +95,14 @@ def operator_facts(operator: User) -> OperatorFacts:
     )
 
 
+def dkim_record(operator: User, domain: str) -> DkimRecord:
+    """Return where the domain's DKIM key is published, with its value once it exists."""
+    key = dkim.dkim_key(operator.id, domain)
+    if key is None:
+        return DkimRecord(f"{dkim.SELECTOR}._domainkey.{domain}", None)
+    return DkimRecord(dkim.record_name(key), dkim.txt_value(key))
+
+
 def plan_for(operator: User, settings: Settings) -> PlannedDeployment | None:
     """Return the plan for the operator's current configuration, or None before the first save."""
     row = current_version(operator.id)
@@ -90,10 +115,19 @@ def plan_version(
     operator: User, config: Configuration, version: int, settings: Settings
 ) -> PlannedDeployment:
     """Plan one configuration version against what is recorded for the operator."""
+    facts = operator_facts(operator)
+    if settings.mail is not None:
+        facts = replace(facts, dkim=dkim_record(operator, config.domain))
     try:
-        state = desired_state(config, operator_facts(operator), provider_settings(settings))
+        state = desired_state(config, facts, provider_settings(settings))
     except ValueError as exc:
         raise PlanError(f"The provider's settings cannot be used: {exc}") from None
+    if settings.dns is not None:
+        names = [str(r.spec["host"]) for r in state.dns_records]
+        server = settings.dns.connection.server
+        refused = refusal(config.domain, names, settings.dns.zones, server)
+        if refused:
+            raise DomainNotServed(refused)
     # Nothing is deleted unless asked: a service's data stays unless keepData is false.
     keep = [name for name in SERVICE_NAMES if config.service(name).keepData]
     plan = plan_changes(
