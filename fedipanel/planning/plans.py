@@ -29,7 +29,7 @@ from fedipanel.settings.effective import Settings
 from fedipanel.storage.records import assigned_buckets
 
 # Problems in these settings make every plan impossible; others only stop what uses them.
-_BLOCKING = ("sizes", "mail", "mail_records")
+_BLOCKING = ("sizes", "mail", "dns:records")
 
 
 class PlanError(Exception):

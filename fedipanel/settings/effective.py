@@ -153,7 +153,7 @@ def build(
         dns=attempt(
             "dns", lambda: dns.from_values(values, timeout=float(config["DNS_TIMEOUT"])), None
         ),
-        mail_records=attempt("mail_records", lambda: dns.mail_policy(values), MailRecordPolicy()),
+        mail_records=attempt("dns:records", lambda: dns.mail_policy(values), MailRecordPolicy()),
         garage=garage.from_values(values),
         proxmox=attempt(
             "proxmox",

@@ -20,7 +20,7 @@ from fedipanel.providers.dns.client import (
 
 PROBE_LABEL = "_fedipanel-probe"
 PROBE_TEXT = "FediPanel connection test; removed right away"
-_KEY_NAME = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
+_LABEL = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
 
 FIELDS = (
     SettingField(
@@ -87,6 +87,19 @@ class DnsSettings:
         return f"DnsSettings({c.server!r}, port={c.port}, key={c.key_name!r}, secret=***)"
 
 
+def check_name(value: str, *, labels: int = 1) -> str:
+    """Accept a DNS name that may hold underscores (_spf.provider.example, a TSIG key's name)."""
+    parts = value.strip().rstrip(".").split(".")
+    if len(value) > 253 or len(parts) < labels or not all(_LABEL.fullmatch(p) for p in parts):
+        example = "_spf.provider.example" if labels > 1 else "fedipanel"
+        raise ValueError(f"must be a DNS name such as {example}")
+    return value.strip().rstrip(".")
+
+
+def _check_include(value: str) -> str:
+    return check_name(value, labels=2)
+
+
 def parse_zones(text: str) -> tuple[str, ...]:
     """Return the zones of a comma- or space-separated list; raise ValueError naming a bad one."""
     zones = []
@@ -112,21 +125,14 @@ def validate(values: Values) -> dict[str, str]:
         "DNS_PORT": check_port,
         "DNS_TSIG_SECRET": check_secret,
         "DNS_ZONES": parse_zones,
-        "SPF_INCLUDE": check_domain,
+        "SPF_INCLUDE": _check_include,
+        "DNS_TSIG_NAME": check_name,
     }
     for key, check in checks.items():
         value = values.get(key)
         message = problem(check, value) if value else None
         if message:
             problems[key] = message
-    name = values.get("DNS_TSIG_NAME")
-    if name and not (
-        len(name) <= 253
-        and all(_KEY_NAME.fullmatch(label) for label in name.rstrip(".").split("."))
-    ):
-        problems["DNS_TSIG_NAME"] = (
-            "must be a key name such as fedipanel or fedipanel.provider.example"
-        )
     algorithm = values.get("DNS_TSIG_ALGORITHM")
     if algorithm and algorithm.lower() not in ALGORITHMS:
         problems["DNS_TSIG_ALGORITHM"] = "must be one of " + ", ".join(ALGORITHMS)
@@ -172,7 +178,7 @@ def mail_policy(values: Values) -> MailRecordPolicy:
         raise ValueError(_message(problems))
     include = values.get("SPF_INCLUDE")
     return MailRecordPolicy(
-        spf_include=include.strip().rstrip(".") if include else None,
+        spf_include=_check_include(include) if include else None,
         dmarc_policy=values.get("DMARC_POLICY") or "quarantine",
     )
 
