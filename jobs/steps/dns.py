@@ -157,7 +157,10 @@ def remove(ctx: DeployContext, change: Change) -> None:
     written: dict[str, list[str]] = facts.get("written") or {}
     zone = facts.get("zone")
     if not zone:
-        ctx.simulate(f"delete DNS record {change.name}")
+        if ctx.is_simulated(SystemKey.DNS):
+            ctx.simulate(f"delete DNS record {change.name}")
+        else:
+            ctx.progress.log([f"DNS record {change.name} was only simulated: nothing to delete"])
         return
     dns = ctx.settings.dns
     if dns is None:
