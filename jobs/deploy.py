@@ -102,9 +102,10 @@ def plan(
     if row is None:
         raise StepFailed(f"configuration version {deployment.config_version} is gone")
     config = Configuration.model_validate(row.data)
-    # The machines sign their mail with it: generated once, before the plan names its selector.
-    ensure_dkim_key(operator.id, config.domain)
-    db.session.commit()
+    if settings.mail is not None:
+        # The key signs the services' mail and its public half is one of the DNS records.
+        ensure_dkim_key(operator.id, config.domain)
+        db.session.commit()
     try:
         planned = plan_version(operator, config, row.version, settings)
     except PlanError as exc:

@@ -26,6 +26,7 @@ pytest_plugins = [
     "tests.plugins.postgres",
     "tests.plugins.proxmox",
     "tests.plugins.smtp",
+    "tests.plugins.bind",
 ]
 # Every test in these folders starts programs of its own (redis-server, workers, chromium).
 EXTERNAL_FOLDERS = ("integration", "browser")

@@ -97,9 +97,34 @@ def test_machine_sizes_come_from_provider_settings() -> None:
 def test_dns_records_name_each_service_host() -> None:
     config = make_config("mastodon", "pixelfed", pixelfed="photos")
     state = desired_state(config, OperatorFacts("acme", KEY), make_settings(dns_ttl=60))
+    caa = '0 issue "letsencrypt.org"'
     assert by_kind(state, "dns_record") == {
-        "mastodon.acme.example": {"type": "A", "machine": "mastodon", "ttl": 60},
-        "photos.acme.example": {"type": "A", "machine": "pixelfed", "ttl": 60},
+        "mastodon.acme.example": {
+            "type": "A/AAAA",
+            "host": "mastodon.acme.example",
+            "machine": "mastodon",
+            "ttl": 60,
+        },
+        "mastodon.acme.example CAA": {
+            "type": "CAA",
+            "host": "mastodon.acme.example",
+            "machine": "mastodon",
+            "value": caa,
+            "ttl": 60,
+        },
+        "photos.acme.example": {
+            "type": "A/AAAA",
+            "host": "photos.acme.example",
+            "machine": "pixelfed",
+            "ttl": 60,
+        },
+        "photos.acme.example CAA": {
+            "type": "CAA",
+            "host": "photos.acme.example",
+            "machine": "pixelfed",
+            "value": caa,
+            "ttl": 60,
+        },
     }
     networking = state.machines["pixelfed"].nixos["networking"]
     assert (networking["hostName"], networking["domain"]) == ("photos", "acme.example")

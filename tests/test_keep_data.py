@@ -129,7 +129,10 @@ def test_the_plan_says_per_service_in_plain_words_what_is_kept_and_what_is_delet
             "bucket acme-pixelfed: kept with its files",
             "key acme-pixelfed: kept",
         ],
-        "deleted": ["DNS record pixelfed.acme.example: deleted"],
+        "deleted": [
+            "DNS record pixelfed.acme.example: deleted",
+            "DNS record pixelfed.acme.example CAA: deleted",
+        ],
     }
     peertube = services["peertube"]
     assert peertube["kept"] == []

@@ -76,6 +76,7 @@ def test_disabling_a_service_deletes_its_resources() -> None:
             "peertube",  # machine
             "peertube",  # nixos
             "peertube.acme.example",
+            "peertube.acme.example CAA",
             "acme-peertube",
             "acme-peertube-playlists",
             "acme-peertube-videos",

@@ -9,6 +9,7 @@ from fedipanel.core import registry
 from fedipanel.core.buckets import Bucket, assigned_buckets_for, buckets_for
 from fedipanel.core.builders import ServiceContext, from_address
 from fedipanel.core.configuration import Configuration
+from fedipanel.core.dns_records import MailRecords, dns_records
 from fedipanel.core.mail import DkimSigning
 from fedipanel.core.nixos import machine_nixos, options_hash
 from fedipanel.core.resources import (
@@ -51,6 +52,8 @@ class DesiredState:
     bucket_quota: int | None = None
     # Where each service's pre-configured bucket lives, by service.
     assigned_storage: dict[str, tuple[str, str]] | None = None
+    # Addresses, CAA and mail records of the services' host names, in that order.
+    dns_records: tuple[Resource, ...] = ()
 
     def resources(self) -> list[Resource]:
         """Return the desired resources in KINDS order."""
@@ -97,9 +100,6 @@ class DesiredState:
                         {"service": m.service, "buckets": buckets},
                     )
                 )
-            by_kind["dns_record"].append(
-                Resource("dns_record", m.fqdn, {"type": "A", "machine": name, "ttl": self.dns_ttl})
-            )
             if self.smtp and self.mail_from:
                 spec = {
                     "host": self.smtp.host,
@@ -112,6 +112,7 @@ class DesiredState:
             by_kind["nixos"].append(
                 Resource("nixos", name, {"sha256": options_hash(m.nixos), "options": m.nixos})
             )
+        by_kind["dns_record"].extend(self.dns_records)
         return [r for kind in KINDS for r in by_kind[kind]]
 
 
@@ -169,6 +170,13 @@ def desired_state(
         buckets.extend(service_buckets)
         mail_from[service] = sender
     return DesiredState(
+        dns_records=tuple(
+            dns_records(
+                {name: m.fqdn for name, m in machines.items()},
+                settings.dns_ttl,
+                _mail_records(config, operator, settings),
+            )
+        ),
         slug=operator.slug,
         ssh_public_key=ssh_key,
         machines=machines,
@@ -183,6 +191,20 @@ def desired_state(
             for service, a in operator.assigned_storage.items()
             if service in machines
         },
+    )
+
+
+def _mail_records(
+    config: Configuration, operator: OperatorFacts, settings: ProviderSettings
+) -> MailRecords | None:
+    if settings.smtp is None:
+        return None
+    return MailRecords(
+        admin_email=config.admin.email,
+        relay_host=settings.smtp.host,
+        from_domain=settings.smtp.from_domain,
+        dkim=operator.dkim,
+        policy=settings.mail_records,
     )
 
 

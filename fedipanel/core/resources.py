@@ -55,6 +55,22 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class MailRecordPolicy:
+    """How the provider wants the SPF and DMARC records of sending domains written."""
+
+    spf_include: str | None = None
+    dmarc_policy: str = "quarantine"
+
+
+@dataclass(frozen=True)
+class DkimRecord:
+    """Where an operator's DKIM public key is published; `value` is None until it is generated."""
+
+    name: str
+    value: str | None
+
+
+@dataclass(frozen=True)
 class S3Settings:
     """The provider's S3 endpoint (Garage)."""
 
@@ -85,6 +101,7 @@ class ProviderSettings:
     dns_ttl: int = 300
     smtp: SmtpSettings | None = None
     s3: S3Settings | None = None
+    mail_records: MailRecordPolicy = field(default_factory=MailRecordPolicy)
 
 
 @dataclass(frozen=True)
@@ -97,3 +114,5 @@ class OperatorFacts:
     assigned_storage: Mapping[str, AssignedS3] = field(default_factory=dict)
     # The selector of the operator's DKIM key (the key itself is generated at deployment).
     dkim_selector: str = "fedipanel"
+    # The DKIM key of the operator's domain (with the relay configured).
+    dkim: DkimRecord | None = None

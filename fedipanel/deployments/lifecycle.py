@@ -47,7 +47,7 @@ def start_deployment(
     try:
         planned = plan_for(operator, settings)
     except PlanError as exc:
-        raise Refused(str(exc), loc=("settings",)) from None
+        raise Refused(str(exc), loc=exc.loc) from None
     if planned is None:
         raise Refused("Save a configuration before deploying.", loc=("configuration",))
     if version is not None and version != planned.version:

@@ -68,7 +68,12 @@ def external_systems(settings: Settings) -> list[System]:
             settings.garage is not None,
             "Garage (FEDIPANEL_S3_ENDPOINT, FEDIPANEL_GARAGE_ADMIN_URL and _TOKEN)",
         ),
-        System(SystemKey.DNS, "DNS records", False, "a DNS provider"),
+        System(
+            SystemKey.DNS,
+            "DNS records",
+            settings.dns is not None or "dns" in settings.problems,
+            "a DNS server (FEDIPANEL_DNS_SERVER, _DNS_TSIG_NAME, _DNS_TSIG_SECRET, _DNS_ZONES)",
+        ),
         # Secrets go over SSH to real machines; to simulated ones they are only simulated.
         System(SystemKey.SECRETS, "secret delivery", machines_real, "machines reachable over SSH"),
         System(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 
@@ -11,10 +11,12 @@ from fedipanel.accounts.models import Role, User
 from fedipanel.configurations.versions import current_version
 from fedipanel.core.configuration import Configuration
 from fedipanel.core.configurator import DesiredState, desired_state
+from fedipanel.core.dns_records import refusal
 from fedipanel.core.planner import Plan, plan_changes
 from fedipanel.core.registry import SERVICE_NAMES
 from fedipanel.core.resources import (
     AssignedS3,
+    DkimRecord,
     MachineSize,
     OperatorFacts,
     ProviderSettings,
@@ -30,11 +32,19 @@ from fedipanel.settings.effective import Settings
 from fedipanel.storage.records import assigned_buckets
 
 # Problems in these settings make every plan impossible; others only stop what uses them.
-_BLOCKING = ("sizes", "mail")
+_BLOCKING = ("sizes", "mail", "dns:records")
 
 
 class PlanError(Exception):
     """The provider's settings do not allow planning; the message says what to fix."""
+
+    loc: tuple[str, ...] = ("settings",)
+
+
+class DomainNotServed(PlanError):
+    """The operator's domain is in no zone of the provider's DNS server."""
+
+    loc = ("domain",)
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,7 @@ def provider_settings(
         state_version=settings.state_version,
         dns_ttl=settings.dns_ttl,
         smtp=settings.mail.relay() if settings.mail else None,
+        mail_records=settings.mail_records,
     )
 
 
@@ -95,6 +106,14 @@ def operator_facts(operator: User, domain: str) -> OperatorFacts:
     )
 
 
+def dkim_record(operator: User, domain: str) -> DkimRecord:
+    """Return where the domain's DKIM key is published, with its value once it exists."""
+    key = dkim.dkim_key(operator.id, domain)
+    if key is None:
+        return DkimRecord(f"{dkim.SELECTOR}._domainkey.{domain}", None)
+    return DkimRecord(dkim.record_name(key), dkim.txt_value(key))
+
+
 def plan_for(operator: User, settings: Settings) -> PlannedDeployment | None:
     """Return the plan for the operator's current configuration, or None before the first save."""
     row = current_version(operator.id)
@@ -115,14 +134,21 @@ def plan_version(
 
     `sizes`: machine sizes to plan with (default: the operator's pinned ones).
     """
+    facts = operator_facts(operator, config.domain)
+    if settings.mail is not None:
+        facts = replace(facts, dkim=dkim_record(operator, config.domain))
+    if sizes is None:
+        sizes = pins.sizes_for(operator.id, settings.sizes)
     try:
-        if sizes is None:
-            sizes = pins.sizes_for(operator.id, settings.sizes)
-        state = desired_state(
-            config, operator_facts(operator, config.domain), provider_settings(settings, sizes)
-        )
+        state = desired_state(config, facts, provider_settings(settings, sizes))
     except ValueError as exc:
         raise PlanError(f"The provider's settings cannot be used: {exc}") from None
+    if settings.dns is not None:
+        names = [str(r.spec["host"]) for r in state.dns_records]
+        server = settings.dns.connection.server
+        refused = refusal(config.domain, names, settings.dns.zones, server)
+        if refused:
+            raise DomainNotServed(refused)
     # Nothing is deleted unless asked: a service's data stays unless keepData is false.
     keep = [name for name in SERVICE_NAMES if config.service(name).keepData]
     plan = plan_changes(

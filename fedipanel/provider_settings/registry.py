@@ -5,10 +5,17 @@ from __future__ import annotations
 from fedipanel.core import sizes
 from fedipanel.core.sections import Section
 from fedipanel.providers import mail
+from fedipanel.providers.dns import settings as dns
 from fedipanel.providers.garage import settings as garage
 from fedipanel.providers.proxmox import settings as proxmox
 
-SECTIONS: tuple[Section, ...] = (mail.SECTION, garage.SECTION, proxmox.SECTION, sizes.SECTION)
+SECTIONS: tuple[Section, ...] = (
+    mail.SECTION,
+    dns.SECTION,
+    garage.SECTION,
+    proxmox.SECTION,
+    sizes.SECTION,
+)
 
 
 def section(name: str) -> Section | None:

@@ -30,6 +30,7 @@ RUNTIME: dict[str, Any] = {
     "ACME_EMAIL": None,  # None: the first provider account's email
     "STATE_VERSION": "25.05",
     "DNS_TTL": 300,
+    "DNS_TIMEOUT": 10.0,  # seconds the DNS server may take to answer one query or update
     "SIZES": None,  # JSON, overrides the sizes on the settings page
     "KEYS_DIR": paths.KEYS_DIR,
     "VM_BOOT_TIMEOUT": 600.0,
@@ -57,4 +58,7 @@ PROVIDER: dict[str, str] = {
     "S3_REGION": "garage",
     "PROXMOX_VERIFY": "true",
     "VM_SSH_PORT": "22",
+    "DNS_PORT": "53",
+    "DNS_TSIG_ALGORITHM": "hmac-sha256",
+    "DMARC_POLICY": "quarantine",
 }

@@ -11,10 +11,11 @@ from flask import current_app, g
 
 from fedipanel.core import sizes as machine_sizes
 from fedipanel.core.registry import DEFAULT_SIZES
-from fedipanel.core.resources import MachineSize
+from fedipanel.core.resources import MachineSize, MailRecordPolicy
 from fedipanel.core.validators import check_port
 from fedipanel.provider_settings import registry, store
 from fedipanel.providers import mail
+from fedipanel.providers.dns import settings as dns
 from fedipanel.providers.garage import settings as garage
 from fedipanel.providers.mail import MailSettings
 from fedipanel.providers.proxmox import settings as proxmox
@@ -57,6 +58,8 @@ class Settings:
     wipe_timeout: float
     proxmox_retry: Retry
     mail: MailSettings | None
+    dns: dns.DnsSettings | None
+    mail_records: MailRecordPolicy
     garage: garage.GarageSettings | None
     proxmox: proxmox.ProxmoxSettings | None
     sizes: Mapping[str, MachineSize]
@@ -147,6 +150,10 @@ def build(
             task_timeout=float(config["PROXMOX_TASK_TIMEOUT"]),
         ),
         mail=attempt("mail", lambda: mail.from_values(values), None),
+        dns=attempt(
+            "dns", lambda: dns.from_values(values, timeout=float(config["DNS_TIMEOUT"])), None
+        ),
+        mail_records=attempt("dns:records", lambda: dns.mail_policy(values), MailRecordPolicy()),
         garage=garage.from_values(values),
         proxmox=attempt(
             "proxmox",

@@ -214,6 +214,12 @@ def openapi_document() -> dict[str, Any]:
                     "200": _json(_ref("Plan"), "The plan"),
                     "400": ERRORS,
                     "404": ERRORS,
+                    "422": _json(
+                        _ref("Errors"),
+                        "No plan is possible: the provider's settings cannot be used (`loc` "
+                        '`["settings"]`), or the domain is in no zone of the provider\'s DNS '
+                        'server (`loc` `["domain"]`, the message names the NS record to add)',
+                    ),
                     **AUTH_ERRORS,
                 },
             }

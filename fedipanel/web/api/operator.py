@@ -76,7 +76,7 @@ def plan() -> Any:
     try:
         planned = plan_for(api_operator(), effective.current())
     except PlanError as exc:
-        return api_error(422, str(exc), ["settings"])
+        return api_error(422, str(exc), list(exc.loc))
     if planned is None:
         return api_error(404, "no configuration saved yet", ["configuration"])
     return jsonify(
