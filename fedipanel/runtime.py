@@ -25,6 +25,7 @@ from fedipanel.keys.models import DeployKey
 from fedipanel.machines.models import AddressLease, PooledVm, Quota
 from fedipanel.provider_settings.models import ProviderSetting
 from fedipanel.resources.models import RecordedResource
+from fedipanel.services.models import AdminPassword, ServiceCheck
 from fedipanel.settings.loading import load_into
 from fedipanel.storage.models import AssignedBucket, StorageKey, StorageOutcome
 from fedipanel.usage import sampling
@@ -53,6 +54,8 @@ MODELS = (
     AuditEntry,
     OperatorRecord,
     UsageSample,
+    AdminPassword,
+    ServiceCheck,
 )
 
 

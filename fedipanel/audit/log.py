@@ -43,6 +43,9 @@ class Action(enum.StrEnum):
     OPERATOR_ENABLED = "operator.enabled"
     OPERATOR_DELETION_STARTED = "operator.deletion_started"
     OPERATOR_DELETED = "operator.deleted"
+    ADMIN_PASSWORD_REVEALED = "admin_password.revealed"
+    ADMIN_PASSWORD_REVEAL_REFUSED = "admin_password.reveal_refused"
+    ADMIN_PASSWORD_ROTATED = "admin_password.rotated"
 
 
 def _clean(details: Mapping[str, Any]) -> dict[str, Any]:

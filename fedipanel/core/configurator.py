@@ -9,7 +9,7 @@ from fedipanel.core import registry
 from fedipanel.core.buckets import Bucket, assigned_buckets_for, buckets_for
 from fedipanel.core.builders import ServiceContext, from_address
 from fedipanel.core.configuration import Configuration
-from fedipanel.core.nixos import machine_nixos, options_hash
+from fedipanel.core.nixos import AdminAccount, machine_nixos, options_hash
 from fedipanel.core.resources import (
     KINDS,
     MachineSize,
@@ -31,6 +31,7 @@ class Machine:
     fqdn: str
     size: MachineSize
     nixos: dict[str, Any]
+    admin: AdminAccount | None = None
 
 
 @dataclass(frozen=True)
@@ -158,8 +159,13 @@ def desired_state(
             s3=s3,
         )
         host_name = fqdn.removesuffix(f".{config.domain}")
-        nixos = machine_nixos(ctx, host_name, config.domain, ssh_key)
-        machines[service] = Machine(service, service, fqdn, size, nixos)
+        admin = AdminAccount(
+            config.admin.username,
+            config.admin.email,
+            operator.admin_password_generations.get(service, 1),
+        )
+        nixos = machine_nixos(ctx, host_name, config.domain, ssh_key, admin)
+        machines[service] = Machine(service, service, fqdn, size, nixos, admin)
         buckets.extend(service_buckets)
         mail_from[service] = sender
     return DesiredState(

@@ -95,3 +95,6 @@ class OperatorFacts:
     ssh_public_key: str
     # Pre-configured buckets by service: used instead of creating buckets and keys.
     assigned_storage: Mapping[str, AssignedS3] = field(default_factory=dict)
+    # How often each service's admin password was rotated (1 for the first): a new one
+    # changes the machine's configuration, so the plan shows it and the machine applies it.
+    admin_password_generations: Mapping[str, int] = field(default_factory=dict)

@@ -17,6 +17,7 @@ from fedipanel.db import db
 from fedipanel.keys.deploy_keys import MissingDeployKey, deploy_key
 from fedipanel.machines import pool
 from fedipanel.resources.records import recorded_resources
+from fedipanel.services.passwords import generations
 from fedipanel.settings.effective import Settings
 from fedipanel.storage.records import assigned_buckets
 
@@ -75,6 +76,7 @@ def operator_facts(operator: User) -> OperatorFacts:
         slug=operator.deployment_name,
         ssh_public_key=key.public_key,
         assigned_storage=assigned,
+        admin_password_generations=generations(operator.id),
     )
 
 

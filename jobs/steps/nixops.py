@@ -1,4 +1,4 @@
-"""Apply the NixOS configurations with nixops4 (or its simulator), then check the services."""
+"""Apply the NixOS configurations with nixops4 (or its simulator)."""
 
 from __future__ import annotations
 
@@ -42,12 +42,6 @@ def apply(ctx: DeployContext) -> None:
         )
     if not result.succeeded:
         raise StepFailed(result.error or "nixops4 failed")
-
-
-def check_services(ctx: DeployContext) -> None:
-    ctx.progress.phase("Checking services", 94)
-    for machine in ctx.state.machines.values():
-        ctx.simulate(f"https://{machine.fqdn}/ answers")
 
 
 def record_configurations(ctx: DeployContext) -> None:

@@ -166,7 +166,11 @@ let
 in
 {
   # `fedipanel-wipe`, which the panel runs before a pre-deployed VM returns to the pool.
-  imports = [ ./fedipanel-wipe.nix ];
+  # `fedipanel-admin`, the units that apply the operator's administrator account.
+  imports = [
+    ./fedipanel-wipe.nix
+    ./fedipanel-admin.nix
+  ];
 
   options.fedipanel = {
     secrets.enable = mkOption {
