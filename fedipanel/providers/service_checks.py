@@ -236,9 +236,7 @@ def _mastodon_api_login(target: Target, admin: Admin) -> str:
         "access_token",
     )
     me = _expect(
-        request(
-            target, "GET", "/api/v1/accounts/verify_credentials", token=token["access_token"]
-        ),
+        request(target, "GET", "/api/v1/accounts/verify_credentials", token=token["access_token"]),
         f"{target.label} refused the administrator's token",
         "username",
     )

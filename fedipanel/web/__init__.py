@@ -15,6 +15,7 @@ from fedipanel.web import (
     machines,
     operators,
     provider_settings,
+    services,
     storage,
 )
 from fedipanel.web.api import bp as api_bp
@@ -47,6 +48,7 @@ def init_web(app: Flask) -> None:
         machines,
         provider_settings,
         storage,
+        services,
         audit_pages,
     ):
         app.register_blueprint(module.bp)

@@ -17,6 +17,8 @@ from fedipanel.deployments.pending import pending_changes
 from fedipanel.deployments.systems import MachineBackend, machine_backend, simulated_systems
 from fedipanel.machines.quota import plan_summary
 from fedipanel.planning.plans import PlanError, plan_for
+from fedipanel.services.checks import service_status
+from fedipanel.services.passwords import generations
 from fedipanel.settings import effective
 from fedipanel.timeutil import utcnow
 from fedipanel.usage import report
@@ -43,6 +45,8 @@ def dashboard() -> str:
         active=recent[0] if recent and recent[0].is_active else None,
         services=SERVICES,
         usage=report.this_month(operator.id, utcnow()),
+        service_checks=service_status(operator.id),
+        has_password=set(generations(operator.id)),
     )
 
 
