@@ -27,7 +27,7 @@ class AdminAccount:
         return {
             "username": self.username,
             "email": self.email,
-            "passwordGeneration": self.password_generation,
+            "rotation": self.password_generation,
         }
 
 

@@ -1,6 +1,6 @@
 # The operator's administrator account on each enabled service.
 #
-# The panel sets `fedipanel.admin.{username,email,passwordGeneration}` in the
+# The panel sets `fedipanel.admin.{username,email,rotation}` in the
 # machine's values and delivers the password, before nixops4 runs, as
 #   /var/lib/fedipanel/keys/<service>-admin-password   (root, 0400)
 # One oneshot unit per service, fedipanel-admin-<service>.service, creates
@@ -60,7 +60,7 @@ let
     restartTriggers = [
       cfg.username
       cfg.email
-      (toString cfg.passwordGeneration)
+      (toString cfg.rotation)
     ];
     environment = {
       FEDIPANEL_ADMIN_USERNAME = cfg.username;
@@ -239,7 +239,7 @@ in
       default = null;
       description = "Email address of the operator's administrator.";
     };
-    passwordGeneration = mkOption {
+    rotation = mkOption {
       type = types.int;
       default = 1;
       description = ''
