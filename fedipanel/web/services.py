@@ -17,6 +17,7 @@ from fedipanel.services.checks import service_status
 from fedipanel.settings import effective
 from fedipanel.web.access import current_account, operator_required
 from fedipanel.web.errors import status_of
+from fedipanel.web.htmx import is_htmx
 
 bp = Blueprint("services", __name__)
 
@@ -66,7 +67,8 @@ def reveal(service: str) -> Any:
         page = render_template(
             "services/_reveal.html", svc=_status(service), error=exc.message, password=None
         )
-        return no_store(make_response(page, status_of(exc)))
+        # htmx swaps only successful answers: the form with its message comes back as 200.
+        return no_store(make_response(page, 200 if is_htmx() else status_of(exc)))
     page = render_template("services/_reveal.html", svc=_status(service), password=password)
     return no_store(make_response(page))
 
