@@ -21,7 +21,9 @@ let
   enabled = builtins.filter (s: s != "") (builtins.split "," services);
   on = name: builtins.elem name enabled;
   recursiveUpdate = a: b: a // builtins.mapAttrs (n: v:
-    if builtins.isAttrs v && builtins.isAttrs (a.${{n}} or null) then recursiveUpdate a.${{n}} v else v) b;
+    if builtins.isAttrs v && builtins.isAttrs (a.${{n}} or null)
+    then recursiveUpdate a.${{n}} v
+    else v) b;
   lib = {{
     mkIf = condition: content: {{ _type = "if"; inherit condition content; }};
     mkMerge = contents: {{ _type = "merge"; inherit contents; }};
@@ -35,7 +37,9 @@ let
   }};
   config = {{
     fedipanel.admin = {{ username = "alice"; email = "alice@acme.example"; rotation = 2; }};
-    services.mastodon = {{ enable = on "mastodon"; user = "mastodon"; group = "mastodon"; package = "MASTODON"; }};
+    services.mastodon = {{
+      enable = on "mastodon"; user = "mastodon"; group = "mastodon"; package = "MASTODON";
+    }};
     services.pixelfed = {{ enable = on "pixelfed"; user = "pixelfed"; group = "pixelfed"; }};
     services.peertube = {{ enable = on "peertube"; listenHttp = 9000; }};
     systemd.package = "SYSTEMD";
@@ -52,7 +56,8 @@ let
   defs = flatten module.config;
 in
 {{
-  options = builtins.mapAttrs (_: o: {{ inherit (o) type default; }}) module.options.fedipanel.admin;
+  options = builtins.mapAttrs (_: o: {{ inherit (o) type default; }})
+    module.options.fedipanel.admin;
   units = builtins.foldl' (acc: d: acc // (d.systemd.services or {{ }})) {{ }} defs;
   commands = builtins.concatMap (d: d.environment.systemPackages or [ ]) defs;
 }}
@@ -97,7 +102,7 @@ def test_one_unit_per_enabled_service_reading_the_delivered_password(
     assert mastodon["environment"]["RAILS_ENV"] == "production"
     assert "PATH" not in mastodon["environment"]
     script = mastodon["script"]
-    assert "accounts create \"$user\" --email \"$FEDIPANEL_ADMIN_EMAIL\"" in script
+    assert 'accounts create "$user" --email "$FEDIPANEL_ADMIN_EMAIL"' in script
     assert "--confirmed --role Owner > /dev/null" in script
     assert "rails runner" in script
     peertube = out["units"]["fedipanel-admin-peertube"]["script"]

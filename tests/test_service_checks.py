@@ -15,12 +15,17 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.fakes.fediverse import Fediverse, FakeFediverse
+from tests import test_pool_vms
+from tests.fakes.fediverse import FakeFediverse, Fediverse
 from tests.fakes.tls_ca import TestCa
 from tests.helpers import FAKES, free_port, sample_config, wait_for_jobs
-from tests.test_pool_vms import ADDRESSES, Pool, pool_vms, ssh_port  # noqa: F401 - fixtures
+from tests.test_pool_vms import ADDRESSES, Pool
 
 pytestmark = pytest.mark.external
+
+# The pool's fixtures: two pre-deployed VMs on loopback sshd.
+pool_vms = test_pool_vms.pool_vms
+ssh_port = test_pool_vms.ssh_port
 
 BOTH = {
     "mastodon": {"enable": True},
@@ -67,13 +72,13 @@ def delivered(tmp_path: Path, service: str) -> str | None:
 
 
 @pytest.fixture
-def machine(pool_vms: Pool, tmp_path: Path) -> Iterator[Path]:  # noqa: F811 - the fixture
+def machine(pool_vms: Pool, tmp_path: Path) -> Iterator[Path]:
     """Put the fedipanel-admin stand-in on the machines; return its record."""
     record = tmp_path / "admin-ran"
     stub = tmp_path / "bin" / "fedipanel-admin"
     stub.write_text(ADMIN_STUB.replace("{record}", str(record)))
     stub.chmod(0o755)
-    yield record
+    return record
 
 
 def fake_services(
@@ -90,7 +95,8 @@ def fake_services(
 
 
 HEALTH = {
-    "mastodon": "https://mastodon.acme.example/api/v1/instance answers: Mastodon 4.3.2 (mastodon.acme.example)",
+    "mastodon": "https://mastodon.acme.example/api/v1/instance answers: "
+    "Mastodon 4.3.2 (mastodon.acme.example)",
     "peertube": "https://peertube.acme.example/api/v1/config answers: PeerTube 7.0.1 (PeerTube)",
     "pixelfed": "https://pixelfed.acme.example/api/nodeinfo/2.0.json answers: pixelfed 0.12.4",
 }
@@ -115,7 +121,7 @@ def only(service: str) -> dict[str, Any]:
 @pytest.mark.parametrize("service", ["mastodon", "peertube", "pixelfed"])
 def test_checks_pass_against_the_service_with_the_delivered_admin_password(
     app: Flask,
-    pool_vms: Pool,  # noqa: F811 - the fixture
+    pool_vms: Pool,
     machine: Path,
     tmp_path: Path,
     ca: TestCa,
@@ -127,7 +133,8 @@ def test_checks_pass_against_the_service_with_the_delivered_admin_password(
     assert result["status"] == "succeeded", result["error"]
     assert machine.read_text().splitlines() == [f"127.0.10.30 fedipanel-admin {service}"]
     password = delivered(tmp_path, service)
-    assert password and len(password) >= 32
+    assert password
+    assert len(password) >= 32
     log = "\n".join(result["log"])
     assert password not in log
     assert HEALTH[service] in log
@@ -155,7 +162,7 @@ def test_a_wrong_admin_password_fails_the_deployment_with_the_services_answer(
     machine: Path,
     tmp_path: Path,
     ca: TestCa,
-    health_port: int,  # noqa: F811
+    health_port: int,
 ) -> None:
     with fake_services(tmp_path, ca, health_port, password="not-what-the-machine-got"):
         result = pool_vms.deploy(app, BOTH)
@@ -175,7 +182,7 @@ def test_a_certificate_for_another_name_fails_with_a_clear_message(
     machine: Path,
     tmp_path: Path,
     ca: TestCa,
-    health_port: int,  # noqa: F811
+    health_port: int,
 ) -> None:
     with fake_services(tmp_path, ca, health_port, names=("other.example",)):
         result = pool_vms.deploy(app, BOTH)
@@ -191,7 +198,7 @@ def test_a_certificate_from_an_untrusted_ca_fails(
     pool_vms: Pool,
     machine: Path,
     tmp_path: Path,
-    health_port: int,  # noqa: F811
+    health_port: int,
 ) -> None:
     other = TestCa(tmp_path / "other-ca", name="Someone else's CA")
     with fake_services(tmp_path, other, health_port):
@@ -204,7 +211,7 @@ def test_a_certificate_from_an_untrusted_ca_fails(
 def test_an_unreachable_service_fails_with_a_clear_message(
     app: Flask,
     pool_vms: Pool,
-    machine: Path,  # noqa: F811
+    machine: Path,
 ) -> None:
     result = pool_vms.deploy(app, BOTH)  # nothing listens on the health port
     assert result["status"] == "failed"
@@ -217,11 +224,11 @@ def test_a_failing_admin_command_fails_the_deployment(
     app: Flask,
     pool_vms: Pool,
     machine: Path,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     stub = tmp_path / "bin" / "fedipanel-admin"
     stub.write_text(
-        "#!/bin/sh\necho \"fedipanel-admin: fedipanel-admin-$1.service failed\" >&2\nexit 1\n"
+        '#!/bin/sh\necho "fedipanel-admin: fedipanel-admin-$1.service failed" >&2\nexit 1\n'
     )
     result = pool_vms.deploy(app, BOTH)
     assert result["status"] == "failed"
@@ -235,7 +242,7 @@ def test_rotating_deploys_a_new_password_the_service_then_accepts(
     machine: Path,
     tmp_path: Path,
     ca: TestCa,
-    health_port: int,  # noqa: F811
+    health_port: int,
 ) -> None:
     with fake_services(tmp_path, ca, health_port):
         first = pool_vms.deploy(app, only("mastodon"))

@@ -69,7 +69,7 @@ class Fediverse:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _send(self, status: int, body: Any, content_type: str = "application/json") -> None:
@@ -104,10 +104,10 @@ class _Handler(BaseHTTPRequestHandler):
         assert route is not None
         route(method, path)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         self._handle("GET")
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         self._handle("POST")
 
     # --- Mastodon and Pixelfed (its Mastodon-compatible API) ------------------------------
