@@ -30,6 +30,7 @@ from fedipanel.provider_settings.models import ProviderSetting
 from fedipanel.resources.models import RecordedResource
 from fedipanel.rollouts import wakeups
 from fedipanel.rollouts.models import Rollout, RolloutTarget
+from fedipanel.services.models import AdminPassword, ServiceCheck
 from fedipanel.settings.loading import load_into
 from fedipanel.storage.models import AssignedBucket, StorageKey, StorageOutcome
 from fedipanel.usage import sampling
@@ -63,6 +64,8 @@ MODELS = (
     OperatorParameters,
     Rollout,
     RolloutTarget,
+    AdminPassword,
+    ServiceCheck,
 )
 
 

@@ -1,5 +1,5 @@
-"""The deploy job: plan -> quota -> machines -> buckets -> DNS -> secrets -> nixops4 -> keep and
-remove what disabled services leave -> checks."""
+"""The deploy job: plan -> quota -> machines -> buckets -> DNS -> secrets -> nixops4 ->
+administrator accounts -> keep and remove what disabled services leave -> checks."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from fedipanel.resources.records import forget
 from fedipanel.settings import effective
 from fedipanel.settings.effective import Settings
 from jobs.runner import StepFailed, run_job
-from jobs.steps import dns, machines, nixops, secrets, storage, usage
+from jobs.steps import checks, dns, machines, nixops, secrets, storage, usage
 from jobs.steps.context import SIMULATED, DeployContext
 
 # Who removes a resource of each kind once the rest of the deployment succeeded.
@@ -63,9 +63,10 @@ def deploy(deployment_id: int, progress: Progress) -> None:
             dns.create(ctx)
         secrets.deliver(ctx)
         nixops.apply(ctx)
+        checks.apply_admins(ctx)
         machines.keep(ctx)
         remove_unused(ctx)
-        nixops.check_services(ctx)
+        checks.check_services(ctx)
         nixops.record_configurations(ctx)
     finally:
         # What exists is what is used, whether the deployment succeeded or stopped part-way.

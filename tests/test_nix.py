@@ -28,6 +28,7 @@ LIB = NIX_DIR / "lib"
 SECRETS_MODULE = NIX_DIR / "modules" / "fedipanel-secrets.nix"
 WIPE_MODULE = NIX_DIR / "modules" / "fedipanel-wipe.nix"
 MAIL_MODULE = NIX_DIR / "modules" / "fedipanel-mail.nix"
+ADMIN_MODULE = NIX_DIR / "modules" / "fedipanel-admin.nix"
 FORMAT = "fedipanel.deployment/1"
 
 NIX_INSTANTIATE = shutil.which("nix-instantiate")
@@ -760,7 +761,7 @@ def wipe_script(tmp_path: Path, nix_env: dict[str, str]) -> WipeScript:
 def test_module_installs_fedipanel_wipe_on_every_machine(nix_env):
     for pixelfed, peertube in [(False, False), (True, True)]:
         out = eval_module(nix_env, pixelfed=pixelfed, peertube=peertube)
-        assert out["imports"] == [str(WIPE_MODULE), str(MAIL_MODULE)]
+        assert out["imports"] == [str(WIPE_MODULE), str(MAIL_MODULE), str(ADMIN_MODULE)]
         (package,) = out["wipe"]["packages"]
         assert package["name"] == "fedipanel-wipe"
         assert package["runtimeInputs"] == ["COREUTILS", "FINDUTILS", "UTIL-LINUX", "SYSTEMD"]

@@ -48,6 +48,9 @@ class Action(enum.StrEnum):
     ROLLOUT_CREATED = "rollout.created"
     ROLLOUT_SCHEDULED = "rollout.scheduled"
     ROLLOUT_CHANGED = "rollout.changed"
+    ADMIN_PASSWORD_REVEALED = "admin_password.revealed"
+    ADMIN_PASSWORD_REVEAL_REFUSED = "admin_password.reveal_refused"
+    ADMIN_PASSWORD_ROTATED = "admin_password.rotated"
 
 
 def _clean(details: Mapping[str, Any]) -> dict[str, Any]:

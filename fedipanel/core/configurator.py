@@ -11,7 +11,7 @@ from fedipanel.core.builders import ServiceContext, from_address
 from fedipanel.core.configuration import Configuration
 from fedipanel.core.dns_records import MailRecords, dns_records
 from fedipanel.core.mail import DkimSigning
-from fedipanel.core.nixos import machine_nixos, options_hash
+from fedipanel.core.nixos import AdminAccount, machine_nixos, options_hash
 from fedipanel.core.resources import (
     KINDS,
     MachineSize,
@@ -33,6 +33,7 @@ class Machine:
     fqdn: str
     size: MachineSize
     nixos: dict[str, Any]
+    admin: AdminAccount | None = None
 
 
 @dataclass(frozen=True)
@@ -165,8 +166,13 @@ def desired_state(
             dkim=DkimSigning(config.domain, operator.dkim_selector) if settings.smtp else None,
         )
         host_name = fqdn.removesuffix(f".{config.domain}")
-        nixos = machine_nixos(ctx, host_name, config.domain, ssh_key)
-        machines[service] = Machine(service, service, fqdn, size, nixos)
+        admin = AdminAccount(
+            config.admin.username,
+            config.admin.email,
+            operator.admin_password_generations.get(service, 1),
+        )
+        nixos = machine_nixos(ctx, host_name, config.domain, ssh_key, admin)
+        machines[service] = Machine(service, service, fqdn, size, nixos, admin)
         buckets.extend(service_buckets)
         mail_from[service] = sender
     return DesiredState(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from fedipanel.core import mail, registry
@@ -13,8 +14,29 @@ from fedipanel.core.builders import ServiceContext
 FIREWALL_TCP_PORTS: tuple[int, ...] = (22, 80, 443)
 
 
+@dataclass(frozen=True)
+class AdminAccount:
+    """The operator's administrator on one service; its password is delivered as a file."""
+
+    username: str
+    email: str
+    password_generation: int = 1
+
+    def options(self) -> dict[str, Any]:
+        """Return `fedipanel.admin` (nix/modules/fedipanel-admin.nix): no secret, only facts."""
+        return {
+            "username": self.username,
+            "email": self.email,
+            "rotation": self.password_generation,
+        }
+
+
 def machine_nixos(
-    ctx: ServiceContext, host_name: str, domain: str, ssh_public_key: str
+    ctx: ServiceContext,
+    host_name: str,
+    domain: str,
+    ssh_public_key: str,
+    admin: AdminAccount,
 ) -> dict[str, Any]:
     """Return the NixOS option values of the machine that runs one service."""
     settings = ctx.settings
@@ -35,6 +57,7 @@ def machine_nixos(
             "domain": domain,
             "firewall": {"allowedTCPPorts": list(FIREWALL_TCP_PORTS)},
         },
+        "fedipanel": {"admin": admin.options()},
         "security": {"acme": {"acceptTerms": True, "defaults": {"email": settings.acme_email}}},
         "services": services,
         "users": {"users": {"root": {"openssh": {"authorizedKeys": {"keys": [ssh_public_key]}}}}},

@@ -11,10 +11,11 @@ names these files; their contents reach the machine by two routes:
   exactly one path.
 - `KEYS_DIR` (`/var/lib/fedipanel/keys/`): secrets the panel delivers over SSH before
   `nixops4 apply`: Postfix's password map for the SMTP relay, the operator's DKIM private key
-  (which the module copies to where OpenDKIM reads it, owned by OpenDKIM's user), and one S3
+  (which the module copies to where OpenDKIM reads it, owned by OpenDKIM's user), one S3
   environment file per service holding `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` (the key
   id is not secret, but it is only known after the key has been created, so it travels with the
-  secret).
+  secret), and one file per service with the password of the operator's administrator account
+  (`admin_password_file`).
 """
 
 from __future__ import annotations
@@ -37,3 +38,8 @@ DKIM_PRIVATE_KEY = f"{KEYS_DIR}/dkim.private"
 def s3_env_file(service: str) -> str:
     """Return the delivered env file with a service's S3 key id and secret."""
     return f"{KEYS_DIR}/{service}-s3.env"
+
+
+def admin_password_file(service: str) -> str:
+    """Return the delivered file with the password of a service's administrator account."""
+    return f"{KEYS_DIR}/{service}-admin-password"

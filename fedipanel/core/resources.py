@@ -116,3 +116,6 @@ class OperatorFacts:
     dkim_selector: str = "fedipanel"
     # The DKIM key of the operator's domain (with the relay configured).
     dkim: DkimRecord | None = None
+    # How often each service's admin password was rotated (1 for the first): a new one
+    # changes the machine's configuration, so the plan shows it and the machine applies it.
+    admin_password_generations: Mapping[str, int] = field(default_factory=dict)

@@ -28,6 +28,7 @@ from fedipanel.keys.deploy_keys import MissingDeployKey, deploy_key
 from fedipanel.machines import pool
 from fedipanel.parameters import pins
 from fedipanel.resources.records import recorded_resources
+from fedipanel.services.passwords import generations
 from fedipanel.settings.effective import Settings
 from fedipanel.storage.records import assigned_buckets
 
@@ -103,6 +104,7 @@ def operator_facts(operator: User, domain: str) -> OperatorFacts:
         ssh_public_key=key.public_key,
         assigned_storage=assigned,
         dkim_selector=dkim_key.selector if dkim_key else dkim.SELECTOR,
+        admin_password_generations=generations(operator.id),
     )
 
 

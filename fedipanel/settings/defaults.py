@@ -37,6 +37,11 @@ RUNTIME: dict[str, Any] = {
     "VM_SHUTDOWN_TIMEOUT": 180,  # seconds a kept VM may take to shut down before it is stopped
     "WIPE_COMMAND": "fedipanel-wipe",  # run over SSH on a pool VM before it returns to the pool
     "WIPE_TIMEOUT": 600.0,
+    "ADMIN_COMMAND": "fedipanel-admin",  # run over SSH to apply a service's admin account
+    "ADMIN_TIMEOUT": 900.0,
+    "HEALTH_TIMEOUT": 600.0,  # seconds a service's endpoint may take to answer after nixops4
+    "HEALTH_PORT": 443,
+    "HEALTH_CA_BUNDLE": None,  # None: the system's CAs
     "PROXMOX_BACKOFF": 1.0,
     "PROXMOX_TASK_POLL": 1.0,
     "PROXMOX_TASK_TIMEOUT": 900.0,

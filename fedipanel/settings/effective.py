@@ -56,6 +56,11 @@ class Settings:
     usage_sample_interval: float
     wipe_command: str
     wipe_timeout: float
+    admin_command: str
+    admin_timeout: float
+    health_timeout: float
+    health_port: int
+    health_ca_bundle: str | None
     proxmox_retry: Retry
     mail: MailSettings | None
     dns: dns.DnsSettings | None
@@ -144,6 +149,11 @@ def build(
         usage_sample_interval=float(config["USAGE_SAMPLE_INTERVAL"]),
         wipe_command=str(config["WIPE_COMMAND"]),
         wipe_timeout=float(config["WIPE_TIMEOUT"]),
+        admin_command=str(config["ADMIN_COMMAND"]),
+        admin_timeout=float(config["ADMIN_TIMEOUT"]),
+        health_timeout=float(config["HEALTH_TIMEOUT"]),
+        health_port=int(config["HEALTH_PORT"]),
+        health_ca_bundle=config.get("HEALTH_CA_BUNDLE") or None,
         proxmox_retry=Retry(
             backoff=float(config["PROXMOX_BACKOFF"]),
             task_poll=float(config["PROXMOX_TASK_POLL"]),

@@ -18,6 +18,7 @@ from fedipanel.web import (
     operators,
     provider_settings,
     rollouts,
+    services,
     storage,
 )
 from fedipanel.web.api import bp as api_bp
@@ -52,6 +53,7 @@ def init_web(app: Flask) -> None:
         provider_settings,
         rollouts,
         storage,
+        services,
         audit_pages,
         mail,
     ):

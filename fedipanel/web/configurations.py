@@ -19,6 +19,8 @@ from fedipanel.machines.quota import plan_summary
 from fedipanel.maintenance.windows import window_for
 from fedipanel.planning.plans import PlanError, plan_for
 from fedipanel.rollouts.views import updates_for
+from fedipanel.services.checks import service_status
+from fedipanel.services.passwords import generations
 from fedipanel.settings import effective
 from fedipanel.timeutil import utcnow
 from fedipanel.usage import report
@@ -50,6 +52,8 @@ def dashboard() -> str:
         maintenance=maintenance,
         updates=updates_for(operator.id, utcnow()),
         maintenance_opening=maintenance.next(utcnow()),
+        service_checks=service_status(operator.id),
+        has_password=set(generations(operator.id)),
     )
 
 

@@ -33,6 +33,7 @@ from fedipanel.deployments.lifecycle import (
 )
 from fedipanel.deployments.models import Deployment
 from fedipanel.errors import PanelError, Refused
+from fedipanel.services.checks import checks_of
 from fedipanel.settings import effective
 from fedipanel.storage.records import outcomes
 from fedipanel.web.access import current_account, operator_required
@@ -111,6 +112,7 @@ def show(deployment_id: int) -> Any:
         log=log_html(log_tail(deployment.id)),
         # What the deployment did with disabled services' data.
         outcomes=outcomes(deployment.id),
+        checks=checks_of(deployment.operator_id, deployment.id),
     )
     status = STOP_POLLING if is_htmx() and deployment.is_finished else 200
     return make_response(body, status)

@@ -1,4 +1,4 @@
-"""Apply the NixOS configurations with nixops4 (or its simulator), then check the services."""
+"""Apply the NixOS configurations with nixops4 (or its simulator)."""
 
 from __future__ import annotations
 
@@ -69,12 +69,6 @@ def flake_for(ctx: DeployContext) -> Iterator[Path]:
         (flake_dir / "flake.lock").write_text(json.dumps(lock, indent=2) + "\n")
         ctx.progress.log(["FediPanel: using the flake inputs pinned for this deployment"])
         yield flake_dir
-
-
-def check_services(ctx: DeployContext) -> None:
-    ctx.progress.phase("Checking services", 94)
-    for machine in ctx.state.machines.values():
-        ctx.simulate(f"https://{machine.fqdn}/ answers")
 
 
 def record_configurations(ctx: DeployContext) -> None:

@@ -1,4 +1,5 @@
-"""Secrets: the deploy key and mail settings, and the files the machines need.
+"""Secrets: the deploy key and mail settings, and the files the machines need (S3 keys, the
+SMTP password, each service's administrator password).
 
 Before nixops4 runs, each machine gets the panel's secrets for its service in one fixed
 directory (`/var/lib/fedipanel/keys`, FEDIPANEL_KEYS_DIR), copied over SSH with the operator's
@@ -9,11 +10,13 @@ from __future__ import annotations
 
 from fedipanel.core import mail as machine_mail
 from fedipanel.core import paths
+from fedipanel.db import db
 from fedipanel.deployments.systems import SystemKey
 from fedipanel.keys import dkim
 from fedipanel.keys.deploy_keys import deploy_key, private_key_pem
 from fedipanel.providers.ssh_secrets import DeliveryError
 from fedipanel.providers.ssh_secrets import deliver as ssh_deliver
+from fedipanel.services.passwords import ensure_password
 from fedipanel.storage import records as storage
 from jobs.runner import StepFailed
 from jobs.steps.context import DeployContext
@@ -24,6 +27,7 @@ def deliver(ctx: DeployContext) -> None:
     for change in ctx.changes("ssh_key", "mail"):
         ctx.record(change, simulated=change.kind != "ssh_key")
     wanted = {name: files_for(ctx, machine.service) for name, machine in ctx.state.machines.items()}
+    db.session.commit()  # the admin passwords made for new services
     if ctx.is_simulated(SystemKey.SECRETS):
         for name in ctx.hosts:
             names = ", ".join(sorted(wanted.get(name, {}))) or "no files"
@@ -80,6 +84,9 @@ def files_for(ctx: DeployContext, service: str) -> dict[str, str]:
         name = paths.s3_env_file(service).rsplit("/", 1)[1]
         files[name] = f"AWS_ACCESS_KEY_ID={key[0]}\nAWS_SECRET_ACCESS_KEY={key[1]}\n"
     files.update(mail_files(ctx))
+    password = ensure_password(ctx.operator.id, service)
+    ctx.progress.hide(password)
+    files[paths.admin_password_file(service).rsplit("/", 1)[1]] = password
     return files
 
 

@@ -171,6 +171,8 @@ in
     ./fedipanel-wipe.nix
     # The DKIM key for OpenDKIM, and Postfix in OpenDKIM's group (with a mail relay).
     ./fedipanel-mail.nix
+    # `fedipanel-admin`, the units that apply the operator's administrator account.
+    ./fedipanel-admin.nix
   ];
 
   options.fedipanel = {

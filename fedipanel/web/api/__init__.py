@@ -11,6 +11,7 @@ from fedipanel.web.api import (
     operator,
     operators,
     rollouts,
+    services,
     usage,
 )
 
@@ -24,3 +25,4 @@ bp.register_blueprint(usage.bp)
 bp.register_blueprint(mail.bp)
 bp.register_blueprint(maintenance.bp)
 bp.register_blueprint(rollouts.bp)
+bp.register_blueprint(services.bp)

@@ -13,6 +13,7 @@ from fedipanel.web.api.openapi_mail import mail_openapi
 from fedipanel.web.api.openapi_maintenance import maintenance_openapi
 from fedipanel.web.api.openapi_provider import provider_openapi
 from fedipanel.web.api.openapi_rollouts import rollouts_openapi
+from fedipanel.web.api.openapi_services import services_openapi
 from fedipanel.web.api.openapi_usage import usage_openapi
 
 STATUSES = [status.value for status in Status]
@@ -307,6 +308,7 @@ def openapi_document() -> dict[str, Any]:
         mail_openapi(ERRORS),
         maintenance_openapi(ERRORS),
         rollouts_openapi(ERRORS),
+        services_openapi(ERRORS),
     ):
         schemas.update(extra_schemas)
         for path, methods in extra_paths.items():  # one path may gain methods from several

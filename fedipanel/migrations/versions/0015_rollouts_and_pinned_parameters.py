@@ -1,7 +1,7 @@
 """Rollouts and pinned parameters
 
-Revision ID: 0020
-Revises: 0018
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-02 01:48:51.459269
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0020'
-down_revision = '0018'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Maintenance windows
 
-Revision ID: 0018
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-02 01:44:53.025454
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0018'
-down_revision = '0012'
+revision = '0014'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,115 @@
+"""After nixops4: apply each service's administrator account, then check every service for real.
+
+Both need machines that exist and a configuration nixops4 really applied; otherwise nothing is
+asked and every result says "simulated", so no page claims a check that did not happen.
+"""
+
+from __future__ import annotations
+
+from fedipanel.core import registry
+from fedipanel.core.configurator import Machine
+from fedipanel.deployments.systems import SystemKey
+from fedipanel.keys.deploy_keys import deploy_key, private_key_pem
+from fedipanel.providers import service_checks
+from fedipanel.providers.service_checks import Admin, CheckFailed, Target
+from fedipanel.providers.ssh_admin import AdminError, apply_admin
+from fedipanel.services.checks import Outcome, save_check
+from fedipanel.services.passwords import ensure_password
+from jobs.runner import StepFailed
+from jobs.steps.context import SIMULATED, DeployContext
+
+
+def simulated_because(ctx: DeployContext) -> str | None:
+    """Return why services cannot really be checked (simulated machines or nixops4), or None."""
+    for system, label in ((SystemKey.MACHINES, "machines"), (SystemKey.NIXOPS4, "nixops4")):
+        if ctx.is_simulated(system):
+            return f"{SIMULATED} not checked: the {label} are simulated"
+    return None
+
+
+def apply_admins(ctx: DeployContext) -> None:
+    ctx.progress.phase("Applying administrator accounts", 91)
+    if simulated_because(ctx):
+        for machine in ctx.state.machines.values():
+            ctx.simulate(f"{ctx.settings.admin_command} {machine.service}: account {_who(machine)}")
+        return
+    pem = private_key_pem(deploy_key(ctx.operator.id))
+    for name, machine in ctx.state.machines.items():
+        host = ctx.hosts[name]
+        if not host.host_public_key:
+            raise StepFailed(f"no SSH host key is recorded for machine {name}; cannot trust it")
+        try:
+            applied = apply_admin(
+                host.host,
+                machine.service,
+                command=ctx.settings.admin_command,
+                private_key_pem=pem,
+                host_public_key=host.host_public_key,
+                port=ctx.settings.vm_ssh_port,
+                user=host.user or "root",
+                timeout=ctx.settings.admin_timeout,
+            )
+        except AdminError as exc:
+            raise StepFailed(f"the administrator account on {name} failed: {exc}") from None
+        ctx.progress.log([f"{name}: {line}" for line in applied.lines] or [f"{name}: applied"])
+
+
+def _who(machine: Machine) -> str:
+    admin = machine.admin
+    return f"{admin.username} <{admin.email}>" if admin else "none"
+
+
+def check_services(ctx: DeployContext) -> None:
+    ctx.progress.phase("Checking services", 94)
+    reason = simulated_because(ctx)
+    failures = []
+    for name, machine in ctx.state.machines.items():
+        url = f"https://{machine.fqdn}/"
+        username = machine.admin.username if machine.admin else ""
+        if reason:
+            outcome = Outcome(url, username, None, reason, "simulated", reason)
+            ctx.simulate(f"{url} answers; {username} logs in")
+        else:
+            outcome = _check(ctx, name, machine)
+            if outcome.health_ok is not True or outcome.login != "ok":
+                failures.append(outcome.login_detail or outcome.health_detail)
+        save_check(ctx.operator.id, machine.service, ctx.deployment.id, outcome)
+    if failures:
+        raise StepFailed("; ".join(failures))
+
+
+def _check(ctx: DeployContext, name: str, machine: Machine) -> Outcome:
+    settings = ctx.settings
+    label = registry.service(machine.service).label
+    target = Target(
+        service=machine.service,
+        label=label,
+        fqdn=machine.fqdn,
+        address=ctx.hosts[name].host,
+        port=settings.health_port,
+        ca_bundle=settings.health_ca_bundle,
+    )
+    url = f"https://{machine.fqdn}/"
+    admin = machine.admin
+    assert admin is not None  # noqa: S101 - the configurator gives every machine one
+    password = ensure_password(ctx.operator.id, machine.service)
+    ctx.progress.hide(password)
+
+    def retrying(problem: str, wait: float) -> None:
+        ctx.progress.log([f"{label}: {problem}; asking again in {wait:.0f} s"])
+
+    try:
+        health = service_checks.wait_healthy(target, settings.health_timeout, on_retry=retrying)
+    except CheckFailed as exc:
+        detail = f"{label}: {exc}"
+        ctx.progress.log([detail])
+        return Outcome(url, admin.username, False, detail, None, "")
+    ctx.progress.log([f"{label}: {health}"])
+    try:
+        login = service_checks.check_login(target, Admin(admin.username, admin.email, password))
+    except CheckFailed as exc:
+        detail = f"{exc}"
+        ctx.progress.log([detail])
+        return Outcome(url, admin.username, True, health, "failed", detail)
+    ctx.progress.log([f"{label}: {login}"])
+    return Outcome(url, admin.username, True, health, "ok", login)
