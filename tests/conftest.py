@@ -21,7 +21,12 @@ from fedipanel.db import db
 from fedipanel.jobqueue import EmbeddedQueue
 from tests.helpers import ROOT, Api, Auth, Factory, app_config, without_nixops4_on_path
 
-pytest_plugins = ["tests.plugins.garage", "tests.plugins.postgres", "tests.plugins.proxmox"]
+pytest_plugins = [
+    "tests.plugins.garage",
+    "tests.plugins.ldap",
+    "tests.plugins.postgres",
+    "tests.plugins.proxmox",
+]
 # Every test in these folders starts programs of its own (redis-server, workers, chromium).
 EXTERNAL_FOLDERS = ("integration", "browser")
 
