@@ -20,6 +20,8 @@ from fedipanel.configurations.models import ConfigurationVersion
 from fedipanel.db import init_db
 from fedipanel.deployments.lifecycle import reap_stale_deployments
 from fedipanel.deployments.models import Deployment, LogLine
+from fedipanel.identity import sync as directory_sync
+from fedipanel.identity.models import DirectorySettings, DirectorySync, SyncedAccount
 from fedipanel.jobqueue import EmbeddedQueue, get_queue, init_queue
 from fedipanel.keys.models import DeployKey
 from fedipanel.machines.models import AddressLease, PooledVm, Quota
@@ -53,6 +55,9 @@ MODELS = (
     AuditEntry,
     OperatorRecord,
     UsageSample,
+    DirectorySettings,
+    DirectorySync,
+    SyncedAccount,
 )
 
 
@@ -81,5 +86,9 @@ def create_base_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         job_queue.every(
             sampling.check_every(float(app.config["USAGE_SAMPLE_INTERVAL"])),
             sampling.enqueue_when_due,
+        )
+        job_queue.every(
+            directory_sync.check_every(float(app.config["LDAP_SYNC_INTERVAL"])),
+            directory_sync.enqueue_when_due,
         )
     return app
