@@ -43,6 +43,8 @@ class Action(enum.StrEnum):
     OPERATOR_ENABLED = "operator.enabled"
     OPERATOR_DELETION_STARTED = "operator.deletion_started"
     OPERATOR_DELETED = "operator.deleted"
+    DIRECTORY_SAVED = "directory.saved"
+    DIRECTORY_SYNC_REQUESTED = "directory.sync_requested"
 
 
 def _clean(details: Mapping[str, Any]) -> dict[str, Any]:

@@ -156,6 +156,7 @@ def desired_state(
             buckets=tuple(service_buckets),
             from_address=sender,
             s3=s3,
+            directory=operator.directory,
         )
         host_name = fqdn.removesuffix(f".{config.domain}")
         nixos = machine_nixos(ctx, host_name, config.domain, ssh_key)

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fedipanel.core.directory import Directory
+
 # Resource kinds, in the order a deployment creates them.
 KINDS: tuple[str, ...] = (
     "ssh_key",
@@ -95,3 +97,5 @@ class OperatorFacts:
     ssh_public_key: str
     # Pre-configured buckets by service: used instead of creating buckets and keys.
     assigned_storage: Mapping[str, AssignedS3] = field(default_factory=dict)
+    # The operator's LDAP directory (no password: that is delivered as a file).
+    directory: Directory | None = None

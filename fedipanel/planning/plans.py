@@ -14,6 +14,7 @@ from fedipanel.core.planner import Plan, plan_changes
 from fedipanel.core.registry import SERVICE_NAMES
 from fedipanel.core.resources import AssignedS3, OperatorFacts, ProviderSettings, S3Settings
 from fedipanel.db import db
+from fedipanel.identity.settings import saved_directory
 from fedipanel.keys.deploy_keys import MissingDeployKey, deploy_key
 from fedipanel.machines import pool
 from fedipanel.resources.records import recorded_resources
@@ -75,6 +76,7 @@ def operator_facts(operator: User) -> OperatorFacts:
         slug=operator.deployment_name,
         ssh_public_key=key.public_key,
         assigned_storage=assigned,
+        directory=saved_directory(operator.id),
     )
 
 

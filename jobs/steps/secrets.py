@@ -8,7 +8,9 @@ deploy key: root-owned files with mode 0400, unchanged ones untouched, unused on
 from __future__ import annotations
 
 from fedipanel.core import paths
+from fedipanel.core.directory import MASTODON_LDAP_ENV, mastodon_ldap_env
 from fedipanel.deployments.systems import SystemKey
+from fedipanel.identity.settings import saved_connection
 from fedipanel.keys.deploy_keys import deploy_key, private_key_pem
 from fedipanel.providers.ssh_secrets import DeliveryError
 from fedipanel.providers.ssh_secrets import deliver as ssh_deliver
@@ -77,6 +79,10 @@ def files_for(ctx: DeployContext, service: str) -> dict[str, str]:
         ctx.progress.hide(key[1])
         name = paths.s3_env_file(service).rsplit("/", 1)[1]
         files[name] = f"AWS_ACCESS_KEY_ID={key[0]}\nAWS_SECRET_ACCESS_KEY={key[1]}\n"
+    directory = saved_connection(ctx.operator.id)
+    if directory is not None and service == "mastodon":
+        ctx.progress.hide(directory.password)
+        files[MASTODON_LDAP_ENV.rsplit("/", 1)[1]] = mastodon_ldap_env(directory.password)
     mail = ctx.settings.mail
     if mail is not None and mail.user and mail.password:
         files[paths.SMTP_PASSWORD.rsplit("/", 1)[1]] = mail.password
