@@ -14,6 +14,7 @@ import ssl
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,7 +107,9 @@ SEED = (
     + person("alice", "Alice Admin")
     + person("bob", "Bob Builder")
     + person("carol", "Carol Cook")
-    + f"dn: {ADMINS}\nobjectClass: groupOfNames\ncn: admins\nmember: uid=alice,{PEOPLE}\n\n"
+    # groupOfNames needs a member at all times: the service account stays in it.
+    + f"dn: {ADMINS}\nobjectClass: groupOfNames\ncn: admins\nmember: {BIND_DN}\n"
+    f"member: uid=alice,{PEOPLE}\n\n"
 )
 
 CONFIG = """include /etc/ldap/schema/core.schema
@@ -139,11 +142,16 @@ class Slapd:
     port: int
     ca_file: Path
 
-    def admin(self) -> Connection:
-        """Return a connection bound as the directory's superuser, to change it."""
+    @contextmanager
+    def admin(self) -> Iterator[Connection]:
+        """Yield a connection bound as the directory's superuser, to change it."""
         tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=str(self.ca_file))
         server = Server("127.0.0.1", port=self.port, use_ssl=True, tls=tls)
-        return Connection(server, ROOT_DN, ROOT_PASSWORD, auto_bind=True)
+        connection = Connection(server, ROOT_DN, ROOT_PASSWORD, auto_bind=True)
+        try:
+            yield connection
+        finally:
+            connection.unbind()  # leaving `with Connection` alone keeps an auto-bound socket open
 
     def add_user(self, uid: str, name: str) -> None:
         with self.admin() as conn:
