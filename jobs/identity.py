@@ -17,4 +17,3 @@ def run_sync(sync_id: int) -> None:
         if row is not None and row.errors:
             # The errors are on the row, for the Identity page; the log only says it happened.
             log.warning("directory sync %s finished with %d error(s)", sync_id, len(row.errors))
-

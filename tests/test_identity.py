@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from fedipanel.core.resources import OperatorFacts, ProviderSettings
 from fedipanel.db import db
 from fedipanel.identity.models import DirectorySettings, DirectorySync
 from tests.helpers import Api, Auth, Factory, wait_for_jobs
-from tests.test_nixos_options import KEY, Checker, checker  # noqa: F401 - the fixture
+from tests.test_nixos_options import KEY, REFERENCE, Checker
 
 SECRET = "bind pass w0rd"
 VALID: dict[str, Any] = {
@@ -73,17 +74,20 @@ def test_the_bind_password_is_encrypted_and_never_returned(operator_api: Api, ap
     got = operator_api.get("/identity")
     assert got.status_code == 200
     body = got.get_json()
-    assert body["bindPasswordSet"] is True and body["configured"] is True
+    assert body["bindPasswordSet"] is True
+    assert body["configured"] is True
     assert "bindPassword" not in body
     assert SECRET not in got.get_data(as_text=True) + saved.get_data(as_text=True)
     assert body["baseDn"] == VALID["baseDn"]
     assert "LDAP" in body["services"]["mastodon"]
     with app.app_context():
         row = db.session.scalar(select(DirectorySettings))
-        assert row is not None and SECRET not in row.bind_password_encrypted
+        assert row is not None
+        assert SECRET not in row.bind_password_encrypted
     # Saving again without a password keeps the one saved.
     again = operator_api.put("/identity", {**VALID, "bindPassword": ""})
-    assert again.status_code == 200 and again.get_json()["bindPasswordSet"] is True
+    assert again.status_code == 200
+    assert again.get_json()["bindPasswordSet"] is True
 
 
 def test_another_operator_sees_neither_the_directory_nor_its_syncs(
@@ -118,7 +122,8 @@ def test_the_identity_page_is_for_operators(
     auth.login("op@acme.example")
     page = client.get("/identity")
     assert page.status_code == 200
-    assert b"Test connection" in page.data and b"Sync now" in page.data
+    assert b"Test connection" in page.data
+    assert b"Sync now" in page.data
 
 
 def test_the_page_marks_the_wrong_field_and_keeps_no_password(
@@ -130,11 +135,13 @@ def test_the_page_marks_the_wrong_field_and_keeps_no_password(
     page = client.post("/identity", data=form)
     assert page.status_code == 422
     text = page.get_data(as_text=True)
-    assert "must be a DN" in text and SECRET not in text
+    assert "must be a DN" in text
+    assert SECRET not in text
     with app.app_context():
         assert db.session.scalar(select(DirectorySettings)) is None
     saved = client.post("/identity", data=VALID, follow_redirects=True)
-    assert saved.status_code == 200 and "Directory saved" in saved.get_data(as_text=True)
+    assert saved.status_code == 200
+    assert "Directory saved" in saved.get_data(as_text=True)
     assert SECRET not in saved.get_data(as_text=True)
 
 
@@ -146,7 +153,8 @@ def test_a_sync_that_cannot_reach_the_directory_says_so_and_changes_nothing(
     wait_for_jobs(app)
     done = operator_api.get(f"/identity/syncs/{started.get_json()['id']}").get_json()
     assert done["status"] == "failed"
-    assert done["errors"] and done["errors"][0].startswith("directory:")
+    assert done["errors"]
+    assert done["errors"][0].startswith("directory:")
     assert done["changes"] == []
     with app.app_context():
         assert db.session.scalar(select(DirectorySync)) is not None
@@ -175,13 +183,19 @@ def _mastodon_nixos(directory: Directory | None) -> dict[str, Any]:
     return {name: m.nixos for name, m in state.machines.items()}
 
 
+@pytest.fixture
+def checker() -> Checker:
+    return Checker(json.loads(REFERENCE.read_text()))
+
+
 def test_mastodon_logs_in_against_the_directory_with_known_options(checker: Checker) -> None:
     machines = _mastodon_nixos(DIRECTORY)
     mastodon = machines["mastodon"]["services"]["mastodon"]
     extra = mastodon["extraConfig"]
     assert extra["LDAP_ENABLED"] == "true"
     assert extra["LDAP_METHOD"] == "start_tls"
-    assert extra["LDAP_HOST"] == "ldap.acme.example" and extra["LDAP_PORT"] == "389"
+    assert extra["LDAP_HOST"] == "ldap.acme.example"
+    assert extra["LDAP_PORT"] == "389"
     assert "LDAP_PASSWORD" not in extra
     assert mastodon["extraEnvFiles"] == ["/var/lib/fedipanel/keys/mastodon-ldap.env"]
     assert "LDAP_ENABLED" not in str(machines["pixelfed"])

@@ -84,6 +84,12 @@ def account_changes(
     return out
 
 
+def _needed(user: DirectoryUser | None) -> DirectoryUser:
+    if user is None:
+        raise ValueError("creating an account needs the directory's user")
+    return user
+
+
 def _tootctl(*args: str) -> str:
     return shlex.join(("mastodon-tootctl", "accounts", *args))
 
@@ -97,9 +103,11 @@ def _artisan(*args: str, confirm: bool = False) -> str:
 def mastodon_command(change: Change, username: str, user: DirectoryUser | None) -> str:
     """Return the tootctl command for one change."""
     if change == Change.CREATE:
-        assert user is not None
+        user = _needed(user)
         role = ("--role", "Admin") if user.admin else ()
-        return _tootctl("create", username, "--email", user.email, "--confirmed", "--approve", *role)
+        return _tootctl(
+            "create", username, "--email", user.email, "--confirmed", "--approve", *role
+        )
     flags = {
         Change.PROMOTE: ("--role", "Admin"),
         Change.DEMOTE: ("--remove-role",),
@@ -112,7 +120,7 @@ def mastodon_command(change: Change, username: str, user: DirectoryUser | None) 
 def pixelfed_command(change: Change, username: str, user: DirectoryUser | None) -> str:
     """Return the artisan command for one change."""
     if change == Change.CREATE:
-        assert user is not None
+        user = _needed(user)
         # A password nobody knows, made on the machine: users set theirs by "forgot password".
         create = _artisan(
             "user:create",
@@ -146,11 +154,14 @@ def sync_steps(
 def after(step: Step, user: DirectoryUser | None, account: Account | None) -> Account:
     """Return the account as it is once `step` succeeded."""
     if step.change == Change.CREATE:
-        assert user is not None
+        user = _needed(user)
         return Account(user.username, user.email, user.admin, suspended=False)
-    assert account is not None
+    if account is None:
+        raise ValueError(f"{step.username} has no account to change")
     if step.change == Change.SUSPEND:
         return Account(account.username, account.email, account.admin, suspended=True)
     if step.change == Change.UNSUSPEND:
         return Account(account.username, account.email, account.admin, suspended=False)
-    return Account(account.username, account.email, step.change == Change.PROMOTE, account.suspended)
+    return Account(
+        account.username, account.email, step.change == Change.PROMOTE, account.suspended
+    )

@@ -121,7 +121,7 @@ def mastodon_ldap_config(directory: Directory) -> dict[str, str]:
     user_filter = directory.user_filter
     # Devise formats the filter with %{uid}, %{mail} and %{email} (the login typed in);
     # a literal % in the operator's filter must survive Ruby's format().
-    login = f"(|(%{{uid}}=%{{email}})(%{{mail}}=%{{email}}))"
+    login = "(|(%{uid}=%{email})(%{mail}=%{email}))"
     return {
         "LDAP_ENABLED": "true",
         "LDAP_HOST": directory.host,

@@ -162,7 +162,9 @@ class TestResult:
 def test_connection(connection: Connection) -> TestResult:
     """Bind, count users and admins, and say what is wrong if anything is."""
     try:
-        found = ldap.list_users(connection.directory, connection.password, connection.ca_certificate)
+        found = ldap.list_users(
+            connection.directory, connection.password, connection.ca_certificate
+        )
     except ldap.DirectoryError as exc:
         return TestResult(False, exc.message, field=exc.field)
     if not found.users:
@@ -172,7 +174,9 @@ def test_connection(connection: Connection) -> TestResult:
             f"{connection.directory.base_dn}",
             field="userFilter",
         )
-    skipped = f"; {len(found.skipped)} skipped (no usable username or email)" if found.skipped else ""
+    skipped = (
+        f"; {len(found.skipped)} skipped (no usable username or email)" if found.skipped else ""
+    )
     admins = "" if connection.directory.admin_group else " (no admin group set)"
     message = f"Connected: {len(found.users)} users, {found.admins} admins{admins}{skipped}."
     return TestResult(True, message, len(found.users), found.admins)

@@ -133,7 +133,9 @@ def _sync(operator_id: int, changes: list[str], errors: list[str]) -> bool:
     except ldap.DirectoryError as exc:
         errors.append(f"directory: {exc.message}")
         return False
-    changes.extend(f"directory: skipped {dn} (no usable username or email)" for dn in listing.skipped)
+    changes.extend(
+        f"directory: skipped {dn} (no usable username or email)" for dn in listing.skipped
+    )
     machines = _machines(operator_id)
     services = [s for s in SYNCED_SERVICES if s in machines]
     if not services:
@@ -174,7 +176,7 @@ def _apply(
     pem = private_key_pem(deploy_key(operator_id))
     prefix = ""
     if settings.account_tools_path:
-        prefix = f"PATH={shlex.quote(settings.account_tools_path)}:\"$PATH\" ; export PATH ; "
+        prefix = f'PATH={shlex.quote(settings.account_tools_path)}:"$PATH" ; export PATH ; '
     for step in steps:
         try:
             ran = ssh_command.run(

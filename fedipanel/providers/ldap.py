@@ -51,7 +51,9 @@ def _tls(ca_certificate: str) -> Tls:
             ca_certs_data=ca_certificate.strip() or None,
         )
     except (ssl.SSLError, ValueError, ldap_errors.LDAPSSLConfigurationError):
-        raise DirectoryError("the CA certificate is not a PEM certificate", "caCertificate") from None
+        raise DirectoryError(
+            "the CA certificate is not a PEM certificate", "caCertificate"
+        ) from None
 
 
 def _reachable(directory: Directory) -> None:
@@ -61,7 +63,9 @@ def _reachable(directory: Directory) -> None:
         socket.create_connection((directory.host, directory.port), timeout=TIMEOUT).close()
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise DirectoryError(f"{where} is unreachable: nothing answers there ({reason})", "url") from None
+        raise DirectoryError(
+            f"{where} is unreachable: nothing answers there ({reason})", "url"
+        ) from None
 
 
 def _connect(directory: Directory, password: str, ca_certificate: str) -> Connection:
@@ -137,7 +141,11 @@ def _admins(connection: Connection, group: str) -> tuple[set[str], set[str]]:
     if connection.result.get("result") == _NO_SUCH_OBJECT or not connection.entries:
         raise DirectoryError(f"the admin group {group} does not exist", "adminGroup")
     found = connection.entries[0].entry_attributes_as_dict
-    dns = {str(v).lower().replace(", ", ",") for a in ("member", "uniqueMember") for v in found.get(a, [])}
+    dns = {
+        str(v).lower().replace(", ", ",")
+        for a in ("member", "uniqueMember")
+        for v in found.get(a, [])
+    }
     return dns, {str(v) for v in found.get("memberUid", [])}
 
 
@@ -193,4 +201,3 @@ def list_users(directory: Directory, password: str, ca_certificate: str = "") ->
         )
     users.sort(key=lambda user: user.username)
     return Listing(users, skipped)
-

@@ -103,9 +103,7 @@ def calls(log: Path) -> list[str]:
     return lines
 
 
-def test_test_connection_counts_users_and_admins(
-    operator_api: Api, slapd: Slapd
-) -> None:
+def test_test_connection_counts_users_and_admins(operator_api: Api, slapd: Slapd) -> None:
     for url in (slapd.ldaps_url, slapd.ldap_url):
         found = operator_api.post("/identity/test", directory_body(slapd, url=url)).get_json()
         assert found == {
@@ -159,7 +157,8 @@ def test_the_sync_follows_the_directory_on_every_service(
     assert ["--username=bob" in ran[4], "--username=carol" in ran[5]] == [True, True]
     # Each Pixelfed account gets a password made on the machine, never the same twice.
     passwords = {line.rsplit("--password=", 1)[1] for line in ran[3:]}
-    assert len(passwords) == 3 and "" not in passwords
+    assert len(passwords) == 3
+    assert "" not in passwords
     assert "mastodon: create alice" in first["changes"]
 
     second = sync(api, app)

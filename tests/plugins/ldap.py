@@ -62,7 +62,8 @@ def make_ca_and_server(directory: Path) -> tuple[Path, Path, Path]:
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
         )
         .sign(ca_key, hashes.SHA256())
     )
@@ -194,8 +195,14 @@ def slapd(tmp_path: Path) -> Iterator[Slapd]:
     config = tmp / "slapd.conf"
     config.write_text(
         CONFIG.format(
-            tmp=tmp, ca=ca, cert=cert, key=key, base=BASE, root=ROOT_DN,
-            rootpw=ROOT_PASSWORD, bind=BIND_DN,
+            tmp=tmp,
+            ca=ca,
+            cert=cert,
+            key=key,
+            base=BASE,
+            root=ROOT_DN,
+            rootpw=ROOT_PASSWORD,
+            bind=BIND_DN,
         )
     )
     seed = tmp / "seed.ldif"

@@ -65,7 +65,8 @@ def test_identity() -> Any:
             connection = directory.parse(body, current)
         except DirectoryInputError as exc:
             return api_error(422, exc.message, [exc.field])
-    assert connection is not None
+    if connection is None:
+        return api_error(422, "save a directory first, or send one to test", ["body"])
     return jsonify(directory.test_connection(connection).as_json())
 
 
