@@ -21,6 +21,8 @@ from fedipanel.configurations.models import ConfigurationVersion
 from fedipanel.db import db, init_db
 from fedipanel.deployments.lifecycle import reap_stale_deployments
 from fedipanel.deployments.models import Deployment, LogLine
+from fedipanel.identity import sync as directory_sync
+from fedipanel.identity.models import DirectorySettings, DirectorySync, SyncedAccount
 from fedipanel.jobqueue import EmbeddedQueue, get_queue, init_queue
 from fedipanel.keys.models import DeployKey, DkimKey
 from fedipanel.machines.models import AddressLease, PooledVm, Quota
@@ -66,6 +68,9 @@ MODELS = (
     RolloutTarget,
     AdminPassword,
     ServiceCheck,
+    DirectorySettings,
+    DirectorySync,
+    SyncedAccount,
 )
 
 
@@ -98,6 +103,10 @@ def create_base_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         job_queue.every(max(1.0, float(app.config["ROLLOUT_TICK"])), wakeups.enqueue_when_due)
         with app.app_context():
             _wake_rollouts()
+        job_queue.every(
+            directory_sync.check_every(float(app.config["LDAP_SYNC_INTERVAL"])),
+            directory_sync.enqueue_when_due,
+        )
     return app
 
 

@@ -15,6 +15,8 @@ from fedipanel.db import db
 from fedipanel.deployments.models import Deployment
 from fedipanel.deployments.progress import Progress
 from fedipanel.deployments.systems import System, simulated_systems
+from fedipanel.identity import sync as directory_sync
+from fedipanel.identity.settings import settings_row
 from fedipanel.keys.dkim import ensure_dkim_key
 from fedipanel.parameters import pins
 from fedipanel.planning.plans import PlanError, PlannedDeployment, plan_version
@@ -68,6 +70,7 @@ def deploy(deployment_id: int, progress: Progress) -> None:
         remove_unused(ctx)
         checks.check_services(ctx)
         nixops.record_configurations(ctx)
+        queue_directory_sync(ctx)
     finally:
         # What exists is what is used, whether the deployment succeeded or stopped part-way.
         usage.record(ctx)
@@ -134,3 +137,11 @@ def remove_unused(ctx: DeployContext) -> None:
         if remover is not None:
             remover(ctx, change)
         forget(ctx.operator.id, change.kind, change.name)
+
+
+def queue_directory_sync(ctx: DeployContext) -> None:
+    """Bring the services' accounts in line with the operator's directory, now they run."""
+    if settings_row(ctx.operator.id) is None:
+        return
+    row = directory_sync.queue_sync(ctx.operator.id, f"deployment {ctx.deployment.id}")
+    ctx.progress.log([f"Directory sync {row.id} queued: see the Identity page."])

@@ -27,6 +27,7 @@ pytest_plugins = [
     "tests.plugins.proxmox",
     "tests.plugins.smtp",
     "tests.plugins.bind",
+    "tests.plugins.ldap",
 ]
 # Every test in these folders starts programs of its own (redis-server, workers, chromium).
 EXTERNAL_FOLDERS = ("integration", "browser")

@@ -51,6 +51,8 @@ class Action(enum.StrEnum):
     ADMIN_PASSWORD_REVEALED = "admin_password.revealed"
     ADMIN_PASSWORD_REVEAL_REFUSED = "admin_password.reveal_refused"
     ADMIN_PASSWORD_ROTATED = "admin_password.rotated"
+    DIRECTORY_SAVED = "directory.saved"
+    DIRECTORY_SYNC_REQUESTED = "directory.sync_requested"
 
 
 def _clean(details: Mapping[str, Any]) -> dict[str, Any]:

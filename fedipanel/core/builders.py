@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from fedipanel.core import mail, paths
 from fedipanel.core.buckets import Bucket, public_bucket_url
+from fedipanel.core.directory import MASTODON_LDAP_ENV, Directory, mastodon_ldap_config
 from fedipanel.core.resources import MachineSize, ProviderSettings, S3Settings
 
 
@@ -26,6 +27,7 @@ class ServiceContext:
     s3: S3Settings | None = None
     # Who signs the machine's mail (with the relay configured).
     dkim: mail.DkimSigning | None = None
+    directory: Directory | None = None
 
 
 def from_address(slug: str, service: str, fqdn: str, from_domain: str | None) -> str:
@@ -77,6 +79,10 @@ def mastodon(ctx: ServiceContext) -> dict[str, Any]:
             "S3_ALIAS_HOST": public.netloc + public.path,
         }
         opts["extraEnvFiles"] = [paths.s3_env_file("mastodon")]
+    if ctx.directory is not None:
+        # Log in against the operator's directory; LDAP_PASSWORD comes from a delivered file.
+        opts["extraConfig"] = {**opts.get("extraConfig", {}), **mastodon_ldap_config(ctx.directory)}
+        opts["extraEnvFiles"] = [*opts.get("extraEnvFiles", []), MASTODON_LDAP_ENV]
     return opts
 
 

@@ -164,6 +164,7 @@ def desired_state(
             from_address=sender,
             s3=s3,
             dkim=DkimSigning(config.domain, operator.dkim_selector) if settings.smtp else None,
+            directory=operator.directory,
         )
         host_name = fqdn.removesuffix(f".{config.domain}")
         admin = AdminAccount(

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fedipanel.core.directory import Directory
+
 # Resource kinds, in the order a deployment creates them.
 KINDS: tuple[str, ...] = (
     "ssh_key",
@@ -119,3 +121,5 @@ class OperatorFacts:
     # How often each service's admin password was rotated (1 for the first): a new one
     # changes the machine's configuration, so the plan shows it and the machine applies it.
     admin_password_generations: Mapping[str, int] = field(default_factory=dict)
+    # The operator's LDAP directory (no password: that is delivered as a file).
+    directory: Directory | None = None

@@ -23,6 +23,7 @@ from fedipanel.core.resources import (
     S3Settings,
 )
 from fedipanel.db import db
+from fedipanel.identity.settings import saved_directory
 from fedipanel.keys import dkim
 from fedipanel.keys.deploy_keys import MissingDeployKey, deploy_key
 from fedipanel.machines import pool
@@ -105,6 +106,7 @@ def operator_facts(operator: User, domain: str) -> OperatorFacts:
         assigned_storage=assigned,
         dkim_selector=dkim_key.selector if dkim_key else dkim.SELECTOR,
         admin_password_generations=generations(operator.id),
+        directory=saved_directory(operator.id),
     )
 
 

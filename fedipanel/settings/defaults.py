@@ -48,6 +48,8 @@ RUNTIME: dict[str, Any] = {
     "TRUSTED_PROXIES": 0,  # reverse proxies in front of the panel (X-Forwarded-For hops)
     "ACCOUNTING_RETENTION_DAYS": 2557,  # seven years: deleted accounts' records and audit
     "USAGE_SAMPLE_INTERVAL": 86400.0,  # seconds between samples of each operator's S3 usage
+    "LDAP_SYNC_INTERVAL": 900.0,  # seconds between syncs of each operator's directory
+    "ACCOUNT_TOOLS_PATH": "",  # directory prepended to PATH for tootctl/artisan on machines
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_WINDOW": 300,
     # Flask's own.

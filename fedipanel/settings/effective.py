@@ -54,6 +54,9 @@ class Settings:
     vm_ssh_port: int
     accounting_retention_days: int
     usage_sample_interval: float
+    ldap_sync_interval: float
+    # Prepended to PATH for the account commands on machines ("": the machine's own PATH).
+    account_tools_path: str
     wipe_command: str
     wipe_timeout: float
     admin_command: str
@@ -147,6 +150,8 @@ def build(
         vm_shutdown_timeout=int(config["VM_SHUTDOWN_TIMEOUT"]),
         vm_ssh_port=attempt("ssh", lambda: check_port(values["VM_SSH_PORT"] or 22), 22),
         usage_sample_interval=float(config["USAGE_SAMPLE_INTERVAL"]),
+        ldap_sync_interval=float(config["LDAP_SYNC_INTERVAL"]),
+        account_tools_path=str(config["ACCOUNT_TOOLS_PATH"] or ""),
         wipe_command=str(config["WIPE_COMMAND"]),
         wipe_timeout=float(config["WIPE_TIMEOUT"]),
         admin_command=str(config["ADMIN_COMMAND"]),

@@ -31,6 +31,7 @@ from fedipanel.deployments.deletions import deletion_view, start_deletion
 from fedipanel.deployments.lifecycle import reap_stale_deployments
 from fedipanel.deployments.models import Status
 from fedipanel.errors import PanelError
+from fedipanel.identity import sync as directory_sync
 from fedipanel.jobqueue import QUEUE_NAME, EmbeddedQueue, get_queue
 from fedipanel.keys.deploy_keys import add_missing_deploy_keys
 from fedipanel.machines import quota
@@ -156,6 +157,12 @@ def worker(burst: bool) -> None:
         max(1.0, float(app.config["ROLLOUT_TICK"])),
         rollout_wakeups.enqueue_when_due,
         "check for rollout updates that are due",
+    )
+    repeat(
+        "fedipanel-directory-timer",
+        directory_sync.check_every(float(app.config["LDAP_SYNC_INTERVAL"])),
+        directory_sync.enqueue_when_due,
+        "queue the directory syncs",
     )
     rollout_wakeups.wake_for_waiting()
     connection = Redis.from_url(url)
@@ -343,3 +350,28 @@ def usage_command(email: str, month: str | None, as_csv: bool) -> None:
     values = found.as_json()
     for key, label in USAGE_LABELS:
         click.echo(f"  {label:20} {values[key]}")
+
+
+@cli.command("sync-directory")
+@click.option("--email", required=True, help="The operator's login email.")
+def sync_directory(email: str) -> None:
+    """Sync an operator's services with its LDAP directory now; prints what changed."""
+    operator = _operator(email)
+    try:
+        row = directory_sync.queue_sync(operator.id, "command line")
+    except directory_sync.SyncRefused as exc:
+        raise click.ClickException(f"{email}: {exc}") from None
+    job_queue = get_queue()
+    if not isinstance(job_queue, EmbeddedQueue):
+        click.echo(f"Directory sync {row.id} queued: GET /api/v1/identity/syncs/{row.id}")
+        return
+    job_queue.join()  # without Redis this process runs the job: wait for it
+    db.session.expire_all()
+    view = directory_sync.sync_json(row)
+    for line in view["changes"]:
+        click.echo(line)
+    for line in view["errors"]:
+        click.echo(f"error: {line}", err=True)
+    if view["status"] != "succeeded":
+        raise click.ClickException(f"directory sync {row.id} {view['status']}")
+    click.echo(f"Directory sync {row.id} succeeded{' (simulated)' if view['simulated'] else ''}.")

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from fedipanel.core import mail as machine_mail
 from fedipanel.core import paths
+from fedipanel.core.directory import MASTODON_LDAP_ENV, mastodon_ldap_env
 from fedipanel.db import db
 from fedipanel.deployments.systems import SystemKey
+from fedipanel.identity.settings import saved_connection
 from fedipanel.keys import dkim
 from fedipanel.keys.deploy_keys import deploy_key, private_key_pem
 from fedipanel.providers.ssh_secrets import DeliveryError
@@ -87,6 +89,10 @@ def files_for(ctx: DeployContext, service: str) -> dict[str, str]:
     password = ensure_password(ctx.operator.id, service)
     ctx.progress.hide(password)
     files[paths.admin_password_file(service).rsplit("/", 1)[1]] = password
+    directory = saved_connection(ctx.operator.id)
+    if directory is not None and service == "mastodon":
+        ctx.progress.hide(directory.password)
+        files[MASTODON_LDAP_ENV.rsplit("/", 1)[1]] = mastodon_ldap_env(directory.password)
     return files
 
 

@@ -6,6 +6,7 @@ from fedipanel.web.api import (
     audit,
     buckets,
     deletions,
+    identity,
     mail,
     maintenance,
     operator,
@@ -26,3 +27,4 @@ bp.register_blueprint(mail.bp)
 bp.register_blueprint(maintenance.bp)
 bp.register_blueprint(rollouts.bp)
 bp.register_blueprint(services.bp)
+bp.register_blueprint(identity.bp)

@@ -9,6 +9,7 @@ from fedipanel.core.planner import ACTIONS, DataFate
 from fedipanel.deployments.models import Status
 from fedipanel.web.api.openapi_buckets import storage_openapi
 from fedipanel.web.api.openapi_deletions import deletions_openapi
+from fedipanel.web.api.openapi_identity import identity_openapi
 from fedipanel.web.api.openapi_mail import mail_openapi
 from fedipanel.web.api.openapi_maintenance import maintenance_openapi
 from fedipanel.web.api.openapi_provider import provider_openapi
@@ -309,6 +310,7 @@ def openapi_document() -> dict[str, Any]:
         maintenance_openapi(ERRORS),
         rollouts_openapi(ERRORS),
         services_openapi(ERRORS),
+        identity_openapi(ERRORS),
     ):
         schemas.update(extra_schemas)
         for path, methods in extra_paths.items():  # one path may gain methods from several

@@ -1,0 +1,143 @@
+"""The operator's LDAP directory: its description, checks, and what each service does with it.
+
+Pure: no I/O. The bind password is never part of these values; it reaches machines as a file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from fedipanel.core import paths
+
+# Where the bind password goes on a machine (delivered over SSH, mode 0400).
+MASTODON_LDAP_ENV = f"{paths.KEYS_DIR}/mastodon-ldap.env"
+
+# How each service meets the directory; the Identity page shows these sentences.
+SERVICE_SUPPORT: dict[str, str] = {
+    "mastodon": (
+        "logs in against the directory (Mastodon's LDAP_* settings); accounts are also created, "
+        "given or denied the Admin role and disabled by the sync (tootctl)"
+    ),
+    "pixelfed": (
+        "cannot log in against LDAP: its accounts are synced instead (artisan user:create, "
+        "user:admin, user:suspend, user:unsuspend)"
+    ),
+    "peertube": (
+        "not wired yet: PeerTube needs the auth-ldap plugin, which is installed and configured "
+        "through its admin API, not through NixOS options"
+    ),
+}
+SYNCED_SERVICES = ("mastodon", "pixelfed")
+
+_DN = re.compile(r"^[^=,]+=[^,]*(,[^=,]+=[^,]*)*$")
+_ATTRIBUTE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,63}$")
+# Account names the services accept (Mastodon: letters, digits and underscores).
+USERNAME = re.compile(r"^[A-Za-z0-9_]{1,30}$")
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Where the operator's users are and how to read them (no password)."""
+
+    url: str
+    bind_dn: str
+    base_dn: str
+    user_filter: str = "(objectClass=inetOrgPerson)"
+    username_attribute: str = "uid"
+    email_attribute: str = "mail"
+    name_attribute: str = "cn"
+    admin_group: str = ""
+    insecure: bool = False
+
+    @property
+    def scheme(self) -> str:
+        return urlsplit(self.url).scheme.lower()
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.url).port or (636 if self.scheme == "ldaps" else 389)
+
+    @property
+    def start_tls(self) -> bool:
+        """Tell whether an ldap:// URL upgrades with StartTLS (always, unless insecure)."""
+        return self.scheme == "ldap" and not self.insecure
+
+
+class DirectoryInputError(ValueError):
+    """One field of a directory description is wrong."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def check_directory(directory: Directory) -> Directory:
+    """Return the directory if every field is usable; raise DirectoryInputError naming one."""
+    parts = urlsplit(directory.url)
+    if parts.scheme.lower() not in ("ldap", "ldaps") or not parts.hostname:
+        raise DirectoryInputError("url", "must look like ldaps://host[:port] or ldap://host[:port]")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError:
+        raise DirectoryInputError("url", "the port must be a number from 1 to 65535") from None
+    if parts.username or parts.password or parts.path.strip("/") or parts.query:
+        raise DirectoryInputError("url", "give only the scheme, host and port")
+    for field, value in (("bindDn", directory.bind_dn), ("baseDn", directory.base_dn)):
+        if not _DN.fullmatch(value) or any(c in value for c in "\n\r\0"):
+            raise DirectoryInputError(field, "must be a DN such as cn=panel,dc=acme,dc=example")
+    if directory.admin_group and not _DN.fullmatch(directory.admin_group):
+        raise DirectoryInputError("adminGroup", "must be the DN of a group, or empty")
+    text = directory.user_filter
+    if not (text.startswith("(") and text.endswith(")")) or text.count("(") != text.count(")"):
+        raise DirectoryInputError("userFilter", "must be an LDAP filter in parentheses")
+    for field, value in (
+        ("usernameAttribute", directory.username_attribute),
+        ("emailAttribute", directory.email_attribute),
+        ("nameAttribute", directory.name_attribute),
+    ):
+        if not _ATTRIBUTE.fullmatch(value):
+            raise DirectoryInputError(field, "must be an attribute name such as uid or mail")
+    return directory
+
+
+def mastodon_ldap_config(directory: Directory) -> dict[str, str]:
+    """Return Mastodon's LDAP_* variables (config/initializers/devise.rb reads them).
+
+    LDAP_PASSWORD is not here: it comes from MASTODON_LDAP_ENV through extraEnvFiles.
+    LDAP_METHOD takes net-ldap's encryption names: simple_tls (ldaps), start_tls, plain.
+    """
+    if directory.scheme == "ldaps":
+        method = "simple_tls"
+    else:
+        method = "start_tls" if directory.start_tls else "plain"
+    uid, mail = directory.username_attribute, directory.email_attribute
+    user_filter = directory.user_filter
+    # Devise formats the filter with %{uid}, %{mail} and %{email} (the login typed in);
+    # a literal % in the operator's filter must survive Ruby's format().
+    login = "(|(%{uid}=%{email})(%{mail}=%{email}))"
+    return {
+        "LDAP_ENABLED": "true",
+        "LDAP_HOST": directory.host,
+        "LDAP_PORT": str(directory.port),
+        "LDAP_METHOD": method,
+        "LDAP_BASE": directory.base_dn,
+        "LDAP_BIND_DN": directory.bind_dn,
+        "LDAP_UID": uid,
+        "LDAP_MAIL": mail,
+        "LDAP_SEARCH_FILTER": f"(&{user_filter.replace('%', '%%')}{login})",
+        "LDAP_UID_CONVERSION_ENABLED": "true",
+    }
+
+
+def mastodon_ldap_env(password: str) -> str:
+    """Return the contents of the file holding Mastodon's bind password."""
+    # systemd EnvironmentFile: double quotes keep spaces; backslashes and quotes escaped.
+    escaped = password.replace("\\", "\\\\").replace('"', '\\"')
+    return f'LDAP_PASSWORD="{escaped}"\n'

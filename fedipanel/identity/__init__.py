@@ -1,0 +1,1 @@
+"""The operator's own LDAP directory: its settings, and the accounts synced from it."""
