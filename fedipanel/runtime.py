@@ -23,6 +23,7 @@ from fedipanel.deployments.models import Deployment, LogLine
 from fedipanel.jobqueue import EmbeddedQueue, get_queue, init_queue
 from fedipanel.keys.models import DeployKey, DkimKey
 from fedipanel.machines.models import AddressLease, PooledVm, Quota
+from fedipanel.notifications.models import Notice, Webhook
 from fedipanel.provider_settings.models import ProviderSetting
 from fedipanel.resources.models import RecordedResource
 from fedipanel.settings.loading import load_into
@@ -54,6 +55,8 @@ MODELS = (
     AuditEntry,
     OperatorRecord,
     UsageSample,
+    Notice,
+    Webhook,
 )
 
 

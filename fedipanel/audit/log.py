@@ -43,6 +43,8 @@ class Action(enum.StrEnum):
     OPERATOR_ENABLED = "operator.enabled"
     OPERATOR_DELETION_STARTED = "operator.deletion_started"
     OPERATOR_DELETED = "operator.deleted"
+    WEBHOOK_SET = "webhook.set"
+    WEBHOOK_REMOVED = "webhook.removed"
 
 
 def _clean(details: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from fedipanel.usage import report
 from fedipanel.web.access import current_account, operator_required
 from fedipanel.web.audit import audit
 from fedipanel.web.configuration_form import EMPTY, field_errors, form_to_document
+from fedipanel.web.notices import unread_notices
 
 bp = Blueprint("configurations", __name__)
 
@@ -43,6 +44,7 @@ def dashboard() -> str:
         active=recent[0] if recent and recent[0].is_active else None,
         services=SERVICES,
         usage=report.this_month(operator.id, utcnow()),
+        notices=unread_notices(operator.id),
     )
 
 

@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from fedipanel.web.api import audit, buckets, deletions, operator, operators, usage
+from fedipanel.web.api import audit, buckets, deletions, notices, operator, operators, usage
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.register_blueprint(operator.bp)
@@ -11,3 +11,4 @@ bp.register_blueprint(deletions.bp)
 bp.register_blueprint(operators.bp)
 bp.register_blueprint(audit.bp)
 bp.register_blueprint(usage.bp)
+bp.register_blueprint(notices.bp)

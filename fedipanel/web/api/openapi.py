@@ -9,6 +9,7 @@ from fedipanel.core.planner import ACTIONS, DataFate
 from fedipanel.deployments.models import Status
 from fedipanel.web.api.openapi_buckets import storage_openapi
 from fedipanel.web.api.openapi_deletions import deletions_openapi
+from fedipanel.web.api.openapi_notices import notices_openapi
 from fedipanel.web.api.openapi_provider import provider_openapi
 from fedipanel.web.api.openapi_usage import usage_openapi
 
@@ -295,6 +296,7 @@ def openapi_document() -> dict[str, Any]:
         provider_openapi(ERRORS),
         usage_openapi(ERRORS),
         deletions_openapi(ERRORS),
+        notices_openapi(ERRORS),
     ):
         schemas.update(extra_schemas)
         for path, methods in extra_paths.items():  # one path may gain methods from several
