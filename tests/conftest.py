@@ -21,7 +21,13 @@ from fedipanel.db import db
 from fedipanel.jobqueue import EmbeddedQueue
 from tests.helpers import ROOT, Api, Auth, Factory, app_config, without_nixops4_on_path
 
-pytest_plugins = ["tests.plugins.garage", "tests.plugins.postgres", "tests.plugins.proxmox"]
+pytest_plugins = [
+    "tests.plugins.garage",
+    "tests.plugins.postgres",
+    "tests.plugins.proxmox",
+    "tests.plugins.smtp_relay",
+    "tests.plugins.webhooks",
+]
 # Every test in these folders starts programs of its own (redis-server, workers, chromium).
 EXTERNAL_FOLDERS = ("integration", "browser")
 
