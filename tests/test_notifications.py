@@ -153,6 +153,7 @@ def test_mark_as_read_on_the_dashboard_and_in_the_api(
     assert "Second notice" in everything
 
 
+@pytest.mark.both_databases
 def test_notices_are_listed_newest_first(app: Flask, client: FlaskClient, factory: Factory) -> None:
     operator = factory.operator("op@acme.example", slug="acme")
     api = Api(client, factory.token(operator))
@@ -237,6 +238,17 @@ def test_relay_that_comes_back_gets_the_mail_on_a_later_try(
     stored = _notice(app, notice_id)
     assert (stored.email_status, stored.attempts, len(calls)) == ("sent", 2, 2)
     assert len(relay_plain.received) == 1
+
+
+def test_a_title_over_several_lines_is_a_one_line_subject(
+    app: Flask, factory: Factory, relay_plain: Relay
+) -> None:
+    app.config.update(relay_plain.settings())
+    _tell(app, factory.operator("op@acme.example", slug="acme"), "Rollout\r\nBcc: x@evil.example")
+    wait_for_jobs(app)
+    [mail] = relay_plain.received
+    assert mail.message["Subject"] == "Rollout Bcc: x@evil.example"
+    assert mail.recipients == ["op@acme.example"]
 
 
 def test_without_a_relay_email_is_not_configured(app: Flask, factory: Factory) -> None:

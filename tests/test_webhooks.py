@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from fedipanel.audit.models import AuditEntry
 from fedipanel.db import db
-from fedipanel.notifications.models import Webhook
-from tests.helpers import Api, Auth, Factory
+from fedipanel.notifications.models import Notice, Webhook
+from fedipanel.notifications.notices import notify
+from tests.helpers import Api, Auth, Factory, wait_for_jobs
 
 URL = "https://hooks.acme.example/fedipanel"
 
@@ -157,3 +158,20 @@ def test_providers_tokens_page_has_no_webhook_card(
     auth.login("admin@provider.example")
     assert 'id="webhook"' not in client.get("/account/tokens").get_data(as_text=True)
     assert client.post("/account/webhook", data={"url": URL}).status_code == 403
+
+
+def test_notices_and_the_webhook_go_with_the_account(
+    app: Flask, client: FlaskClient, factory: Factory, operator_api: Api
+) -> None:
+    operator_api.put("/webhook", {"url": URL})
+    with app.app_context():
+        notify(1, kind="rollout.result", title="Done", text="Updated.", payload={})
+    wait_for_jobs(app)
+    provider = Api(client, factory.token(factory.provider()))
+    assert (
+        provider.client.delete("/api/v1/operators/1", headers=provider.headers).status_code == 202
+    )
+    wait_for_jobs(app)
+    with app.app_context():
+        assert db.session.scalars(select(Notice)).all() == []
+        assert db.session.scalars(select(Webhook)).all() == []

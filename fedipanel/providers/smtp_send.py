@@ -25,11 +25,11 @@ class SendError(Exception):
 
 
 def message(*, sender: str, to: str, subject: str, text: str) -> EmailMessage:
-    """Return the email: plain text, one recipient."""
+    """Return the email: plain text, one recipient, the subject on one line."""
     mail = EmailMessage()
     mail["From"] = sender
     mail["To"] = to
-    mail["Subject"] = subject
+    mail["Subject"] = " ".join(subject.split())
     mail["Date"] = formatdate(localtime=False, usegmt=True)
     mail["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     mail.set_content(text)
