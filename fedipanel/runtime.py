@@ -27,6 +27,7 @@ from fedipanel.jobqueue import EmbeddedQueue, get_queue, init_queue
 from fedipanel.keys.models import DeployKey, DkimKey
 from fedipanel.machines.models import AddressLease, PooledVm, Quota
 from fedipanel.maintenance.models import MaintenanceWindow
+from fedipanel.notifications.models import Notice, Webhook
 from fedipanel.parameters.models import OperatorParameters
 from fedipanel.provider_settings.models import ProviderSetting
 from fedipanel.resources.models import RecordedResource
@@ -71,6 +72,8 @@ MODELS = (
     DirectorySettings,
     DirectorySync,
     SyncedAccount,
+    Notice,
+    Webhook,
 )
 
 

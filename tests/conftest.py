@@ -28,6 +28,8 @@ pytest_plugins = [
     "tests.plugins.smtp",
     "tests.plugins.bind",
     "tests.plugins.ldap",
+    "tests.plugins.smtp_relay",
+    "tests.plugins.webhooks",
 ]
 # Every test in these folders starts programs of its own (redis-server, workers, chromium).
 EXTERNAL_FOLDERS = ("integration", "browser")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from fedipanel.db import db
 from fedipanel.deployments.models import Deployment, Status
-from fedipanel.notifications import notices
+from fedipanel.notifications.models import Notice
 from fedipanel.parameters.pins import flake_lock_for, sizes_for
 from fedipanel.rollouts.models import Rollout, RolloutStatus, RolloutTarget
 from fedipanel.rollouts.runner import run_due
@@ -27,11 +27,32 @@ SUNDAY_TWO = {
 }
 
 
-@pytest.fixture(autouse=True)
-def sent() -> Iterator[list[dict[str, Any]]]:
-    notices.SENT.clear()
-    yield notices.SENT
-    notices.SENT.clear()
+class Sent:
+    """The notices stored so far (each is also emailed and sent to the webhook)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        with self.app.app_context():
+            rows = db.session.scalars(select(Notice).order_by(Notice.id)).all()
+            return iter(
+                [
+                    {
+                        "operator": n.operator_id,
+                        "kind": n.kind,
+                        "title": n.title,
+                        "text": n.text,
+                        "payload": n.payload,
+                    }
+                    for n in rows
+                ]
+            )
+
+
+@pytest.fixture
+def sent(app: Flask) -> Sent:
+    return Sent(app)
 
 
 @pytest.fixture
@@ -78,7 +99,7 @@ def test_every_operator_is_told_with_their_plan_and_time(
     client: FlaskClient,
     factory: Factory,
     provider_api: Api,
-    sent: list[dict[str, Any]],
+    sent: Sent,
 ) -> None:
     acme = deployed_operator(app, client, factory, "acme")
     never = Api(client, factory.token(factory.operator("new@beta.example", slug="beta")))
@@ -143,7 +164,7 @@ def test_nothing_runs_before_its_time_then_it_runs_as_an_ordinary_deployment(
     client: FlaskClient,
     factory: Factory,
     provider_api: Api,
-    sent: list[dict[str, Any]],
+    sent: Sent,
 ) -> None:
     deployed_operator(app, client, factory, "acme")
     rollout_id = provider_api.post("/rollouts", rollout_body()).json["id"]
@@ -167,7 +188,7 @@ def test_the_canary_goes_first_and_failures_pause_the_rollout(
     client: FlaskClient,
     factory: Factory,
     provider_api: Api,
-    sent: list[dict[str, Any]],
+    sent: Sent,
 ) -> None:
     for name in ("acme", "beta", "gamma"):
         deployed_operator(app, client, factory, name)
@@ -217,7 +238,7 @@ def test_a_missed_window_moves_to_the_next_and_past_the_deadline_the_provider_de
     client: FlaskClient,
     factory: Factory,
     provider_api: Api,
-    sent: list[dict[str, Any]],
+    sent: Sent,
 ) -> None:
     acme = deployed_operator(app, client, factory, "acme")
     deadline = datetime.now(UTC) + timedelta(days=17)

@@ -53,6 +53,8 @@ class Action(enum.StrEnum):
     ADMIN_PASSWORD_ROTATED = "admin_password.rotated"
     DIRECTORY_SAVED = "directory.saved"
     DIRECTORY_SYNC_REQUESTED = "directory.sync_requested"
+    WEBHOOK_SET = "webhook.set"
+    WEBHOOK_REMOVED = "webhook.removed"
 
 
 def _clean(details: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,1 +1,1 @@
-"""Notices to operators and the provider (placeholder until the notifications package lands)."""
+"""Notices to operators and the provider: stored, mailed through the relay, sent to webhooks."""

@@ -52,6 +52,11 @@ RUNTIME: dict[str, Any] = {
     "ACCOUNT_TOOLS_PATH": "",  # directory prepended to PATH for tootctl/artisan on machines
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_WINDOW": 300,
+    "NOTICE_FROM": None,  # None: panel@ the relay's sender domain, else panel@ the relay host
+    "NOTICE_ATTEMPTS": 3,  # tries per channel (email, webhook) before a notice's delivery fails
+    "NOTICE_BACKOFF": 2.0,  # seconds before the second try; doubled before each further one
+    "WEBHOOK_TIMEOUT": 5.0,  # seconds a webhook receiver has to answer
+    "WEBHOOK_ALLOW_HTTP": False,  # also allow http:// webhooks to loopback (tests, local demos)
     # Flask's own.
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",

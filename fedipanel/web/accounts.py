@@ -10,7 +10,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -18,7 +17,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from fedipanel.accounts import password_resets, users
@@ -27,7 +25,7 @@ from fedipanel.accounts.models import ApiToken, Role
 from fedipanel.accounts.operators import end_sessions
 from fedipanel.audit.log import Action
 from fedipanel.db import db
-from fedipanel.web import confirm
+from fedipanel.web import confirm, tokens_page
 from fedipanel.web.access import current_account
 from fedipanel.web.audit import audit, audit_by
 
@@ -161,19 +159,10 @@ def reset_password(token: str) -> Response | tuple[str, int]:
     return redirect(url_for("accounts.login"))
 
 
-def _tokens_page(new_token: str | None) -> str:
-    rows = db.session.scalars(
-        select(ApiToken)
-        .where(ApiToken.user_id == current_account().id)
-        .order_by(ApiToken.id.desc())
-    ).all()
-    return render_template("accounts/tokens.html", tokens=rows, new_token=new_token)
-
-
 @bp.route("/account/tokens")
 @login_required
-def tokens() -> str:
-    return _tokens_page(None)
+def tokens() -> Response:
+    return tokens_page.render()
 
 
 @bp.route("/account/tokens", methods=["POST"])
@@ -182,9 +171,7 @@ def create_token() -> Response:
     name = request.form.get("name", "")
     token = users.create_token(current_account(), name)
     audit(Action.TOKEN_CREATED, name=name.strip()[:80])
-    response = make_response(_tokens_page(token))
-    response.headers["Cache-Control"] = "no-store"  # the token is shown this once
-    return response
+    return tokens_page.render(new_token=token)  # shown this once, never cached
 
 
 def _ask_revoke(token: ApiToken, unconfirmed: bool = False) -> tuple[str, int]:

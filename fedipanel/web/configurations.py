@@ -27,6 +27,7 @@ from fedipanel.usage import report
 from fedipanel.web.access import current_account, operator_required
 from fedipanel.web.audit import audit
 from fedipanel.web.configuration_form import EMPTY, field_errors, form_to_document
+from fedipanel.web.notices import unread_notices
 
 bp = Blueprint("configurations", __name__)
 
@@ -54,6 +55,7 @@ def dashboard() -> str:
         maintenance_opening=maintenance.next(utcnow()),
         service_checks=service_status(operator.id),
         has_password=set(generations(operator.id)),
+        notices=unread_notices(operator.id),
     )
 
 

@@ -9,6 +9,7 @@ from fedipanel.web.api import (
     identity,
     mail,
     maintenance,
+    notices,
     operator,
     operators,
     rollouts,
@@ -28,3 +29,4 @@ bp.register_blueprint(maintenance.bp)
 bp.register_blueprint(rollouts.bp)
 bp.register_blueprint(services.bp)
 bp.register_blueprint(identity.bp)
+bp.register_blueprint(notices.bp)

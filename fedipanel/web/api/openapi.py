@@ -12,6 +12,7 @@ from fedipanel.web.api.openapi_deletions import deletions_openapi
 from fedipanel.web.api.openapi_identity import identity_openapi
 from fedipanel.web.api.openapi_mail import mail_openapi
 from fedipanel.web.api.openapi_maintenance import maintenance_openapi
+from fedipanel.web.api.openapi_notices import notices_openapi
 from fedipanel.web.api.openapi_provider import provider_openapi
 from fedipanel.web.api.openapi_rollouts import rollouts_openapi
 from fedipanel.web.api.openapi_services import services_openapi
@@ -311,6 +312,7 @@ def openapi_document() -> dict[str, Any]:
         rollouts_openapi(ERRORS),
         services_openapi(ERRORS),
         identity_openapi(ERRORS),
+        notices_openapi(ERRORS),
     ):
         schemas.update(extra_schemas)
         for path, methods in extra_paths.items():  # one path may gain methods from several
