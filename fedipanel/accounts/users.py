@@ -30,10 +30,18 @@ _DUMMY_HASH = _hasher.hash("fedipanel-timing-equaliser")
 class AccountError(ValueError):
     """A request about accounts that cannot be honoured; the message says why."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, problems: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        # Every field's problem, so that a form can show them all at once.
+        self.problems = problems or {field: message}
+
+    @classmethod
+    def of(cls, problems: dict[str, str]) -> AccountError:
+        """Return the error reporting every problem, the first one as its message."""
+        field, message = next(iter(problems.items()))
+        return cls(field, message, problems)
 
 
 def hash_password(password: str) -> str:
@@ -108,28 +116,27 @@ def slug_from_email(email: str) -> str:
 
 def create_user(email: str, password: str, role: str, slug: str | None = None) -> User:
     """Create a provider or operator account, validating every field."""
+    problems: dict[str, str] = {}
     try:
         email = check_email(email).lower()
     except ValueError as exc:
-        raise AccountError("email", str(exc)) from None
+        problems["email"] = str(exc)
     if role not in (Role.PROVIDER, Role.OPERATOR):
-        raise AccountError("role", "must be 'provider' or 'operator'")
+        problems["role"] = "must be 'provider' or 'operator'"
     weak = password_problem(password)
     if weak:
-        raise AccountError("password", weak)
-    if find_user(email) is not None:
-        raise AccountError("email", "an account with this email already exists")
-    if role == Role.OPERATOR:
-        if slug:
-            message = problem(check_slug, slug)
-            if message:
-                raise AccountError("slug", message)
-            if db.session.scalar(select(User.id).where(User.slug == slug)) is not None:
-                raise AccountError("slug", "this deployment name is taken")
-        else:
-            slug = slug_from_email(email)
-    else:
-        slug = None
+        problems["password"] = weak
+    if "email" not in problems and find_user(email) is not None:
+        problems["email"] = "an account with this email already exists"
+    if role == Role.OPERATOR and slug:
+        message = problem(check_slug, slug)
+        if message:
+            problems["slug"] = message
+        elif db.session.scalar(select(User.id).where(User.slug == slug)) is not None:
+            problems["slug"] = "this deployment name is taken"
+    if problems:
+        raise AccountError.of(problems)
+    slug = (slug or slug_from_email(email)) if role == Role.OPERATOR else None
     user = User(email=email, role=str(role), slug=slug, password_hash=hash_password(password))
     db.session.add(user)
     if slug is not None:

@@ -110,6 +110,8 @@ def check_domain(value: str) -> str:
 def check_host(value: str) -> str:
     """Accept an IP address or a host name (any case), as a server's address."""
     value = value.strip()
+    if len(value) > 253:  # the longest host name; an IPv6 scope id could otherwise run on
+        raise ValueError("must be an IP address or a host name (at most 253 characters)")
     try:
         ipaddress.ip_address(value)
     except ValueError:
