@@ -28,6 +28,8 @@ def operator_usage(operator_id: int) -> Any:
     now = utcnow()
     text = request.args.get("month")
     try:
+        if text is not None and text != text.strip():
+            raise ValueError("must not have spaces around it")
         month = Month.of(now) if text is None else Month.parse(text)
     except ValueError as exc:
         return api_error(422, str(exc), ["month"])
