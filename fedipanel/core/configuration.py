@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import (
@@ -16,6 +17,13 @@ from pydantic import (
 
 from fedipanel.core.registry import SERVICE_NAMES, SERVICES
 from fedipanel.core.validators import (
+    DOMAIN_MAX,
+    DOMAIN_PATTERN,
+    EMAIL_MAX,
+    EMAIL_PATTERN,
+    LABEL_PATTERN,
+    RESERVED_USERNAMES,
+    USERNAME_PATTERN,
     check_domain,
     check_email,
     check_label,
@@ -23,11 +31,51 @@ from fedipanel.core.validators import (
     check_username,
 )
 
+
+def exactly(check: Callable[[str], str]) -> Callable[[str], str]:
+    """Return `check` refusing values it would have to tidy (spaces, a trailing dot).
+
+    Forms tidy what was typed before validating; the API takes exactly what its document states.
+    """
+
+    def exact(value: str) -> str:
+        if check(value) != value:
+            raise ValueError("must not have spaces around it or a trailing dot")
+        return value
+
+    return exact
+
+
+def _rule(pattern: str, max_length: int | None = None, **extra: Any) -> Any:
+    """Return the JSON Schema keywords stating a rule, for the API document."""
+    keywords: dict[str, Any] = {"pattern": pattern, **extra}
+    if max_length is not None:
+        keywords["maxLength"] = max_length
+    return Field(json_schema_extra=keywords)
+
+
 # check_text runs first so that no later message quotes text that cannot be encoded.
-Domain = Annotated[str, AfterValidator(check_text), AfterValidator(check_domain)]
-Label = Annotated[str, AfterValidator(check_text), AfterValidator(check_label)]
-Username = Annotated[str, AfterValidator(check_text), AfterValidator(check_username)]
-Email = Annotated[str, AfterValidator(check_text), AfterValidator(check_email)]
+Domain = Annotated[
+    str,
+    AfterValidator(check_text),
+    AfterValidator(exactly(check_domain)),
+    _rule(DOMAIN_PATTERN, DOMAIN_MAX),
+]
+Label = Annotated[
+    str, AfterValidator(check_text), AfterValidator(check_label), _rule(LABEL_PATTERN)
+]
+Username = Annotated[
+    str,
+    AfterValidator(check_text),
+    AfterValidator(check_username),
+    _rule(USERNAME_PATTERN, **{"not": {"enum": sorted(RESERVED_USERNAMES)}}),
+]
+Email = Annotated[
+    str,
+    AfterValidator(check_text),
+    AfterValidator(exactly(check_email)),
+    _rule(EMAIL_PATTERN, EMAIL_MAX),
+]
 
 
 class Admin(BaseModel):

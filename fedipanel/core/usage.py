@@ -36,6 +36,10 @@ GIB = 2**30
 # Months a report can name: the end of the last one is still a datetime.
 FIRST_YEAR, LAST_YEAR = 1970, 9998
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+# The months Month.parse accepts, as a JSON Schema pattern for the API document.
+MONTH_PATTERN = (
+    r"^(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-(0[1-9]|1[0-2])$"
+)
 
 
 @dataclass(frozen=True)

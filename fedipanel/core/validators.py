@@ -20,6 +20,17 @@ _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _HOST_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _USERNAME = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}$")
+_IDN_TLD = re.compile(r"^xn--[a-z0-9-]{0,58}[a-z0-9]$")
+# The same rules as JSON Schema patterns (ECMA-262), for the API document: the checks below and
+# these patterns accept exactly the same canonical values.
+LABEL_PATTERN = _LABEL.pattern
+USERNAME_PATTERN = _USERNAME.pattern
+EMAIL_PATTERN = _EMAIL.pattern
+DOMAIN_PATTERN = (
+    r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{1,63}|xn--[a-z0-9-]{0,58}[a-z0-9])$"
+)
+DOMAIN_MAX = 200
+EMAIL_MAX = 254
 _SSH_PUBLIC_KEY = re.compile(
     r"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)"
     r"|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$"
@@ -84,19 +95,23 @@ def check_domain(value: str) -> str:
     labels = value.split(".")
     if len(labels) < 2:
         raise ValueError("must be a fully qualified domain such as acme.example")
-    if len(value) > 200:
-        raise ValueError("must be at most 200 characters, to leave room for service subdomains")
+    if len(value) > DOMAIN_MAX:
+        raise ValueError(
+            f"must be at most {DOMAIN_MAX} characters, to leave room for service subdomains"
+        )
     for label in labels:
         if not _LABEL.fullmatch(label):
             raise ValueError(f"'{label}' is not a valid DNS label")
-    if not labels[-1].isalpha():
-        raise ValueError("the top-level domain must consist of letters")
+    if not (labels[-1].isalpha() or _IDN_TLD.fullmatch(labels[-1])):
+        raise ValueError("the top-level domain must consist of letters (or be xn-- for IDN)")
     return value
 
 
 def check_host(value: str) -> str:
     """Accept an IP address or a host name (any case), as a server's address."""
     value = value.strip()
+    if len(value) > 253:  # the longest host name; an IPv6 scope id could otherwise run on
+        raise ValueError("must be an IP address or a host name (at most 253 characters)")
     try:
         ipaddress.ip_address(value)
     except ValueError:
@@ -121,7 +136,7 @@ def check_username(value: str) -> str:
 def check_email(value: str) -> str:
     """Accept a plain address such as alice@acme.example."""
     value = value.strip()
-    if len(value) > 254 or not _EMAIL.fullmatch(value):
+    if len(value) > EMAIL_MAX or not _EMAIL.fullmatch(value):
         raise ValueError("must be an email address such as alice@acme.example")
     return value
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import select
 
@@ -17,6 +18,23 @@ from fedipanel.storage.models import AssignedBucket, StorageKey, StorageOutcome
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _REGION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _KEY_ID = re.compile(r"^[A-Za-z0-9_+/=.-]{3,255}$")
+# An http(s) URL without credentials; `{bucket}` may stand for the bucket's name in the host.
+_URL = re.compile(
+    r"^https?://(\[[0-9A-Fa-f:.]+\]|([A-Za-z0-9.-]|\{bucket\})+)(:[0-9]{1,5})?([/?#][!-~]*)?$"
+)
+URL_MAX = 500
+# A secret's first and last character: no control character, nothing str.strip() removes.
+_EDGE = "[^\\x00-\\x20\\x7f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+# The rules as JSON Schema keywords for the API document; assign_bucket applies exactly these
+# (to values without spaces around them: the API refuses those, forms and the CLI tidy them).
+RULES: dict[str, dict[str, Any]] = {
+    "endpoint": {"pattern": _URL.pattern, "maxLength": URL_MAX},
+    "public_url": {"pattern": f"^$|{_URL.pattern}", "maxLength": URL_MAX},
+    "region": {"pattern": _REGION.pattern},
+    "bucket": {"pattern": _BUCKET.pattern, "not": {"pattern": "\\.\\."}},
+    "access_key_id": {"pattern": _KEY_ID.pattern},
+    "secret": {"pattern": f"^{_EDGE}([^\\x00-\\x1f\\x7f]*{_EDGE})?$"},
+}
 
 
 class StorageInputError(ValueError):
@@ -29,10 +47,16 @@ class StorageInputError(ValueError):
 
 
 def _check_url(field: str, value: str) -> str:
+    value = value.strip()
+    if len(value) > URL_MAX:
+        raise StorageInputError(field, f"must be at most {URL_MAX} characters")
     try:
-        return check_url(value).rstrip("/")
+        check_url(value)
     except ValueError as exc:
         raise StorageInputError(field, str(exc)) from None
+    if not _URL.fullmatch(value):
+        raise StorageInputError(field, "must be an http:// or https:// URL with a host name")
+    return value.rstrip("/")
 
 
 def assign_bucket(
@@ -76,6 +100,8 @@ def assign_bucket(
     secret = secret.strip()
     if not secret:
         raise StorageInputError("secret", "the secret access key is required")
+    if any(ch < " " or ch == "\x7f" for ch in secret):
+        raise StorageInputError("secret", "must not contain control characters")
     taken = db.session.scalar(
         select(AssignedBucket).where(
             AssignedBucket.operator_id == operator_id,

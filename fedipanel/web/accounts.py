@@ -122,7 +122,7 @@ def setup() -> Response | tuple[str, int] | str:
     try:
         user = users.create_user(values["email"], request.form.get("password", ""), Role.PROVIDER)
     except users.AccountError as exc:
-        errors = {exc.field: exc.message}
+        errors = exc.problems
         return render_template("accounts/setup.html", values=values, errors=errors), 400
     setup_codes.forget_setup_code(current_app.instance_path)
     login_user(user)
@@ -148,9 +148,7 @@ def reset_password(token: str) -> Response | tuple[str, int]:
             reset, request.form.get("password", ""), request.form.get("repeat", "")
         )
     except users.AccountError as exc:
-        page = render_template(
-            "accounts/reset_password.html", invalid=None, errors={exc.field: exc.message}
-        )
+        page = render_template("accounts/reset_password.html", invalid=None, errors=exc.problems)
         return page, 422
     audit_by(user, Action.PASSWORD_CHANGED, via="reset link")
     if current_user.is_authenticated and current_user.id == user.id:

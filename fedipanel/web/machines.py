@@ -27,19 +27,27 @@ def _usage(operator_id: int) -> Usage:
     return total_usage(machine_specs(operator_id))
 
 
-def _quotas_page(errors: dict[int, str], status: int = 200) -> tuple[str, int]:
+def _quotas_page(
+    errors: dict[str, str], typed: dict[int, dict[str, str]], status: int = 200
+) -> tuple[str, int]:
+    """Render the quotas; `typed` keeps what was typed for an operator, `errors` by field."""
     operators = db.session.scalars(
         select(User).where(User.role == Role.OPERATOR).order_by(User.email)
     ).all()
-    rows = [(op, quota_of(op.id), _usage(op.id)) for op in operators]
-    page = render_template("machines/quotas.html", rows=rows, fields=FIELDS, errors=errors)
+    rows = []
+    for op in operators:
+        limits = quota_of(op.id)
+        quota = {k: "" if limits.get(k) is None else str(limits.get(k)) for k, _label in FIELDS}
+        rows.append((op, typed.get(op.id, quota), _usage(op.id)))
+    errors_of = {op_id: errors for op_id in typed}
+    page = render_template("machines/quotas.html", rows=rows, fields=FIELDS, errors=errors_of)
     return page, status
 
 
 @bp.route("/quotas")
 @provider_required
 def quotas() -> tuple[str, int]:
-    return _quotas_page({})
+    return _quotas_page({}, {})
 
 
 @bp.route("/quotas/<int:operator_id>", methods=["POST"])
@@ -49,13 +57,16 @@ def save_quota(operator_id: int) -> Response | tuple[str, int]:
     if operator is None or operator.role != Role.OPERATOR:
         abort(404, "No such operator.")
     limits: dict[str, int | None] = {}
+    typed = {key: request.form.get(key, "").strip() for key, _label in FIELDS}
+    errors: dict[str, str] = {}
     for key, label in FIELDS:
-        text = request.form.get(key, "").strip()
         try:
-            limits[key] = whole_number(text, 0, MAX_LIMIT) if text else None
+            limits[key] = whole_number(typed[key], 0, MAX_LIMIT) if typed[key] else None
         except ValueError as exc:
-            flash(f"{operator.email}: nothing was saved; {label} {exc}.", "error")
-            return _quotas_page({operator_id: f"{label} {exc}, or empty for unlimited"}, 422)
+            errors[key] = f"{label} {exc}, or empty for unlimited"
+    if errors:
+        flash(f"{operator.email}: nothing was saved; see the fields marked below.", "error")
+        return _quotas_page(errors, {operator_id: typed}, 422)
     set_quota(operator_id, Usage(**limits))
     audit(Action.QUOTA_CHANGED, operator_id=operator_id, **limits)
     flash(f"Quota for {operator.email} saved.")

@@ -56,7 +56,7 @@ def create() -> Response | tuple[str, int]:
             values["email"], request.form.get("password", ""), Role.OPERATOR, values["slug"] or None
         )
     except users.AccountError as exc:
-        return _render(values, {exc.field: exc.message}, 400)
+        return _render(values, exc.problems, 400)
     audit(Action.OPERATOR_CREATED, operator_id=user.id, created=user.email, slug=user.slug)
     flash(f"Operator {user.email} created with deployment name '{user.slug}'.")
     return redirect(url_for("operators.index"))

@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify, request, url_for
 from fedipanel.audit import log
 from fedipanel.errors import Refused
 from fedipanel.web.api.auth import provider_token_required
-from fedipanel.web.api.params import int_arg
+from fedipanel.web.api.params import int_arg, query_args
 from fedipanel.web.audit_pages import ACTIONS, parse_filters
 
 bp = Blueprint("audit", __name__)
@@ -20,6 +20,7 @@ MAX_PAGE = 200
 @bp.get("/audit")
 @provider_token_required
 def list_entries() -> Any:
+    query_args("operator", "action", "before", "limit")
     filters, errors = parse_filters(request.args)
     for key, message in errors.items():
         hint = f" ({', '.join(ACTIONS)})" if key == "action" else ""

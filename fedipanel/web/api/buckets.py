@@ -12,7 +12,7 @@ from fedipanel.db import db
 from fedipanel.storage import records
 from fedipanel.storage.models import AssignedBucket
 from fedipanel.web.api.auth import api_error, provider_token_required
-from fedipanel.web.api.params import json_object
+from fedipanel.web.api.params import json_fields
 from fedipanel.web.audit import audit
 
 bp = Blueprint("buckets", __name__)
@@ -59,10 +59,7 @@ _FIELDS = {
 def put_bucket(operator_id: int, service_name: str) -> Any:
     if _operator(operator_id) is None:
         return api_error(404, "no such operator", ["operator"])
-    body = json_object()
-    unknown = sorted(set(body) - set(_FIELDS))
-    if unknown:
-        return api_error(422, f"unknown field {unknown[0]!r}", [unknown[0]])
+    body = json_fields(*_FIELDS)
     values: dict[str, Any] = {}
     for name, arg in _FIELDS.items():
         value = body.get(name)
@@ -70,6 +67,9 @@ def put_bucket(operator_id: int, service_name: str) -> Any:
             return api_error(422, "must be a string", [name])
         if value is None and name != "publicUrl":
             return api_error(422, "this field is required", [name])
+        if value is not None and value != value.strip():
+            # The API takes values exactly as its document states; forms and the CLI tidy them.
+            return api_error(422, "must not have spaces around it", [name])
         values[arg] = value
     try:
         row = records.assign_bucket(operator_id, service_name, **values)

@@ -19,7 +19,7 @@ from fedipanel.web.api.auth import (
     provider_token_required,
     token_required,
 )
-from fedipanel.web.api.params import json_body
+from fedipanel.web.api.params import json_fields
 from fedipanel.web.audit import audit
 from fedipanel.web.errors import status_of
 
@@ -37,8 +37,8 @@ def _accepted(deletion: Deployment) -> Any:
 @bp.delete("/account")
 @token_required
 def delete_own_account() -> Any:
-    body = json_body()
-    if not isinstance(body, dict) or not isinstance(body.get("confirm"), str):
+    body = json_fields("confirm")
+    if not isinstance(body.get("confirm"), str):
         return api_error(
             422, 'send {"confirm": "<your domain>"} to delete the account', ["confirm"]
         )

@@ -30,6 +30,11 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 ERRORS = _json(_ref("Errors"), "Error")
+EMPTY_OBJECT = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "{}: every field a body does not list is refused (422 at its name)",
+}
 AUTH_ERRORS = {"401": ERRORS, "403": ERRORS}
 
 
@@ -40,16 +45,12 @@ def openapi_document() -> dict[str, Any]:
     config_schema.pop("$schema", None)
     schemas: dict[str, Any] = {name: _rewrite_refs(value) for name, value in defs.items()}
     schemas["Configuration"] = _rewrite_refs(config_schema)
-    schemas["StoredConfiguration"] = {
-        "allOf": [
-            _ref("Configuration"),
-            {
-                "type": "object",
-                "properties": {"version": {"type": "integer"}, "changed": {"type": "boolean"}},
-                "required": ["version"],
-            },
-        ]
-    }
+    stored = {"version": {"type": "integer"}, "changed": {"type": "boolean"}}
+    schemas["StoredConfiguration"] = _with(schemas["Configuration"], stored, required=["version"])
+    schemas["ConfigurationInput"] = _with(
+        schemas["Configuration"],
+        {"version": {"description": "Ignored, so that what GET answered can be sent back"}},
+    )
     schemas["Errors"] = {
         "type": "object",
         "required": ["errors"],
@@ -170,7 +171,7 @@ def openapi_document() -> dict[str, Any]:
     }
     empty_body = {
         "required": True,
-        "content": {"application/json": {"schema": {"type": "object"}}},
+        "content": {"application/json": {"schema": EMPTY_OBJECT}},
     }
     deployment_id = {
         "name": "id",
@@ -199,7 +200,7 @@ def openapi_document() -> dict[str, Any]:
                 "summary": "Validate and save the configuration as a new version",
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _ref("Configuration")}},
+                    "content": {"application/json": {"schema": _ref("ConfigurationInput")}},
                 },
                 "responses": {
                     "200": _json(_ref("StoredConfiguration"), "Saved"),
@@ -212,6 +213,7 @@ def openapi_document() -> dict[str, Any]:
         "/plan": {
             "post": {
                 "summary": "What deploying the current configuration would change",
+                "description": "422 at `settings` when the provider's settings cannot plan it.",
                 "requestBody": empty_body,
                 "responses": {
                     "200": _json(_ref("Plan"), "The plan"),
@@ -258,6 +260,7 @@ def openapi_document() -> dict[str, Any]:
                         "application/json": {
                             "schema": {
                                 "type": "object",
+                                "additionalProperties": False,
                                 "properties": {
                                     "confirm": {
                                         "type": "string",
@@ -327,6 +330,17 @@ def openapi_document() -> dict[str, Any]:
             "schemas": schemas,
         },
         "paths": paths,
+    }
+
+
+def _with(
+    schema: dict[str, Any], properties: dict[str, Any], required: list[str] | None = None
+) -> dict[str, Any]:
+    """Return an object schema with more properties (allOf cannot extend a closed object)."""
+    return {
+        **schema,
+        "properties": {**schema["properties"], **properties},
+        "required": [*schema.get("required", []), *(required or [])],
     }
 
 

@@ -5,18 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from fedipanel.core.registry import SERVICE_NAMES
+from fedipanel.storage.records import RULES
 
 
 def storage_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Return (schemas, paths) of the pre-configured bucket routes."""
-    text = {"type": "string"}
+    text: dict[str, Any] = {"type": "string"}
     bucket_props = {
         "service": {"enum": list(SERVICE_NAMES)},
-        "endpoint": {**text, "format": "uri"},
-        "region": text,
-        "bucket": text,
-        "publicUrl": {"type": ["string", "null"]},
-        "accessKeyId": text,
+        "endpoint": {**text, **RULES["endpoint"]},
+        "region": {**text, **RULES["region"]},
+        "bucket": {**text, **RULES["bucket"]},
+        "publicUrl": {"type": ["string", "null"], **RULES["public_url"]},
+        "accessKeyId": {**text, **RULES["access_key_id"]},
     }
     schemas = {
         "AssignedBucket": {
@@ -31,7 +32,7 @@ def storage_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
             "required": ["endpoint", "region", "bucket", "accessKeyId", "secretAccessKey"],
             "properties": {
                 **{k: v for k, v in bucket_props.items() if k != "service"},
-                "secretAccessKey": {**text, "writeOnly": True},
+                "secretAccessKey": {**text, **RULES["secret"], "writeOnly": True},
             },
         },
     }
@@ -72,7 +73,9 @@ def storage_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
                 "summary": "Give an operator's service an existing bucket",
                 "description": provider_only
                 + " Deployments use it instead of creating buckets and a key on Garage, check "
-                "access first (put, get and delete a probe object) and never delete it.",
+                "access first (put, get and delete a probe object) and never delete it. A bucket "
+                "serves one of the operator's services: another one's is 422 at `bucket`. Values "
+                "are taken exactly: spaces around them are 422.",
                 "parameters": [operator, service],
                 "requestBody": {
                     "required": True,

@@ -49,6 +49,7 @@ def deletions_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
                         "application/json": {
                             "schema": {
                                 "type": "object",
+                                "additionalProperties": False,
                                 "required": ["confirm"],
                                 "properties": {
                                     "confirm": {

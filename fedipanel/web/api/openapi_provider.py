@@ -11,6 +11,9 @@ from fedipanel.machines.quota import FIELDS
 
 PROVIDER_ONLY = "Provider tokens only; operators' tokens get 403."
 
+# The audit filters take up to 18 digits, the most any id of the panel reaches.
+ENTRY_ID = {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}
+
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -41,9 +44,11 @@ def _schemas() -> dict[str, Any]:
                 "email": {"type": "string"},
                 "deploymentName": {"type": "string"},
                 "status": {
-                    "enum": ["active", "disabled"],
+                    "enum": ["active", "disabled", "deleted"],
                     "description": "A disabled operator cannot log in, use tokens or deploy; "
-                    "their services keep running",
+                    "their services keep running. A deleted operator's answer holds what the "
+                    "accounting record keeps (deletedAt, retainUntil, deletion, deployments, "
+                    "usage)",
                 },
                 "createdAt": time,
                 "disabledAt": maybe_time,
@@ -111,6 +116,11 @@ def _schemas() -> dict[str, Any]:
                                 },
                             },
                         },
+                        "deletedAt": time,
+                        "retainUntil": time,
+                        "deletion": {"type": ["integer", "null"]},
+                        "deployments": {"type": "array", "items": {"type": "object"}},
+                        "usage": {"type": "object"},
                     },
                 },
             ]
@@ -171,7 +181,9 @@ def provider_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
     }
     empty_body = {
         "required": True,
-        "content": {"application/json": {"schema": {"type": "object"}}},
+        "content": {
+            "application/json": {"schema": {"type": "object", "additionalProperties": False}}
+        },
     }
     answers = {"401": errors, "403": errors, "404": errors}
 
@@ -194,7 +206,7 @@ def provider_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
                         "name": "after",
                         "in": "query",
                         "description": "Only operators with a higher id (the next page)",
-                        "schema": {"type": "integer", "minimum": 1},
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 10**18},
                     },
                     limit,
                 ],
@@ -229,7 +241,7 @@ def provider_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
                         "name": "operator",
                         "in": "query",
                         "description": "Only entries about this operator's account",
-                        "schema": {"type": "integer"},
+                        "schema": ENTRY_ID,
                     },
                     {
                         "name": "action",
@@ -240,7 +252,7 @@ def provider_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
                         "name": "before",
                         "in": "query",
                         "description": "Only entries older than this entry id (the next page)",
-                        "schema": {"type": "integer"},
+                        "schema": ENTRY_ID,
                     },
                     limit,
                 ],

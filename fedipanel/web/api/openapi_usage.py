@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fedipanel.core.usage import MONTH_PATTERN
 from fedipanel.usage.report import COLUMNS
 
 
@@ -34,7 +35,7 @@ def usage_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any
         "in": "query",
         "required": False,
         "description": "The calendar month, YYYY-MM (default: this month)",
-        "schema": {"type": "string", "examples": ["2026-11"]},
+        "schema": {"type": "string", "pattern": MONTH_PATTERN, "examples": ["2026-11"]},
     }
     paths = {
         "/operators/{operator}/usage": {

@@ -23,7 +23,7 @@ from fedipanel.planning.plans import PlanError, plan_for
 from fedipanel.settings import effective
 from fedipanel.web.api.auth import api_error, api_operator, token_required
 from fedipanel.web.api.openapi import openapi_document
-from fedipanel.web.api.params import json_body
+from fedipanel.web.api.params import json_body, json_fields
 from fedipanel.web.audit import audit
 from fedipanel.web.errors import status_of
 
@@ -72,7 +72,7 @@ def put_configuration() -> Any:
 @bp.post("/plan")
 @token_required
 def plan() -> Any:
-    json_body()
+    json_fields()
     try:
         planned = plan_for(api_operator(), effective.current())
     except PlanError as exc:
@@ -91,9 +91,9 @@ def plan() -> Any:
 @bp.post("/deployments")
 @token_required
 def create_deployment() -> Any:
-    body = json_body()
-    confirm = body.get("confirm") if isinstance(body, dict) else None
-    if confirm is not None and not isinstance(confirm, str):
+    body = json_fields("confirm")
+    confirm = body.get("confirm")
+    if "confirm" in body and not isinstance(confirm, str):
         return api_error(422, "must be a string: your domain", ["confirm"])
     operator = api_operator()
     try:

@@ -18,7 +18,7 @@ from fedipanel.machines.quota import FIELDS, Usage, quota_of, total_usage
 from fedipanel.resources.records import machine_specs, recorded_of_kind
 from fedipanel.timeutil import iso
 from fedipanel.web.api.auth import provider_token_required
-from fedipanel.web.api.params import int_arg, json_body
+from fedipanel.web.api.params import int_arg, json_fields, query_args
 from fedipanel.web.audit import audit
 
 bp = Blueprint("operators", __name__)
@@ -87,6 +87,7 @@ def details(operator: User) -> dict[str, Any]:
 @bp.get("/operators")
 @provider_token_required
 def list_operators() -> Any:
+    query_args("after", "limit")
     after = int_arg("after")
     limit = int_arg("limit", default=50, high=MAX_PAGE) or 50
     rows, more = accounts.operators_after(after, limit)
@@ -129,7 +130,7 @@ def get_operator(operator_id: int) -> Any:
 @provider_token_required
 def disable(operator_id: int) -> Any:
     operator = accounts.get_operator(operator_id)
-    json_body()
+    json_fields()
     if accounts.disable(operator):
         audit(Action.OPERATOR_DISABLED, operator_id=operator.id)
     return jsonify(details(operator))
@@ -139,7 +140,7 @@ def disable(operator_id: int) -> Any:
 @provider_token_required
 def enable(operator_id: int) -> Any:
     operator = accounts.get_operator(operator_id)
-    json_body()
+    json_fields()
     if accounts.enable(operator):
         audit(Action.OPERATOR_ENABLED, operator_id=operator.id)
     return jsonify(details(operator))

@@ -43,6 +43,15 @@ def json_object() -> dict[str, Any]:
     return body
 
 
+def json_fields(*allowed: str) -> dict[str, Any]:
+    """Return the request's JSON object; refuse a field other than `allowed` (422 at its name)."""
+    body = json_object()
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise Refused(f"unknown field {unknown[0]!r}", loc=(unknown[0],))
+    return body
+
+
 def _depth(value: Any) -> int:
     """Return how deeply arrays and objects nest in `value`, without recursing."""
     deepest, pending = 0, [(value, 1)]
@@ -53,6 +62,13 @@ def _depth(value: Any) -> int:
             children = item.values() if isinstance(item, dict) else item
             pending.extend((child, level + 1) for child in children)
     return deepest
+
+
+def query_args(*allowed: str) -> None:
+    """Refuse a query parameter other than `allowed` (422 at its name), as bodies do."""
+    unknown = sorted(set(request.args) - set(allowed))
+    if unknown:
+        raise Refused(f"unknown query parameter {unknown[0]!r}", loc=(unknown[0],))
 
 
 def int_arg(

@@ -12,6 +12,7 @@ from fedipanel.db import db
 from fedipanel.timeutil import utcnow
 from fedipanel.usage import report
 from fedipanel.web.api.auth import api_error, provider_token_required
+from fedipanel.web.api.params import query_args
 
 bp = Blueprint("usage", __name__)
 CSV = "text/csv"
@@ -23,9 +24,12 @@ def operator_usage(operator_id: int) -> Any:
     operator = db.session.get(User, operator_id)
     if operator is None or not operator.is_operator:
         return api_error(404, "no such operator", ["operator"])
+    query_args("month")
     now = utcnow()
     text = request.args.get("month")
     try:
+        if text is not None and text != text.strip():
+            raise ValueError("must not have spaces around it")
         month = Month.of(now) if text is None else Month.parse(text)
     except ValueError as exc:
         return api_error(422, str(exc), ["month"])
