@@ -11,10 +11,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from fedipanel.accounts.models import User
+from fedipanel.core.configuration import Configuration
 from fedipanel.db import db
 from fedipanel.deployments.models import Deployment, Status
+from fedipanel.deployments.pending import deployed_versions
 from fedipanel.notifications.models import Notice
 from fedipanel.parameters.pins import flake_lock_for, sizes_for
+from fedipanel.planning.plans import Prefetched, plan_version
 from fedipanel.rollouts.models import Rollout, RolloutStatus
 from fedipanel.rollouts.runner import run_due
 from fedipanel.settings import effective
@@ -501,3 +505,24 @@ def test_command_line_creates_and_shows_a_rollout(
     missing = runner.invoke(args=["fedipanel", "rollout", "show", "999"])
     assert missing.exit_code != 0
     assert "no rollout 999" in missing.output
+
+
+def test_planning_many_at_once_gives_the_plans_of_one_at_a_time(
+    app: Flask, client: FlaskClient, factory: Factory
+) -> None:
+    for name in ("acme", "beta"):
+        deployed_operator(app, client, factory, name)
+    with app.app_context():
+        settings = effective.build(app.config, {}, {})
+        users = db.session.scalars(select(User).where(User.role == "operator")).all()
+        ids = [u.id for u in users]
+        versions = deployed_versions(ids)
+        prefetched = Prefetched.load(ids, settings)
+        for user in users:
+            config = Configuration.model_validate(versions[user.id].data)
+            one = plan_version(user, config, versions[user.id].version, settings)
+            many = plan_version(
+                user, config, versions[user.id].version, settings, prefetched=prefetched
+            )
+            assert many.plan.as_json() == one.plan.as_json()
+            assert many.state.resources() == one.state.resources()
