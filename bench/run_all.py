@@ -35,6 +35,12 @@ BENCHMARKS = [
         "to a bare one-route Flask app served the same way in the same run.",
     ),
     (
+        "bench_rollouts.py",
+        "Rollouts for 1,000 operators",
+        "Creating a rollout (plans, proposed times, notices stored, deliveries and wake-ups "
+        "queued) and rendering the provider's board, against planning the same operators alone.",
+    ),
+    (
         "bench_log_latency.py",
         "Live log latency",
         "Seconds from a line printed by nixops4 to that line in the JSON API, against lines "

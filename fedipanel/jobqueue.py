@@ -32,6 +32,9 @@ class JobQueue(Protocol):
     def enqueue(self, job: str, *args: Any) -> str:
         """Queue the job named by its dotted path with `args` (ids only); return its id."""
 
+    def enqueue_many(self, job: str, args: list[tuple[Any, ...]]) -> None:
+        """Queue the job once per argument tuple, in one round trip where the queue allows."""
+
     def enqueue_at(self, moment: datetime, job: str, *args: Any) -> None:
         """Queue the job at `moment` (naive UTC, or aware)."""
 
@@ -93,6 +96,10 @@ class EmbeddedQueue:
         timer.daemon = True
         timer.start()
         self._timers.add(timer)
+
+    def enqueue_many(self, job: str, args: list[tuple[Any, ...]]) -> None:
+        for each in args:
+            self.enqueue(job, *each)
 
     def join(self) -> None:
         """Wait until every queued job has run (tests and benchmarks)."""
@@ -163,6 +170,16 @@ class RedisQueue:
         rq_queue = Queue(QUEUE_NAME, connection=self.connection())
         rq_queue.enqueue_at(
             _naive_utc(moment).replace(tzinfo=UTC), job, *args, job_timeout=self._job_timeout
+        )
+
+    def enqueue_many(self, job: str, args: list[tuple[Any, ...]]) -> None:
+        """Queue many jobs in one pipelined round trip (a rollout's notices)."""
+        rq_queue = Queue(QUEUE_NAME, connection=self.connection())
+        rq_queue.enqueue_many(
+            [
+                Queue.prepare_data(job, args=each, timeout=self._job_timeout, failure_ttl=7 * 86400)
+                for each in args
+            ]
         )
 
     def enqueue(self, job: str, *args: Any) -> str:

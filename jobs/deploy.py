@@ -21,9 +21,10 @@ from fedipanel.keys.dkim import ensure_dkim_key
 from fedipanel.parameters import pins
 from fedipanel.planning.plans import PlanError, PlannedDeployment, plan_version
 from fedipanel.resources.records import forget
+from fedipanel.rollouts import wakeups as rollout_wakeups
 from fedipanel.settings import effective
 from fedipanel.settings.effective import Settings
-from jobs.runner import StepFailed, run_job
+from jobs.runner import StepFailed, job_context, run_job
 from jobs.steps import checks, dns, machines, nixops, secrets, storage, usage
 from jobs.steps.context import SIMULATED, DeployContext
 
@@ -38,7 +39,12 @@ REMOVERS: dict[str, Callable[[DeployContext, Change], None]] = {
 
 def run_deployment(deployment_id: int) -> None:
     """Deploy the configuration version recorded on the deployment row."""
-    run_job(deployment_id, lambda progress: deploy(deployment_id, progress))
+    try:
+        run_job(deployment_id, lambda progress: deploy(deployment_id, progress))
+    finally:
+        with job_context():
+            # A rollout waits for its updates: tell it this one ended.
+            rollout_wakeups.after_deployment(deployment_id)
 
 
 def deploy(deployment_id: int, progress: Progress) -> None:

@@ -11,11 +11,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from fedipanel.accounts.models import User
+from fedipanel.core.configuration import Configuration
 from fedipanel.db import db
 from fedipanel.deployments.models import Deployment, Status
+from fedipanel.deployments.pending import deployed_versions
 from fedipanel.notifications.models import Notice
 from fedipanel.parameters.pins import flake_lock_for, sizes_for
-from fedipanel.rollouts.models import Rollout, RolloutStatus, RolloutTarget
+from fedipanel.planning.plans import Prefetched, plan_version
+from fedipanel.rollouts.models import Rollout, RolloutStatus
 from fedipanel.rollouts.runner import run_due
 from fedipanel.settings import effective
 from fedipanel.timeutil import utcnow
@@ -194,34 +198,23 @@ def test_the_canary_goes_first_and_failures_pause_the_rollout(
         deployed_operator(app, client, factory, name)
     rollout_id = provider_api.post("/rollouts", rollout_body(batchSize=1)).json["id"]
     when = datetime.fromisoformat(board(provider_api, rollout_id)["operators"][0]["scheduledFor"])
+    app.config["SIMULATE"] = False  # the canary's deployment fails: simulators are now forbidden
     assert advance(app, when) == 1  # only the canary
-    with app.app_context():
-        canary = db.session.scalars(
-            select(RolloutTarget).where(RolloutTarget.state == "running")
-        ).one()
-        # The canary's deployment fails.
-        deployment = db.session.get(Deployment, canary.deployment_id)
-        assert deployment is not None
-    wait_for_jobs(app)
-    with app.app_context():
-        deployment = db.session.get(Deployment, canary.deployment_id)
-        deployment.status = Status.FAILED  # type: ignore[union-attr]
-        deployment.error = "nixops4 error: build failed"  # type: ignore[union-attr]
-        db.session.commit()
-    assert advance(app, when + timedelta(minutes=1)) == 0
+    wait_for_jobs(app)  # its end wakes the runner, which sees the failure and pauses
+    app.config["SIMULATE"] = True
     found = board(provider_api, rollout_id)
     assert found["status"] == "paused"
     assert "1 operators failed" in found["statusReason"]
     assert sorted(o["state"] for o in found["operators"]) == ["failed", "notified", "notified"]
     assert any(n["kind"] == "rollout.attention" for n in sent)
     failed = next(o for o in found["operators"] if o["state"] == "failed")
-    assert failed["detail"] == "nixops4 error: build failed"
+    assert "Simulators are disabled" in failed["detail"]
 
     retried = provider_api.post(f"/rollouts/{rollout_id}/retry")
     assert retried.status_code == 200
-    wait_for_jobs(app)  # retrying wakes the runner: the canary runs again, alone
+    wait_for_jobs(app)  # retrying wakes the runner: the canary runs again, alone, and succeeds
     again = board(provider_api, rollout_id)
-    assert sorted(o["state"] for o in again["operators"]) == ["notified", "notified", "running"]
+    assert sorted(o["state"] for o in again["operators"]) == ["notified", "notified", "succeeded"]
     assert advance(app, when + timedelta(minutes=3)) == 1  # canary succeeded: batch two
     wait_for_jobs(app)
     assert advance(app, when + timedelta(minutes=4)) == 1
@@ -512,3 +505,24 @@ def test_command_line_creates_and_shows_a_rollout(
     missing = runner.invoke(args=["fedipanel", "rollout", "show", "999"])
     assert missing.exit_code != 0
     assert "no rollout 999" in missing.output
+
+
+def test_planning_many_at_once_gives_the_plans_of_one_at_a_time(
+    app: Flask, client: FlaskClient, factory: Factory
+) -> None:
+    for name in ("acme", "beta"):
+        deployed_operator(app, client, factory, name)
+    with app.app_context():
+        settings = effective.build(app.config, {}, {})
+        users = db.session.scalars(select(User).where(User.role == "operator")).all()
+        ids = [u.id for u in users]
+        versions = deployed_versions(ids)
+        prefetched = Prefetched.load(ids, settings)
+        for user in users:
+            config = Configuration.model_validate(versions[user.id].data)
+            one = plan_version(user, config, versions[user.id].version, settings)
+            many = plan_version(
+                user, config, versions[user.id].version, settings, prefetched=prefetched
+            )
+            assert many.plan.as_json() == one.plan.as_json()
+            assert many.state.resources() == one.state.resources()

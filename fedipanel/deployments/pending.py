@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from fedipanel.configurations import versions
 from fedipanel.configurations.models import ConfigurationVersion
@@ -50,6 +50,34 @@ def deployed_version(operator_id: int) -> ConfigurationVersion | None:
             ConfigurationVersion.version == number,
         )
     )
+
+
+def deployed_versions(operator_ids: list[int]) -> dict[int, ConfigurationVersion]:
+    """Return each operator's last deployed configuration version, in two queries for all."""
+    latest = (
+        select(Deployment.operator_id, func.max(Deployment.id).label("last"))
+        .where(
+            Deployment.operator_id.in_(operator_ids),
+            Deployment.kind == "deploy",
+            Deployment.status == Status.SUCCEEDED,
+            Deployment.config_version.is_not(None),
+        )
+        .group_by(Deployment.operator_id)
+        .subquery()
+    )
+    numbers = dict(
+        db.session.execute(
+            select(Deployment.operator_id, Deployment.config_version).join(
+                latest, Deployment.id == latest.c.last
+            )
+        ).all()
+    )
+    if not numbers:
+        return {}
+    rows = db.session.scalars(
+        select(ConfigurationVersion).where(ConfigurationVersion.operator_id.in_(list(numbers)))
+    )
+    return {row.operator_id: row for row in rows if numbers.get(row.operator_id) == row.version}
 
 
 def pending_changes(operator_id: int) -> Pending:

@@ -180,3 +180,12 @@ def test_connection(connection: Connection) -> TestResult:
     admins = "" if connection.directory.admin_group else " (no admin group set)"
     message = f"Connected: {len(found.users)} users, {found.admins} admins{admins}{skipped}."
     return TestResult(True, message, len(found.users), found.admins)
+
+
+def saved_directories(operator_ids: list[int]) -> dict[int, Directory | None]:
+    """Return `saved_directory` of many operators at once."""
+    rows = db.session.scalars(
+        select(DirectorySettings).where(DirectorySettings.operator_id.in_(operator_ids))
+    )
+    saved = {row.operator_id: _directory(as_json(row)) for row in rows}
+    return {i: saved.get(i) for i in operator_ids}

@@ -15,6 +15,9 @@ class MissingDeployKey(LookupError):
     """An operator created before keys came with the account has none yet: run `init`."""
 
 
+MISSING_KEY = "this operator has no deploy key yet: run `flask --app wsgi fedipanel init`"
+
+
 def add_deploy_key(operator_id: int, slug: str) -> DeployKey:
     """Generate the operator's Ed25519 deploy key pair (the caller commits)."""
     private = Ed25519PrivateKey.generate()
@@ -39,9 +42,7 @@ def deploy_key(operator_id: int) -> DeployKey:
     """Return the operator's deploy key; raise MissingDeployKey when it has none."""
     key = db.session.scalar(select(DeployKey).where(DeployKey.operator_id == operator_id))
     if key is None:
-        raise MissingDeployKey(
-            "this operator has no deploy key yet: run `flask --app wsgi fedipanel init`"
-        )
+        raise MissingDeployKey(MISSING_KEY)
     return key
 
 
@@ -56,3 +57,9 @@ def add_missing_deploy_keys(operators: list[tuple[int, str]]) -> int:
 def private_key_pem(key: DeployKey) -> str:
     """Return the decrypted private key, for the SSH client only."""
     return decrypt(key.private_key_encrypted)
+
+
+def deploy_keys_of(operator_ids: list[int]) -> dict[int, DeployKey]:
+    """Return the deploy keys of many operators (those that have one)."""
+    rows = db.session.scalars(select(DeployKey).where(DeployKey.operator_id.in_(operator_ids)))
+    return {row.operator_id: row for row in rows}

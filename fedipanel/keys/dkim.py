@@ -68,3 +68,11 @@ def record_name(key: DkimKey) -> str:
 def private_key_pem(key: DkimKey) -> str:
     """Return the decrypted private key (PKCS#8 PEM), for OpenDKIM and the test mail only."""
     return decrypt(key.private_key_encrypted)
+
+
+def dkim_keys_of(operator_ids: list[int]) -> dict[tuple[int, str], DkimKey]:
+    """Return the newest DKIM key of many operators, by (operator, domain)."""
+    rows = db.session.scalars(
+        select(DkimKey).where(DkimKey.operator_id.in_(operator_ids)).order_by(DkimKey.id)
+    )
+    return {(row.operator_id, row.domain): row for row in rows}  # the newest wins

@@ -173,3 +173,15 @@ def clear(entry_id: int) -> tuple[str, str]:
     row.attention, row.attention_at = None, None
     db.session.commit()
     return row.address, reason
+
+
+def machines_of_many(operator_ids: list[int]) -> dict[int, set[str]]:
+    """Return `machines_of` of many operators at once."""
+    found: dict[int, set[str]] = {i: set() for i in operator_ids}
+    rows = db.session.execute(
+        select(PooledVm.operator_id, PooledVm.machine).where(PooledVm.operator_id.in_(operator_ids))
+    )
+    for operator_id, machine in rows:
+        if operator_id is not None:
+            found[operator_id].add(str(machine))
+    return found

@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+
 from fedipanel.core.planner import KEPT, Action, Plan
 from fedipanel.db import db
 from fedipanel.machines.models import Quota
@@ -168,9 +170,7 @@ class QuotaReport:
 
 def report(operator_id: int, plan: Plan) -> QuotaReport:
     """Compare the plan's usage, at its peak, with the operator's quota."""
-    quota = quota_of(operator_id)
-    peak = peak_usage(plan)
-    return QuotaReport(final_usage(plan), peak, quota, exceeded(peak, quota))
+    return report_with(quota_of(operator_id), plan)
 
 
 def plan_json(operator: Any, plan: Plan) -> dict[str, Any]:
@@ -204,3 +204,18 @@ def plan_summary(operator_id: int, plan: Plan) -> dict[str, Any]:
         "message": found.message() if found.problems else "",
         "kept": kept_note(plan),
     }
+
+
+def quotas_of(operator_ids: list[int]) -> dict[int, Usage]:
+    """Return `quota_of` of many operators at once."""
+    rows = db.session.scalars(select(Quota).where(Quota.operator_id.in_(operator_ids)))
+    found = {
+        row.operator_id: Usage(row.vms, row.cores, row.memory_mib, row.disk_gib) for row in rows
+    }
+    return {i: found.get(i, UNLIMITED) for i in operator_ids}
+
+
+def report_with(quota: Usage, plan: Plan) -> QuotaReport:
+    """Compare the plan's usage, at its peak, with a quota already read."""
+    peak = peak_usage(plan)
+    return QuotaReport(final_usage(plan), peak, quota, exceeded(peak, quota))

@@ -65,6 +65,16 @@ def window_for(operator_id: int) -> Effective:
     return Effective(default_window(), is_default=True)
 
 
+def windows_for(operator_ids: list[int]) -> dict[int, Effective]:
+    """Return the window of each operator, in one query for all."""
+    default = default_window()
+    rows = db.session.scalars(
+        select(MaintenanceWindow).where(MaintenanceWindow.operator_id.in_(operator_ids))
+    )
+    own = {row.operator_id: Effective(_window(row), is_default=False) for row in rows}
+    return {i: own.get(i) or Effective(default, is_default=True) for i in operator_ids}
+
+
 def save_window(operator_id: int | None, window: Window) -> None:
     """Save the operator's window (or, for None, the provider's default) and commit."""
     row = _row(operator_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from fedipanel.accounts.models import Role, User
 from fedipanel.db import db
@@ -39,6 +39,47 @@ def notify(
     db.session.commit()
     _enqueue(notice)
     return notice
+
+
+def notify_many(notices: list[tuple[int, str, str, str, dict[str, Any]]]) -> list[Notice]:
+    """Store many operators' notices at once, (operator id, kind, title, text, payload) each,
+    then queue their deliveries: one commit for all (a rollout tells thousands at once)."""
+    rows = [
+        Notice(
+            operator_id=operator_id,
+            kind=kind,
+            title=title,
+            text=text,
+            payload=dict(payload),
+            email_status=QUEUED,
+            webhook_status=QUEUED,
+        )
+        for operator_id, kind, title, text, payload in notices
+    ]
+    db.session.add_all(rows)
+    db.session.flush()
+    ids = [row.id for row in rows]  # read before the commit expires them: no query per row
+    db.session.commit()
+    failed = []
+    try:
+        get_queue().enqueue_many(DELIVERY_JOB, [(notice_id,) for notice_id in ids])
+    except Exception as exc:  # stored; whoever told them must not fail for this
+        failed = ids
+        log.warning("%d notices: delivery not queued: %s", len(ids), type(exc).__name__)
+    if failed:
+        detail = "not queued: the job queue is unreachable"
+        db.session.execute(
+            update(Notice)
+            .where(Notice.id.in_(failed))
+            .values(
+                email_status="failed",
+                email_detail=detail,
+                webhook_status="failed",
+                webhook_detail=detail,
+            )
+        )
+        db.session.commit()
+    return rows
 
 
 def notify_provider(*, kind: str, title: str, text: str, payload: dict[str, Any]) -> list[Notice]:

@@ -28,11 +28,7 @@ def _as_json(sizes: Mapping[str, MachineSize]) -> dict[str, Any]:
 def sizes_for(operator_id: int, current: Mapping[str, MachineSize]) -> dict[str, MachineSize]:
     """Return the sizes the operator's plans use: their pinned ones over the provider's current."""
     row = _row(operator_id)
-    pinned = (row.sizes if row else None) or {}
-    sizes = dict(current)
-    for name, size in pinned.items():
-        sizes[name] = MachineSize(size["cores"], size["memory_mib"], size["disk_gib"])
-    return sizes
+    return sizes_with_pin(row.sizes if row else None, current)
 
 
 def pin_sizes(operator_id: int, sizes: Mapping[str, MachineSize], *, replace: bool) -> None:
@@ -60,3 +56,23 @@ def pin_flake_lock(operator_id: int, lock: dict[str, Any]) -> None:
         row = OperatorParameters(operator_id=operator_id)
         db.session.add(row)
     row.flake_lock = lock
+
+
+def pinned_sizes_of(operator_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Return the sizes pinned for many operators (those with a pin), as stored."""
+    rows = db.session.execute(
+        select(OperatorParameters.operator_id, OperatorParameters.sizes).where(
+            OperatorParameters.operator_id.in_(operator_ids)
+        )
+    )
+    return {operator_id: sizes for operator_id, sizes in rows if sizes}
+
+
+def sizes_with_pin(
+    pinned: Mapping[str, Any] | None, current: Mapping[str, MachineSize]
+) -> dict[str, MachineSize]:
+    """Return the pinned sizes over the provider's current ones."""
+    sizes = dict(current)
+    for name, size in (pinned or {}).items():
+        sizes[name] = MachineSize(size["cores"], size["memory_mib"], size["disk_gib"])
+    return sizes

@@ -88,3 +88,14 @@ def recorded_of_kind(operator_id: int, kind: str) -> list[RecordedResource]:
             .order_by(RecordedResource.name)
         )
     )
+
+
+def recorded_resources_of(operator_ids: list[int]) -> dict[int, list[Resource]]:
+    """Return `recorded_resources` of many operators at once."""
+    found: dict[int, list[Resource]] = {i: [] for i in operator_ids}
+    rows = db.session.scalars(
+        select(RecordedResource).where(RecordedResource.operator_id.in_(operator_ids))
+    )
+    for row in rows:
+        found[row.operator_id].append(Resource(kind=row.kind, name=row.name, spec=row.spec))
+    return found

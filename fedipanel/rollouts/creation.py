@@ -10,8 +10,12 @@ from fedipanel.accounts.models import Role, User
 from fedipanel.core.maintenance import first_opening_between
 from fedipanel.core.rollouts import RolloutSpec
 from fedipanel.db import db
+from fedipanel.deployments.pending import deployed_versions
 from fedipanel.errors import Refused
-from fedipanel.maintenance.windows import window_for
+from fedipanel.machines.quota import quotas_of
+from fedipanel.maintenance.windows import windows_for
+from fedipanel.notifications.notices import notify_many
+from fedipanel.planning.plans import Prefetched
 from fedipanel.rollouts import messages, wakeups
 from fedipanel.rollouts.models import Rollout, RolloutTarget, TargetState
 from fedipanel.rollouts.plans import plan_target
@@ -59,9 +63,21 @@ def create_rollout(
     )
     db.session.add(rollout)
     runnable = 0
-    for operator in _operators(spec):
+    operators = _operators(spec)
+    ids = [operator.id for operator in operators]
+    deployed, windows = deployed_versions(ids), windows_for(ids)
+    prefetched, limits = Prefetched.load(ids, settings), quotas_of(ids)
+    for operator in operators:
         target = RolloutTarget(operator_id=operator.id, batch=0)
-        found = plan_target(rollout.change, operator, settings)
+        with db.session.no_autoflush:
+            found = plan_target(
+                rollout.change,
+                operator,
+                settings,
+                deployed.get(operator.id),
+                prefetched,
+                limits[operator.id],
+            )
         target.changes = found.changes
         if found.skipped or found.blocked:
             target.state = TargetState.SKIPPED if found.skipped else TargetState.BLOCKED
@@ -69,7 +85,7 @@ def create_rollout(
         else:
             target.batch = runnable // spec.batchSize
             runnable += 1
-            opening = first_opening_between(window_for(operator.id).window, notice_over, deadline)
+            opening = first_opening_between(windows[operator.id].window, notice_over, deadline)
             if opening is None:
                 target.state = TargetState.OVERDUE
                 target.detail = "no maintenance window between the notice period and the deadline"
@@ -81,9 +97,13 @@ def create_rollout(
     db.session.commit()
     for moment in {t.scheduled_for for t in rollout.targets if t.scheduled_for}:
         wakeups.wake_at(moment)
-    for target in rollout.targets:
-        if target.state != TargetState.SKIPPED:
-            messages.tell_operator_scheduled(rollout, target)
+    notify_many(
+        [
+            messages.scheduled_notice(rollout, t, windows[t.operator_id].window.zone())
+            for t in rollout.targets
+            if t.state != TargetState.SKIPPED
+        ]
+    )
     if any(t.state == TargetState.OVERDUE for t in rollout.targets):
         messages.tell_provider_overdue(rollout)
     return rollout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fedipanel.maintenance.windows import window_for
 from fedipanel.notifications.notices import notify, notify_provider
@@ -15,9 +16,9 @@ def iso(moment: datetime | None) -> str | None:
     return moment.replace(tzinfo=UTC).isoformat() if moment else None
 
 
-def local(moment: datetime, operator_id: int) -> str:
+def local(moment: datetime, operator_id: int, zone: ZoneInfo | None = None) -> str:
     """Return a stored moment in the operator's maintenance time zone, for people."""
-    zone = window_for(operator_id).window.zone()
+    zone = zone or window_for(operator_id).window.zone()
     shown = moment.replace(tzinfo=UTC).astimezone(zone)
     return f"{shown:%A %d %B %Y, %H:%M} ({zone.key})"
 
@@ -44,9 +45,11 @@ def _changes_text(target: RolloutTarget) -> str:
     return "What changes:\n" + "\n".join(lines)
 
 
-def tell_operator_scheduled(rollout: Rollout, target: RolloutTarget) -> None:
-    """Tell the operator what the rollout changes for them, why, and when it runs."""
-    deadline = local(rollout.deadline, target.operator_id)
+def scheduled_notice(
+    rollout: Rollout, target: RolloutTarget, zone: ZoneInfo | None = None
+) -> tuple[int, str, str, str, dict[str, Any]]:
+    """Return the notice telling the operator what the rollout changes for them, why and when."""
+    deadline = local(rollout.deadline, target.operator_id, zone)
     if target.state == TargetState.BLOCKED:
         when = f"It cannot run for your deployment: {target.detail}."
     elif target.scheduled_for is None:
@@ -55,17 +58,17 @@ def tell_operator_scheduled(rollout: Rollout, target: RolloutTarget) -> None:
             "decide when it runs. You can also run it now."
         )
     else:
-        slot = local(target.scheduled_for, target.operator_id)
+        slot = local(target.scheduled_for, target.operator_id, zone)
         when = (
             f"It runs in your maintenance window on {slot}"
             f" unless you pick another of your windows before {deadline} or run it now."
         )
-    notify(
+    return (
         target.operator_id,
-        kind="rollout.scheduled",
-        title=f"Planned update: {rollout.title}",
-        text=f"{rollout.reason}\n\n{when}\n\n{_changes_text(target)}",
-        payload=payload(rollout, target),
+        "rollout.scheduled",
+        f"Planned update: {rollout.title}",
+        f"{rollout.reason}\n\n{when}\n\n{_changes_text(target)}",
+        payload(rollout, target),
     )
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from fedipanel.accounts.models import User
+from fedipanel.configurations.models import ConfigurationVersion
 from fedipanel.core.configuration import Configuration
 from fedipanel.core.planner import Action
 from fedipanel.core.resources import MachineSize
@@ -13,7 +14,7 @@ from fedipanel.core.rollouts import Pin, Sizes
 from fedipanel.deployments.pending import deployed_version
 from fedipanel.machines import quota
 from fedipanel.parameters import pins
-from fedipanel.planning.plans import PlanError, PlannedDeployment, plan_version
+from fedipanel.planning.plans import PlanError, PlannedDeployment, Prefetched, plan_version
 from fedipanel.settings.effective import Settings
 
 
@@ -28,21 +29,36 @@ class TargetPlan:
 
 
 def sizes_with(
-    change: dict[str, Any], operator: User, settings: Settings
+    change: dict[str, Any], operator: User, settings: Settings, prefetched: Prefetched | None = None
 ) -> dict[str, MachineSize]:
     """Return the sizes the operator's machines have once the change is applied."""
-    sizes = pins.sizes_for(operator.id, settings.sizes)
+    sizes = (
+        pins.sizes_for(operator.id, settings.sizes)
+        if prefetched is None
+        else pins.sizes_with_pin(prefetched.pinned_sizes.get(operator.id), settings.sizes)
+    )
     if change.get("kind") == "sizes":
         spec = Sizes.model_validate(change)
         sizes.update({name: size.machine_size() for name, size in spec.sizes.items()})
     return sizes
 
 
-def plan_target(change: dict[str, Any], operator: User, settings: Settings) -> TargetPlan:
-    """Plan the rollout's change for the operator's deployed configuration."""
+def plan_target(
+    change: dict[str, Any],
+    operator: User,
+    settings: Settings,
+    deployed: ConfigurationVersion | Literal[False] | None = False,
+    prefetched: Prefetched | None = None,
+    quota_limits: quota.Usage | None = None,
+) -> TargetPlan:
+    """Plan the rollout's change for the operator's deployed configuration.
+
+    `deployed`, `prefetched` and `quota_limits`: what the caller already read for many operators.
+    """
     if not operator.is_active:
         return TargetPlan(None, skipped="the account is disabled")
-    deployed = deployed_version(operator.id)
+    if deployed is False:
+        deployed = deployed_version(operator.id)
     if deployed is None:
         return TargetPlan(
             None, skipped="nothing deployed yet: the first deployment uses the current parameters"
@@ -54,7 +70,8 @@ def plan_target(change: dict[str, Any], operator: User, settings: Settings) -> T
             config,
             deployed.version,
             settings,
-            sizes=sizes_with(change, operator, settings),
+            sizes=sizes_with(change, operator, settings, prefetched),
+            prefetched=prefetched,
         )
     except PlanError as exc:
         return TargetPlan(None, blocked=str(exc))
@@ -65,7 +82,11 @@ def plan_target(change: dict[str, Any], operator: User, settings: Settings) -> T
     refused = quota.refusals(planned.plan)
     if refused:
         return TargetPlan(planned, changes, blocked="; ".join(refused))
-    report = quota.report(operator.id, planned.plan)
+    report = (
+        quota.report(operator.id, planned.plan)
+        if quota_limits is None
+        else quota.report_with(quota_limits, planned.plan)
+    )
     if report.problems:
         return TargetPlan(planned, changes, blocked=report.message())
     deletions = planned.plan.deletions()

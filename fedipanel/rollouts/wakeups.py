@@ -40,7 +40,8 @@ def enqueue_when_due() -> None:
 
 
 def wake_for_waiting() -> int:
-    """Put every scheduled time of the coming week back on the queue (at start); return how many."""
+    """Put every scheduled time of the coming week back on the queue (at start), those already
+    due included; return how many."""
     now = utcnow()
     moments = db.session.scalars(
         select(RolloutTarget.scheduled_for)
@@ -48,7 +49,6 @@ def wake_for_waiting() -> int:
         .where(
             Rollout.status == RolloutStatus.ACTIVE,
             RolloutTarget.state.in_([s.value for s in WAITING]),
-            RolloutTarget.scheduled_for > now,
             RolloutTarget.scheduled_for <= now + AHEAD,
         )
         .distinct()
@@ -58,3 +58,10 @@ def wake_for_waiting() -> int:
         if moment is not None:
             wake_at(moment)
     return len(moments)
+
+
+def after_deployment(deployment_id: int) -> None:
+    """Run the runner now if the deployment that just ended was a rollout's update."""
+    ours = select(exists().where(RolloutTarget.deployment_id == deployment_id))
+    if db.session.scalar(ours):
+        get_queue().enqueue(RUN_DUE_JOB)

@@ -115,3 +115,16 @@ def rotate(user: User, service: str, address: str | None = None) -> int:
         generation=row.generation,
     )
     return row.generation
+
+
+def generations_of(operator_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Return `generations` of many operators at once."""
+    found: dict[int, dict[str, int]] = {i: {} for i in operator_ids}
+    rows = db.session.execute(
+        select(AdminPassword.operator_id, AdminPassword.service, AdminPassword.generation).where(
+            AdminPassword.operator_id.in_(operator_ids)
+        )
+    )
+    for operator_id, service, generation in rows:
+        found[operator_id][service] = generation
+    return found

@@ -206,3 +206,14 @@ def outcomes(deployment_id: int) -> list[StorageOutcome]:
             .order_by(StorageOutcome.id)
         )
     )
+
+
+def assigned_buckets_of(operator_ids: list[int]) -> dict[int, dict[str, AssignedBucket]]:
+    """Return the pre-configured buckets of many operators, by operator and service."""
+    found: dict[int, dict[str, AssignedBucket]] = {i: {} for i in operator_ids}
+    rows = db.session.scalars(
+        select(AssignedBucket).where(AssignedBucket.operator_id.in_(operator_ids))
+    )
+    for row in rows:
+        found[row.operator_id][row.service] = row
+    return found
