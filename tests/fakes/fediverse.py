@@ -10,7 +10,13 @@ services' documentation:
 - Pixelfed: `GET /api/nodeinfo/2.0.json`, then the same Mastodon-compatible calls.
 - PeerTube (docs.joinpeertube.org/api-rest-reference.html): `GET /api/v1/config`,
   `GET /api/v1/oauth-clients/local`, `POST /api/v1/users/token` (400 invalid_grant as
-  application/problem+json), `GET /api/v1/users/me` (401 without a valid token).
+  application/problem+json), `GET /api/v1/users/me` (401 without a valid token); with the
+  administrator's token only (401 otherwise), the admin API of server/core/controllers/api/
+  plugins.ts and users/index.ts: `GET /api/v1/plugins/{npmName}` (404 "Plugin not found"),
+  `POST /api/v1/plugins/install` (400 without npmName), `PUT /api/v1/plugins/{npmName}/settings`
+  (204; 400 without settings), `GET /api/v1/users?start=&count=&search=` (`{"total", "data"}`,
+  count at most 100), `PUT /api/v1/users/{id}` with `role` (204; 400 "Cannot change root role."),
+  `POST /api/v1/users/{id}/block` and `/unblock` (204; 400 "Cannot block the root user").
 
 Only the administrator with the password the machine was given logs in: `password_for(service)`
 is asked on every login (tests read the file the panel delivered). Every request is recorded.
@@ -26,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from tests.fakes.tls_ca import Issued
 
@@ -57,6 +63,26 @@ class Fediverse:
     apps: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)  # token -> service
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # PeerTube's installed plugins (npmName -> its JSON) and users (root and the admin first).
+    plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
+    peertube_users: list[dict[str, Any]] = field(default_factory=list)
+    bodies: list[Any] = field(default_factory=list)  # JSON bodies PeerTube was sent
+
+    def __post_init__(self) -> None:
+        self.peertube_users = [
+            peertube_user(1, "root", 0),
+            peertube_user(2, self.username, 0),
+        ]
+
+    def ldap_login(self, username: str, plugin: str = "peertube-plugin-auth-ldap") -> int:
+        """Make the account PeerTube's LDAP plugin makes at a user's first login; its id."""
+        with self.lock:
+            user_id = max(u["id"] for u in self.peertube_users) + 1
+            self.peertube_users.append(peertube_user(user_id, username, 2, plugin))
+        return user_id
+
+    def peertube_user(self, username: str) -> dict[str, Any]:
+        return next(u for u in self.peertube_users if u["username"] == username)
 
     def service_of(self, host: str) -> str | None:
         name = host.split(":")[0]
@@ -64,6 +90,24 @@ class Fediverse:
             if name == f"{service}.{self.domain}":
                 return service
         return None
+
+
+ROLE_LABELS = {0: "Administrator", 1: "Moderator", 2: "User"}
+
+
+def peertube_user(
+    user_id: int, username: str, role: int, plugin_auth: str | None = None
+) -> dict[str, Any]:
+    """Return a user as PeerTube's admin API shows it (UserModel.toFormattedJSON)."""
+    return {
+        "id": user_id,
+        "username": username,
+        "email": f"{username}@acme.example",
+        "pluginAuth": plugin_auth,
+        "role": {"id": role, "label": ROLE_LABELS[role]},
+        "blocked": False,
+        "blockedReason": None,
+    }
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -109,6 +153,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self._handle("POST")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def _json(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            body = json.loads(self.rfile.read(length) or b"{}")
+        except ValueError:
+            body = None
+        with self.server.state.lock:
+            self.server.state.bodies.append(body)
+        return body if isinstance(body, dict) else {}
 
     # --- Mastodon and Pixelfed (its Mastodon-compatible API) ------------------------------
 
@@ -246,6 +303,15 @@ class _Handler(BaseHTTPRequestHandler):
                         "refresh_token_expires_in": 1209599,
                     },
                 )
+        elif path == "/api/v1/users" or (
+            path.startswith(("/api/v1/plugins/", "/api/v1/users/")) and path != "/api/v1/users/me"
+        ):
+            if not self._token("peertube"):
+                self._problem(401, "invalid_token", "Token is invalid")
+            elif path.startswith("/api/v1/plugins/"):
+                self._peertube_plugins(method, path)
+            else:
+                self._peertube_users(method, path)
         elif (method, path) == ("GET", "/api/v1/users/me"):
             if not self._token("peertube"):
                 self._problem(401, "invalid_token", "Token is invalid")
@@ -261,6 +327,97 @@ class _Handler(BaseHTTPRequestHandler):
             )
         else:
             self._problem(404, "not_found", "Not found")
+
+    def _plugin_json(self, npm_name: str) -> dict[str, Any]:
+        return {
+            "name": npm_name.removeprefix("peertube-plugin-"),
+            "type": 1,
+            "version": "0.0.14",
+            "latestVersion": "0.0.14",
+            "enabled": True,
+            "uninstalled": False,
+            "peertubeEngine": ">=2.2.0",
+            "description": "Add LDAP support to login form in PeerTube.",
+            "homepage": "https://framagit.org/framasoft/peertube/official-plugins",
+            "settings": None,
+        }
+
+    def _peertube_plugins(self, method: str, path: str) -> None:
+        state = self.server.state
+        parts = path.removeprefix("/api/v1/plugins/").split("/")
+        if (method, parts) == ("POST", ["install"]):
+            npm_name = self._json().get("npmName")
+            if not npm_name:
+                self._problem(400, "bad_request", "Should have either a npmName or a path")
+                return
+            with state.lock:
+                plugin = state.plugins.setdefault(npm_name, self._plugin_json(npm_name))
+            self._send(200, plugin)
+            return
+        plugin = state.plugins.get(parts[0])
+        if method == "GET" and len(parts) == 1:
+            if plugin is None:
+                self._problem(404, "not_found", "Plugin not found")
+            else:
+                self._send(200, plugin)
+        elif (method, parts[1:]) == ("PUT", ["settings"]):
+            body = self._json()
+            if "settings" not in body:
+                self._problem(400, "bad_request", "Incorrect request parameters: settings")
+            elif plugin is None:
+                self._problem(404, "not_found", "Plugin not found")
+            else:
+                with state.lock:
+                    plugin["settings"] = body["settings"]
+                self._no_content()
+        else:
+            self._problem(404, "not_found", "Not found")
+
+    def _peertube_users(self, method: str, path: str) -> None:
+        state = self.server.state
+        parts = path.removeprefix("/api/v1/users/").split("/")
+        if (method, path) == ("GET", "/api/v1/users"):
+            query = parse_qs(urlsplit(self.path).query)
+            start = int(query.get("start", ["0"])[0])
+            count = int(query.get("count", ["15"])[0])
+            if count > 100:
+                self._problem(400, "bad_request", "Incorrect request parameters: count")
+                return
+            search = query.get("search", [""])[0].lower()
+            found = [
+                u
+                for u in state.peertube_users
+                if search in u["username"].lower() or search in u["email"].lower()
+            ]
+            self._send(200, {"total": len(found), "data": found[start : start + count]})
+            return
+        user = next((u for u in state.peertube_users if str(u["id"]) == parts[0]), None)
+        if user is None:
+            self._problem(404, "not_found", "User not found")
+        elif method == "PUT" and len(parts) == 1:
+            role = self._json().get("role")
+            if role not in ROLE_LABELS:
+                self._problem(400, "bad_request", "Incorrect request parameters: role")
+            elif user["username"] == "root" and role != user["role"]["id"]:
+                self._problem(400, "bad_request", "Cannot change root role.")
+            else:
+                with state.lock:
+                    user["role"] = {"id": role, "label": ROLE_LABELS[role]}
+                self._no_content()
+        elif method == "POST" and parts[1:] in (["block"], ["unblock"]):
+            self._json()
+            if user["username"] == "root":
+                self._problem(400, "bad_request", "Cannot block the root user")
+            else:
+                with state.lock:
+                    user["blocked"] = parts[1] == "block"
+                self._no_content()
+        else:
+            self._problem(404, "not_found", "Not found")
+
+    def _no_content(self) -> None:
+        self.send_response(204)
+        self.end_headers()
 
     def _problem(self, status: int, code: str, detail: str) -> None:
         self._send(
