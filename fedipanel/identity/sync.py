@@ -128,9 +128,7 @@ def run_sync(sync_id: int, password_of: PasswordOf = _no_password) -> DirectoryS
     return row
 
 
-def _sync(
-    operator_id: int, password_of: PasswordOf, changes: list[str], errors: list[str]
-) -> bool:
+def _sync(operator_id: int, password_of: PasswordOf, changes: list[str], errors: list[str]) -> bool:
     """Sync every deployed service; return whether it was only simulated."""
     connection = saved_connection(operator_id)
     if connection is None:
