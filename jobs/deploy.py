@@ -1,5 +1,6 @@
 """The deploy job: plan -> quota -> machines -> buckets -> DNS -> secrets -> nixops4 ->
-administrator accounts -> keep and remove what disabled services leave -> checks."""
+administrator accounts -> keep and remove what disabled services leave -> checks -> PeerTube's
+LDAP plugin."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from fedipanel.rollouts import wakeups as rollout_wakeups
 from fedipanel.settings import effective
 from fedipanel.settings.effective import Settings
 from jobs.runner import StepFailed, job_context, run_job
-from jobs.steps import checks, dns, machines, nixops, secrets, storage, usage
+from jobs.steps import checks, directory, dns, machines, nixops, secrets, storage, usage
 from jobs.steps.context import SIMULATED, DeployContext
 
 # Who removes a resource of each kind once the rest of the deployment succeeded.
@@ -75,6 +76,7 @@ def deploy(deployment_id: int, progress: Progress) -> None:
         machines.keep(ctx)
         remove_unused(ctx)
         checks.check_services(ctx)
+        directory.wire_peertube(ctx)
         nixops.record_configurations(ctx)
         queue_directory_sync(ctx)
     finally:

@@ -8,6 +8,7 @@ delivered to the machine (the file in FEDIPANEL_KEYS_DIR).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -256,3 +257,66 @@ def test_rotating_deploys_a_new_password_the_service_then_accepts(
     assert second["status"] == "succeeded", second["error"]
     assert delivered(tmp_path, "mastodon") != old
     assert "update nixos mastodon" in second["log"]
+
+
+DIRECTORY = {
+    "url": "ldaps://ldap.acme.example",
+    "bindDn": "cn=panel,dc=acme,dc=example",
+    "bindPassword": "bind-secret-Zq81",
+    "baseDn": "ou=people,dc=acme,dc=example",
+    "userFilter": "(objectClass=inetOrgPerson)",
+    "adminGroup": "cn=admins,ou=groups,dc=acme,dc=example",
+}
+
+
+def test_peertube_gets_its_ldap_plugin_once_and_the_bind_password_stays_out_of_the_log(
+    app: Flask,
+    pool_vms: Pool,
+    machine: Path,
+    tmp_path: Path,
+    ca: TestCa,
+    health_port: int,
+) -> None:
+    assert pool_vms.api.put("/identity", DIRECTORY).status_code == 200
+    with fake_services(tmp_path, ca, health_port) as fake:
+        first = pool_vms.deploy(app, only("peertube"))
+        assert first["status"] == "succeeded", first["error"]
+        settings = fake.state.plugins["peertube-plugin-auth-ldap"]["settings"]
+        puts = [s for s in fake.state.requests if s.method == "PUT"]
+        second = pool_vms.deploy(app, only("peertube"))
+    assert settings["url"] == "ldaps://ldap.acme.example"
+    assert settings["bind-dn"] == "cn=panel,dc=acme,dc=example"
+    assert settings["bind-credentials"] == "bind-secret-Zq81"
+    assert settings["search-base"] == "ou=people,dc=acme,dc=example"
+    assert settings["search-filter"] == (
+        "(&(objectClass=inetOrgPerson)(|(uid={{username}})(mail={{username}})))"
+    )
+    assert settings["username-property"] == "uid"
+    assert settings["insecure-tls"] is False
+    assert settings["group-base"] == ""
+    assert [p.path for p in puts] == ["/api/v1/plugins/peertube-plugin-auth-ldap/settings"]
+    log = "\n".join(first["log"])
+    assert "PeerTube: installed peertube-plugin-auth-ldap; set the settings of" in log
+    assert "bind-secret-Zq81" not in log
+    assert "bind-secret-Zq81" not in json.dumps(first)
+    # The second run finds the plugin as it left it and changes nothing.
+    assert second["status"] == "succeeded", second["error"]
+    assert "PeerTube: peertube-plugin-auth-ldap unchanged" in second["log"]
+    assert [s.method for s in fake.state.requests].count("PUT") == 1
+
+
+def test_peertube_is_not_wired_to_a_directory_it_would_reach_in_clear(
+    app: Flask,
+    pool_vms: Pool,
+    machine: Path,
+    tmp_path: Path,
+    ca: TestCa,
+    health_port: int,
+) -> None:
+    body = {**DIRECTORY, "url": "ldap://ldap.acme.example"}
+    assert pool_vms.api.put("/identity", body).status_code == 200
+    with fake_services(tmp_path, ca, health_port) as fake:
+        result = pool_vms.deploy(app, only("peertube"))
+    assert result["status"] == "succeeded", result["error"]
+    assert any("cannot use StartTLS" in line for line in result["log"])
+    assert fake.state.plugins == {}

@@ -11,6 +11,9 @@ a sync compares the directory with that record and emits each service's own comm
   pixelfed/pixelfed app/Console/Commands/User/: `user:create --name --username --email
   --password --is_admin=true|false --confirm_email=1`, `user:admin USERNAME` (a toggle that asks
   for confirmation), `user:suspend USERNAME`, `user:unsuspend USERNAME` (both ask too).
+- PeerTube, its REST API with the administrator's token (Chocobozzz/PeerTube
+  server/core/controllers/api/users/index.ts): `PUT /api/v1/users/{id}` with `{"role": 0|2}`,
+  `POST /api/v1/users/{id}/block` and `/unblock` (each 204; root cannot be blocked).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import enum
 import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+from fedipanel.core.directory import peertube_username
 
 
 @dataclass(frozen=True)
@@ -165,3 +170,64 @@ def after(step: Step, user: DirectoryUser | None, account: Account | None) -> Ac
     return Account(
         account.username, account.email, step.change == Change.PROMOTE, account.suspended
     )
+
+
+# PeerTube's roles (packages/models/src/users/user-role.ts): 0 administrator, 1 moderator, 2 user.
+PEERTUBE_ADMIN, PEERTUBE_USER = 0, 2
+
+
+@dataclass(frozen=True)
+class PeerTubeAccount:
+    """One PeerTube user as `GET /api/v1/users` lists it."""
+
+    id: int
+    username: str
+    role: int
+    blocked: bool
+    plugin_auth: str | None
+
+
+@dataclass(frozen=True)
+class ApiStep:
+    """One change of one PeerTube account, with the admin API request that makes it."""
+
+    username: str
+    change: Change
+    method: str
+    path: str
+    body: dict[str, int] | None
+
+    def describe(self) -> str:
+        return f"peertube: {self.change} {self.username}"
+
+
+def peertube_steps(
+    users: Iterable[DirectoryUser], accounts: Iterable[PeerTubeAccount], plugin: str
+) -> list[ApiStep]:
+    """Return the requests that bring the plugin's PeerTube accounts in line with the directory.
+
+    Only accounts the LDAP plugin made (`pluginAuth`) are touched: the operator's administrator
+    and root are local accounts. Users who never logged in have no account yet; the plugin
+    makes it at their first login. Moderators are left alone unless they should be admins.
+    """
+    # The plugin lowercases names and replaces other characters (main.js).
+    wanted = {peertube_username(user.username): user for user in users}
+    steps: list[ApiStep] = []
+    for account in sorted(accounts, key=lambda a: a.username):
+        if account.plugin_auth != plugin:
+            continue
+        user = wanted.get(account.username)
+        base = f"/api/v1/users/{account.id}"
+        if user is None:
+            if not account.blocked:
+                steps.append(ApiStep(account.username, Change.SUSPEND, "POST", f"{base}/block", {}))
+            continue
+        if account.blocked:
+            steps.append(ApiStep(account.username, Change.UNSUSPEND, "POST", f"{base}/unblock", {}))
+        if user.admin and account.role != PEERTUBE_ADMIN:
+            body = {"role": PEERTUBE_ADMIN}
+            steps.append(ApiStep(account.username, Change.PROMOTE, "PUT", base, body))
+        elif not user.admin and account.role == PEERTUBE_ADMIN:
+            body = {"role": PEERTUBE_USER}
+            steps.append(ApiStep(account.username, Change.DEMOTE, "PUT", base, body))
+    return steps

@@ -25,11 +25,19 @@ SERVICE_SUPPORT: dict[str, str] = {
         "user:admin, user:suspend, user:unsuspend)"
     ),
     "peertube": (
-        "not wired yet: PeerTube needs the auth-ldap plugin, which is installed and configured "
-        "through its admin API, not through NixOS options"
+        "logs in against the directory through the peertube-plugin-auth-ldap plugin, which the "
+        "deployment installs and configures with PeerTube's admin API (ldaps://, or ldap:// "
+        "marked insecure: the plugin has no StartTLS); accounts are made at a user's first "
+        "login, then given or denied the Administrator role and blocked by the sync (REST API)"
     ),
 }
+# Services whose accounts the sync manages with commands on their machine.
 SYNCED_SERVICES = ("mastodon", "pixelfed")
+# Services whose accounts the sync manages through their REST API.
+API_SYNCED_SERVICES = ("peertube",)
+
+# framagit.org/framasoft/peertube/official-plugins, peertube-plugin-auth-ldap (main.js, 0.0.14).
+PEERTUBE_LDAP_PLUGIN = "peertube-plugin-auth-ldap"
 
 _DN = re.compile(r"^[^=,]+=[^,]*(,[^=,]+=[^,]*)*$")
 _ATTRIBUTE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,63}$")
@@ -141,3 +149,48 @@ def mastodon_ldap_env(password: str) -> str:
     # systemd EnvironmentFile: double quotes keep spaces; backslashes and quotes escaped.
     escaped = password.replace("\\", "\\\\").replace('"', '\\"')
     return f'LDAP_PASSWORD="{escaped}"\n'
+
+
+def peertube_ldap_problem(directory: Directory) -> str | None:
+    """Return why PeerTube's plugin cannot use the directory safely, or None."""
+    if directory.start_tls:
+        # main.js hands ldapauth-fork only url and tlsOptions: ldap:// stays plain text.
+        return (
+            "PeerTube's LDAP plugin cannot use StartTLS and would send the bind password in "
+            "clear: give an ldaps:// URL (or tick insecure to allow plain LDAP)"
+        )
+    return None
+
+
+def peertube_ldap_settings(directory: Directory, password: str) -> dict[str, str | bool]:
+    """Return the plugin's settings (the names main.js registers) for the directory.
+
+    The groups are left empty on purpose: with a group base set, main.js refuses every user
+    who is in none of its admin, moderator and user groups; roles are the sync's work instead.
+    """
+    uid, mail = directory.username_attribute, directory.email_attribute
+    # ldapauth-fork replaces {{username}} (escaped) with what the user typed: name or email.
+    login = f"(|({uid}={{{{username}}}})({mail}={{{{username}}}}))"
+    return {
+        "url": directory.url,
+        "insecure-tls": False,
+        "custom-ca": "",
+        "bind-dn": directory.bind_dn,
+        "bind-credentials": password,
+        "search-base": directory.base_dn,
+        "search-filter": f"(&{directory.user_filter}{login})",
+        "mail-property": mail,
+        "mail-property-index": "0",
+        "username-property": uid,
+        "group-base": "",
+        "group-filter": "(member={{dn}})",
+        "group-admin": "",
+        "group-mod": "",
+        "group-user": "",
+        "no-group-user": False,
+    }
+
+
+def peertube_username(name: str) -> str:
+    """Return the PeerTube account name the plugin makes from a directory username (main.js)."""
+    return re.sub(r"[^a-z0-9._]", "_", name.lower())

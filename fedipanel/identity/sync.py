@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from fedipanel.core.account_sync import Account, Step, after, sync_steps
-from fedipanel.core.directory import SYNCED_SERVICES
+from fedipanel.core.directory import API_SYNCED_SERVICES, SYNCED_SERVICES
 from fedipanel.db import db
 from fedipanel.identity.models import DirectorySettings, DirectorySync, SyncedAccount
+from fedipanel.identity.peertube_sync import PasswordOf, sync_peertube
 from fedipanel.identity.settings import saved_connection, settings_row
 from fedipanel.jobqueue import get_queue
 from fedipanel.keys.deploy_keys import deploy_key, private_key_pem
@@ -101,8 +102,15 @@ def _known(operator_id: int, service: str) -> dict[str, SyncedAccount]:
     return {row.username: row for row in rows}
 
 
-def run_sync(sync_id: int) -> DirectorySync | None:
-    """Run one queued sync and record what it changed and what failed."""
+def _no_password(operator_id: int, service: str) -> str | None:
+    return None
+
+
+def run_sync(sync_id: int, password_of: PasswordOf = _no_password) -> DirectorySync | None:
+    """Run one queued sync and record what it changed and what failed.
+
+    `password_of` gives a service's administrator password, for services synced by their API.
+    """
     row = db.session.get(DirectorySync, sync_id)
     if row is None or row.status != "queued":
         return row
@@ -111,7 +119,7 @@ def run_sync(sync_id: int) -> DirectorySync | None:
     changes: list[str] = []
     errors: list[str] = []
     try:
-        row.simulated = _sync(row.operator_id, changes, errors)
+        row.simulated = _sync(row.operator_id, password_of, changes, errors)
     finally:
         row.changes, row.errors = changes, errors
         row.status = "failed" if errors else "succeeded"
@@ -120,7 +128,7 @@ def run_sync(sync_id: int) -> DirectorySync | None:
     return row
 
 
-def _sync(operator_id: int, changes: list[str], errors: list[str]) -> bool:
+def _sync(operator_id: int, password_of: PasswordOf, changes: list[str], errors: list[str]) -> bool:
     """Sync every deployed service; return whether it was only simulated."""
     connection = saved_connection(operator_id)
     if connection is None:
@@ -138,10 +146,11 @@ def _sync(operator_id: int, changes: list[str], errors: list[str]) -> bool:
     )
     machines = _machines(operator_id)
     services = [s for s in SYNCED_SERVICES if s in machines]
-    if not services:
+    by_api = [s for s in API_SYNCED_SERVICES if s in machines]
+    if not services and not by_api:
         changes.append("no deployed service keeps accounts of its own: nothing to sync")
         return False
-    simulated = all(machines[s].simulated for s in services)
+    simulated = all(machines[s].simulated for s in services + by_api)
     settings = effective.current()
     for service in services:
         machine = machines[service]
@@ -154,6 +163,10 @@ def _sync(operator_id: int, changes: list[str], errors: list[str]) -> bool:
                 changes.append(f"[simulated] {service}: nothing to change")
             continue
         _apply(operator_id, service, machine, steps, listing, known, settings, changes, errors)
+    if "peertube" in by_api:
+        sync_peertube(
+            operator_id, machines["peertube"], listing.users, password_of, changes, errors
+        )
     return simulated
 
 

@@ -112,14 +112,18 @@ def request(
     path: str,
     *,
     form: dict[str, str] | None = None,
+    data: Any = None,
     token: str | None = None,
 ) -> Answer:
-    """Send one request to the service; raise CheckFailed when it cannot be reached."""
+    """Send one request (a form or JSON `data`); raise CheckFailed when it cannot be reached."""
     headers = {"Host": target.fqdn, "Accept": "application/json", "User-Agent": "FediPanel"}
     body = None
     if form is not None:
         body = urlencode(form)
         headers["Content-Type"] = "application/x-www-form-urlencoded"
+    elif data is not None:
+        body = json.dumps(data)
+        headers["Content-Type"] = "application/json"
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
     where = f"https://{target.fqdn}{path} (at {target.address}:{target.port})"
@@ -250,7 +254,8 @@ def _mastodon_api_login(target: Target, admin: Admin) -> str:
     return f"{admin.username} logged in through {target.label}'s API"
 
 
-def _peertube_login(target: Target, admin: Admin) -> str:
+def peertube_token(target: Target, admin: Admin) -> str:
+    """Log the administrator in to PeerTube; return the access token."""
     client = _expect(
         request(target, "GET", "/api/v1/oauth-clients/local"),
         "PeerTube did not give its local OAuth client",
@@ -273,8 +278,13 @@ def _peertube_login(target: Target, admin: Admin) -> str:
         "PeerTube refused the administrator's login",
         "access_token",
     )
+    return str(token["access_token"])
+
+
+def _peertube_login(target: Target, admin: Admin) -> str:
+    token = peertube_token(target, admin)
     me = _expect(
-        request(target, "GET", "/api/v1/users/me", token=token["access_token"]),
+        request(target, "GET", "/api/v1/users/me", token=token),
         "PeerTube refused the administrator's token",
         "username",
     )

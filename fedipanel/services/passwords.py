@@ -53,6 +53,12 @@ def ensure_password(operator_id: int, service: str) -> str:
     return decrypt(row.password_encrypted)
 
 
+def stored_password(operator_id: int, service: str) -> str | None:
+    """Return the service's admin password if one was made, without making one."""
+    row = _row(operator_id, service)
+    return None if row is None else decrypt(row.password_encrypted)
+
+
 def generations(operator_id: int) -> dict[str, int]:
     """Return how often each service's password was made (1 for the first), by service."""
     rows = db.session.execute(

@@ -10,7 +10,13 @@ services' documentation:
 - Pixelfed: `GET /api/nodeinfo/2.0.json`, then the same Mastodon-compatible calls.
 - PeerTube (docs.joinpeertube.org/api-rest-reference.html): `GET /api/v1/config`,
   `GET /api/v1/oauth-clients/local`, `POST /api/v1/users/token` (400 invalid_grant as
-  application/problem+json), `GET /api/v1/users/me` (401 without a valid token).
+  application/problem+json), `GET /api/v1/users/me` (401 without a valid token); with the
+  administrator's token only (401 otherwise), the admin API of server/core/controllers/api/
+  plugins.ts and users/index.ts: `GET /api/v1/plugins/{npmName}` (404 "Plugin not found"),
+  `POST /api/v1/plugins/install` (400 without npmName), `PUT /api/v1/plugins/{npmName}/settings`
+  (204; 400 without settings), `GET /api/v1/users?start=&count=&search=` (`{"total", "data"}`,
+  count at most 100), `PUT /api/v1/users/{id}` with `role` (204; 400 "Cannot change root role."),
+  `POST /api/v1/users/{id}/block` and `/unblock` (204; 400 "Cannot block the root user").
 
 Only the administrator with the password the machine was given logs in: `password_for(service)`
 is asked on every login (tests read the file the panel delivered). Every request is recorded.
@@ -28,6 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+from tests.fakes.peertube_admin import PeerTubeAdmin, peertube_user
 from tests.fakes.tls_ca import Issued
 
 MASTODON_INVALID_GRANT = (
@@ -57,6 +64,26 @@ class Fediverse:
     apps: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)  # token -> service
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # PeerTube's installed plugins (npmName -> its JSON) and users (root and the admin first).
+    plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
+    peertube_users: list[dict[str, Any]] = field(default_factory=list)
+    bodies: list[Any] = field(default_factory=list)  # JSON bodies PeerTube was sent
+
+    def __post_init__(self) -> None:
+        self.peertube_users = [
+            peertube_user(1, "root", 0),
+            peertube_user(2, self.username, 0),
+        ]
+
+    def ldap_login(self, username: str, plugin: str = "peertube-plugin-auth-ldap") -> int:
+        """Make the account PeerTube's LDAP plugin makes at a user's first login; its id."""
+        with self.lock:
+            user_id = max(u["id"] for u in self.peertube_users) + 1
+            self.peertube_users.append(peertube_user(user_id, username, 2, plugin))
+        return user_id
+
+    def peertube_user(self, username: str) -> dict[str, Any]:
+        return next(u for u in self.peertube_users if u["username"] == username)
 
     def service_of(self, host: str) -> str | None:
         name = host.split(":")[0]
@@ -66,7 +93,7 @@ class Fediverse:
         return None
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(PeerTubeAdmin, BaseHTTPRequestHandler):
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -109,6 +136,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self._handle("POST")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
 
     # --- Mastodon and Pixelfed (its Mastodon-compatible API) ------------------------------
 
@@ -246,6 +276,15 @@ class _Handler(BaseHTTPRequestHandler):
                         "refresh_token_expires_in": 1209599,
                     },
                 )
+        elif path == "/api/v1/users" or (
+            path.startswith(("/api/v1/plugins/", "/api/v1/users/")) and path != "/api/v1/users/me"
+        ):
+            if not self._token("peertube"):
+                self._problem(401, "invalid_token", "Token is invalid")
+            elif path.startswith("/api/v1/plugins/"):
+                self._peertube_plugins(method, path)
+            else:
+                self._peertube_users(method, path)
         elif (method, path) == ("GET", "/api/v1/users/me"):
             if not self._token("peertube"):
                 self._problem(401, "invalid_token", "Token is invalid")
