@@ -104,7 +104,8 @@ def test_a_failed_rekey_keeps_the_old_key_and_the_next_deployment_finishes_it(
     assert target["state"] == "failed"
     public, private, pending = _key(app, "acme")
     assert (public, private) == (old_public, old_private)  # the old key still works
-    assert pending is not None and pending != old_public
+    assert pending is not None
+    assert pending != old_public
 
     monkeypatch.undo()
     retried = provider_api.post(f"/rollouts/{rollout_id}/retry")

@@ -13,7 +13,7 @@ from fedipanel.timeutil import utcnow
 
 
 class OperatorParameters(db.Model):  # type: ignore[name-defined]
-    """Machine sizes, Proxmox parameters and the flake.lock pinned for one operator (None: the provider's current)."""
+    """Sizes, Proxmox parameters and flake.lock pinned for an operator (None: the provider's)."""
 
     __tablename__ = "operator_parameters"
 

@@ -6,8 +6,8 @@ one, and gave each service a new Garage key (same buckets, probed) while the old
 Here the panel first logs in to every machine with the new deploy key; only then does the new key
 become the operator's (the old private key is gone from the panel) and the old Garage keys are
 deleted. The old public key leaves the machines' authorized keys at the operator's next
-deployment (nothing can use it any more: its private half is gone). A failure anywhere before leaves the old keys working and the new
-ones pending: the next deployment carries on from there.
+deployment (nothing can use it any more: its private half is gone). A failure anywhere before
+leaves the old keys working and the new ones pending: the next deployment carries on from there.
 """
 
 from __future__ import annotations
@@ -58,12 +58,10 @@ def _prove_new_deploy_key(ctx: DeployContext, pem: str) -> None:
                 port=ctx.settings.vm_ssh_port,
                 user=host.user or "root",
             )
+            reason = None if ran.returncode == 0 else ran.reason()
         except ssh_command.SshError as exc:
-            ran = None
             reason = str(exc)
-        else:
-            reason = ran.reason()
-        if ran is None or ran.returncode != 0:
+        if reason is not None:
             raise StepFailed(
                 f"machine {name} does not accept the new deploy key ({reason}); "
                 "the old keys stay in use"

@@ -104,6 +104,7 @@ def _ensure_key(ctx: DeployContext, garage: garage_settings.GarageSettings, chan
         assert key.secret is not None  # noqa: S101 - ensure_key always returns the secret
         ctx.progress.hide(key.secret)
         storage.save_key(ctx.operator.id, service, name, key.id, key.secret)
+    assert key.secret is not None  # noqa: S101 - both ways return the secret
     cors = {
         c.name for c in ctx.changes("s3_bucket") if c.spec.get("cors") and c.data != DataFate.KEEP
     }
