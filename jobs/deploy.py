@@ -1,6 +1,6 @@
 """The deploy job: plan -> quota -> machines -> buckets -> DNS -> secrets -> nixops4 ->
 administrator accounts -> keep and remove what disabled services leave -> checks -> PeerTube's
-LDAP plugin."""
+LDAP plugin -> retire the keys a rekeying replaced."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from fedipanel.rollouts import wakeups as rollout_wakeups
 from fedipanel.settings import effective
 from fedipanel.settings.effective import Settings
 from jobs.runner import StepFailed, job_context, run_job
-from jobs.steps import checks, directory, dns, machines, nixops, secrets, storage, usage
+from jobs.steps import checks, directory, dns, machines, nixops, rekey, secrets, storage, usage
 from jobs.steps.context import SIMULATED, DeployContext
 
 # Who removes a resource of each kind once the rest of the deployment succeeded.
@@ -77,6 +77,7 @@ def deploy(deployment_id: int, progress: Progress) -> None:
         remove_unused(ctx)
         checks.check_services(ctx)
         directory.wire_peertube(ctx)
+        rekey.finish(ctx)
         nixops.record_configurations(ctx)
         queue_directory_sync(ctx)
     finally:
@@ -126,6 +127,8 @@ def plan(
     # From the first deployment on, the provider's later size changes reach this operator only
     # through a rollout (one deployment per operator runs at a time, so this cannot race).
     pins.pin_sizes(operator.id, settings.sizes, replace=False)
+    if settings.proxmox is not None:
+        pins.pin_proxmox(operator.id, settings.proxmox.cluster, replace=False)
     db.session.commit()
     progress.log(
         [f"{c.action} {c.kind} {c.name}" for c in planned.plan.changes if c.action != Action.KEEP]

@@ -43,6 +43,8 @@ class DesiredState:
     slug: str
     ssh_public_key: str
     machines: dict[str, Machine]
+    # A new deploy key authorized beside the current one while the operator is rekeyed.
+    next_ssh_public_key: str | None = None
     buckets: tuple[Bucket, ...] = ()
     dns_ttl: int = 300
     smtp: SmtpSettings | None = None
@@ -56,12 +58,19 @@ class DesiredState:
     # Addresses, CAA and mail records of the services' host names, in that order.
     dns_records: tuple[Resource, ...] = ()
 
+    def ssh_public_keys(self) -> list[str]:
+        """Return the deploy keys the machines accept: the current one, then a new one."""
+        return [self.ssh_public_key] + (
+            [self.next_ssh_public_key] if self.next_ssh_public_key else []
+        )
+
     def resources(self) -> list[Resource]:
         """Return the desired resources in KINDS order."""
         by_kind: dict[str, list[Resource]] = {kind: [] for kind in KINDS}
-        by_kind["ssh_key"].append(
-            Resource("ssh_key", "deploy", {"public_key": self.ssh_public_key})
-        )
+        key: dict[str, Any] = {"public_key": self.ssh_public_key}
+        if self.next_ssh_public_key:
+            key["next_public_key"] = self.next_ssh_public_key
+        by_kind["ssh_key"].append(Resource("ssh_key", "deploy", key))
         assigned = self.assigned_storage or {}
         for bucket in self.buckets:
             if bucket.assigned:
@@ -122,6 +131,10 @@ def _check_inputs(operator: OperatorFacts, settings: ProviderSettings) -> str:
         ("operator slug", check_slug, operator.slug),
         ("the operator's SSH key", check_ssh_public_key, operator.ssh_public_key),
     ]
+    if operator.next_ssh_public_key is not None:
+        checks.append(
+            ("the operator's new SSH key", check_ssh_public_key, operator.next_ssh_public_key)
+        )
     endpoints = [settings.s3.endpoint] if settings.s3 else []
     endpoints += [a.endpoint for a in operator.assigned_storage.values()]
     # Credentials in the URL would end up in the world-readable Nix store.
@@ -138,6 +151,10 @@ def desired_state(
 ) -> DesiredState:
     """Return what an operator's deployment should consist of (no I/O, clock or randomness)."""
     ssh_key = _check_inputs(operator, settings)
+    next_key = (
+        check_ssh_public_key(operator.next_ssh_public_key) if operator.next_ssh_public_key else None
+    )
+    ssh_keys = [ssh_key] + ([next_key] if next_key else [])
     machines: dict[str, Machine] = {}
     buckets: list[Bucket] = []
     mail_from: dict[str, str] = {}
@@ -172,7 +189,7 @@ def desired_state(
             config.admin.email,
             operator.admin_password_generations.get(service, 1),
         )
-        nixos = machine_nixos(ctx, host_name, config.domain, ssh_key, admin)
+        nixos = machine_nixos(ctx, host_name, config.domain, ssh_keys, admin)
         machines[service] = Machine(service, service, fqdn, size, nixos, admin)
         buckets.extend(service_buckets)
         mail_from[service] = sender
@@ -186,6 +203,7 @@ def desired_state(
         ),
         slug=operator.slug,
         ssh_public_key=ssh_key,
+        next_ssh_public_key=next_key,
         machines=machines,
         buckets=tuple(buckets),
         dns_ttl=settings.dns_ttl,

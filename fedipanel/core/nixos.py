@@ -35,7 +35,7 @@ def machine_nixos(
     ctx: ServiceContext,
     host_name: str,
     domain: str,
-    ssh_public_key: str,
+    ssh_public_keys: list[str],
     admin: AdminAccount,
 ) -> dict[str, Any]:
     """Return the NixOS option values of the machine that runs one service."""
@@ -60,7 +60,9 @@ def machine_nixos(
         "fedipanel": {"admin": admin.options()},
         "security": {"acme": {"acceptTerms": True, "defaults": {"email": settings.acme_email}}},
         "services": services,
-        "users": {"users": {"root": {"openssh": {"authorizedKeys": {"keys": [ssh_public_key]}}}}},
+        "users": {
+            "users": {"root": {"openssh": {"authorizedKeys": {"keys": list(ssh_public_keys)}}}}
+        },
         "system": {"stateVersion": settings.state_version},
     }
 

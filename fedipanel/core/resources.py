@@ -123,3 +123,6 @@ class OperatorFacts:
     admin_password_generations: Mapping[str, int] = field(default_factory=dict)
     # The operator's LDAP directory (no password: that is delivered as a file).
     directory: Directory | None = None
+    # The deploy key that replaces `ssh_public_key` once a rekeying deployment succeeded:
+    # until then the machines accept both.
+    next_ssh_public_key: str | None = None

@@ -70,7 +70,48 @@ class Pin(_Strict):
         return value
 
 
-Change = Annotated[Redeploy | Sizes | Pin, Field(discriminator="kind")]
+class ProxmoxParameters(_Strict):
+    """The Proxmox settings that shape an operator's VMs; those left out stay as they are."""
+
+    template: int | None = Field(
+        default=None, ge=100, le=999_999_999, description="VMID of the template new VMs clone"
+    )
+    storage: str | None = Field(
+        default=None, min_length=1, max_length=100, description="Where new VMs' disks go"
+    )
+    pool: str | None = Field(
+        default=None, min_length=1, max_length=100, description="Resource pool of new VMs"
+    )
+    nodes: list[Annotated[str, Field(min_length=1, max_length=63)]] | None = Field(
+        default=None, max_length=100, description="Nodes new VMs go to ([]: any node)"
+    )
+
+    def given(self) -> dict[str, Any]:
+        """Return the parameters the provider set, by name."""
+        return self.model_dump(exclude_unset=True)
+
+
+class Proxmox(_Strict):
+    """New virtualisation parameters for the operators in the rollout; the others keep theirs."""
+
+    kind: Literal["proxmox"]
+    parameters: ProxmoxParameters
+
+    @field_validator("parameters")
+    @classmethod
+    def _some_parameter(cls, value: ProxmoxParameters) -> ProxmoxParameters:
+        if not value.given():
+            raise ValueError("give at least one of template, storage, pool, nodes")
+        return value
+
+
+class Rekey(_Strict):
+    """A new deploy key and new S3 keys per operator; the old ones go once the update succeeded."""
+
+    kind: Literal["rekey"]
+
+
+Change = Annotated[Redeploy | Sizes | Pin | Proxmox | Rekey, Field(discriminator="kind")]
 
 
 class RolloutSpec(_Strict):

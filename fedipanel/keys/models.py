@@ -22,6 +22,10 @@ class DeployKey(db.Model):  # type: ignore[name-defined]
     )
     public_key: Mapped[str] = mapped_column(Text)
     private_key_encrypted: Mapped[str] = mapped_column(Text)
+    # The key that replaces this one while the operator is rekeyed: authorized on the machines
+    # beside it, promoted once that deployment succeeded.
+    next_public_key: Mapped[str | None] = mapped_column(Text)
+    next_private_key_encrypted: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -13,7 +13,7 @@ from fedipanel.timeutil import utcnow
 
 
 class OperatorParameters(db.Model):  # type: ignore[name-defined]
-    """Machine sizes and the flake.lock pinned for one operator (None: the provider's current)."""
+    """Sizes, Proxmox parameters and flake.lock pinned for an operator (None: the provider's)."""
 
     __tablename__ = "operator_parameters"
 
@@ -23,5 +23,7 @@ class OperatorParameters(db.Model):  # type: ignore[name-defined]
     )
     # {"mastodon": {"cores": 2, "memory_mib": 4096, "disk_gib": 40}, ...}
     sizes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # {"template": 9000, "storage": "linstor", "pool": "fedipanel", "nodes": ["pve1"]}
+    proxmox: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     flake_lock: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from fedipanel.core.resources import MachineSize
 from fedipanel.db import db
 from fedipanel.parameters.models import OperatorParameters
+from fedipanel.providers.proxmox.provision import Cluster
 
 
 def _row(operator_id: int) -> OperatorParameters | None:
@@ -76,3 +78,52 @@ def sizes_with_pin(
     for name, size in (pinned or {}).items():
         sizes[name] = MachineSize(size["cores"], size["memory_mib"], size["disk_gib"])
     return sizes
+
+
+# The Proxmox settings that shape an operator's VMs (the rest is the cluster's, shared by all).
+PROXMOX_PARAMETERS = ("template", "storage", "pool", "nodes")
+
+
+def _cluster_json(cluster: Cluster) -> dict[str, Any]:
+    return {
+        "template": cluster.template,
+        "storage": cluster.storage,
+        "pool": cluster.pool,
+        "nodes": list(cluster.nodes),
+    }
+
+
+def pinned_proxmox(operator_id: int) -> dict[str, Any] | None:
+    """Return the Proxmox parameters pinned for the operator, or None before any."""
+    row = _row(operator_id)
+    return dict(row.proxmox) if row and row.proxmox else None
+
+
+def pin_proxmox(operator_id: int, cluster: Cluster, *, replace: bool) -> None:
+    """Pin the cluster's parameters for the operator: when none are pinned yet, or with
+    `replace`. The caller commits."""
+    row = _row(operator_id)
+    if row is None:
+        row = OperatorParameters(operator_id=operator_id)
+        db.session.add(row)
+    if row.proxmox and not replace:
+        return
+    row.proxmox = _cluster_json(cluster)
+
+
+def cluster_for(operator_id: int, cluster: Cluster) -> Cluster:
+    """Return the cluster settings for the operator's VMs: their pinned parameters over the
+    provider's current ones."""
+    pinned = pinned_proxmox(operator_id) or {}
+    values = {key: pinned[key] for key in PROXMOX_PARAMETERS if key in pinned}
+    if "nodes" in values:
+        values["nodes"] = tuple(values["nodes"])
+    return replace(cluster, **values)
+
+
+def cluster_with(cluster: Cluster, parameters: Mapping[str, Any]) -> Cluster:
+    """Return the cluster with a rollout's parameters applied."""
+    values = {key: parameters[key] for key in PROXMOX_PARAMETERS if key in parameters}
+    if "nodes" in values:
+        values["nodes"] = tuple(values["nodes"] or ())
+    return replace(cluster, **values)

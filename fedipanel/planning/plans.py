@@ -160,6 +160,7 @@ def operator_facts(
     return OperatorFacts(
         slug=operator.deployment_name,
         ssh_public_key=key.public_key,
+        next_ssh_public_key=key.next_public_key,
         assigned_storage=assigned,
         dkim_selector=dkim_key.selector if dkim_key else dkim.SELECTOR,
         admin_password_generations=made,

@@ -18,7 +18,7 @@ from fedipanel.notifications.notices import notify_many
 from fedipanel.planning.plans import Prefetched
 from fedipanel.rollouts import messages, wakeups
 from fedipanel.rollouts.models import Rollout, RolloutTarget, TargetState
-from fedipanel.rollouts.plans import plan_target
+from fedipanel.rollouts.plans import check_change, plan_target
 from fedipanel.settings.effective import Settings
 
 
@@ -43,6 +43,8 @@ def create_rollout(
 ) -> Rollout:
     """Record the rollout with one target per operator, then notify each of them."""
     now = naive_utc(now)
+    change = spec.change.model_dump(mode="json", exclude_unset=True)
+    check_change(change)
     deadline = naive_utc(spec.deadline)
     notice_over = now + timedelta(hours=spec.noticeHours)
     if deadline <= notice_over:
@@ -54,7 +56,7 @@ def create_rollout(
     rollout = Rollout(
         title=spec.title,
         reason=spec.reason,
-        change=spec.change.model_dump(mode="json"),
+        change=change,
         deadline=deadline,
         batch_size=spec.batchSize,
         failure_threshold=spec.failureThreshold,

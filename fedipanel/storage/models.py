@@ -23,6 +23,9 @@ class StorageKey(db.Model):  # type: ignore[name-defined]
     name: Mapped[str] = mapped_column(String(255))
     access_key_id: Mapped[str] = mapped_column(String(255))
     secret_encrypted: Mapped[str] = mapped_column(Text)
+    # The key this one replaced while rekeying: deleted on Garage once that deployment succeeded.
+    previous_name: Mapped[str | None] = mapped_column(String(255))
+    previous_access_key_id: Mapped[str | None] = mapped_column(String(255))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

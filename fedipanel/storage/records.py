@@ -177,6 +177,42 @@ def stored_key(operator_id: int, service: str) -> tuple[str, str] | None:
     return None if row is None else (row.access_key_id, decrypt(row.secret_encrypted))
 
 
+def key_row(operator_id: int, service: str) -> StorageKey | None:
+    """Return the row of a service's Garage key, if the panel keeps one."""
+    return db.session.scalar(
+        select(StorageKey).where(
+            StorageKey.operator_id == operator_id, StorageKey.service == service
+        )
+    )
+
+
+def rotate_key(row: StorageKey, name: str, key_id: str, secret: str) -> None:
+    """Make a new Garage key the service's own, keeping the old one's name and id to revoke it
+    once the deployment succeeded."""
+    if row.previous_access_key_id is None:
+        row.previous_name, row.previous_access_key_id = row.name, row.access_key_id
+    row.name, row.access_key_id, row.secret_encrypted = name, key_id, encrypt(secret)
+    db.session.commit()
+
+
+def retired_keys(operator_id: int) -> list[StorageKey]:
+    """Return the operator's key rows whose replaced key still waits to be revoked."""
+    return list(
+        db.session.scalars(
+            select(StorageKey).where(
+                StorageKey.operator_id == operator_id,
+                StorageKey.previous_access_key_id.is_not(None),
+            )
+        )
+    )
+
+
+def forget_previous(row: StorageKey) -> None:
+    """Drop the record of a replaced key once it was revoked."""
+    row.previous_name = row.previous_access_key_id = None
+    db.session.commit()
+
+
 def forget_key(operator_id: int, service: str) -> None:
     """Drop a deleted key's secret."""
     row = db.session.scalar(

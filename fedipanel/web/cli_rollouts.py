@@ -51,8 +51,9 @@ def _change(text: str) -> Any:
     "--change",
     default='{"kind": "redeploy"}',
     show_default=True,
-    help='JSON: {"kind": "redeploy"}, {"kind": "sizes", "sizes": {...}} or {"kind": "pin", '
-    '"flakeLock": {...}}',
+    help='JSON: {"kind": "redeploy"}, {"kind": "sizes", "sizes": {...}}, {"kind": "pin", '
+    '"flakeLock": {...}}, {"kind": "proxmox", "parameters": {"template": 9001, "storage": ..., '
+    '"pool": ..., "nodes": [...]}} or {"kind": "rekey"}',
 )
 def create(**options: Any) -> None:
     """Create a rollout, tell every operator in it, and print its id."""

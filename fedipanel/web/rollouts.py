@@ -28,7 +28,10 @@ KINDS = {
     "redeploy": "Redeploy (e.g. after a NixOS module change)",
     "sizes": "New machine sizes",
     "pin": "New pin of the flake's inputs (flake.lock)",
+    "proxmox": "New Proxmox parameters for the operators' VMs",
+    "rekey": "New deploy key and S3 keys (old ones revoked after the update)",
 }
+PROXMOX_FIELDS = ("template", "storage", "pool", "nodes")
 
 
 def _rollout(rollout_id: int) -> Rollout:
@@ -49,6 +52,7 @@ def index() -> str:
 def _form_values() -> dict[str, str]:
     keys = ["title", "reason", "deadline", "operators", "batchSize", "failureThreshold"]
     keys += ["noticeHours", "kind", "flakeLock"]
+    keys += [f"proxmox-{name}" for name in PROXMOX_FIELDS]
     keys += [f"size-{s}-{p}" for s in SERVICE_NAMES for p in ("cores", "memoryMib", "diskGib")]
     return {key: request.form.get(key, "").strip() for key in keys}
 
@@ -89,12 +93,35 @@ def _body(values: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
             change["flakeLock"] = json.loads(values["flakeLock"] or "null")
         except json.JSONDecodeError as exc:
             problems["flakeLock"] = f"not JSON: {exc.msg} (line {exc.lineno})"
+    elif kind == "proxmox":
+        change["parameters"] = _proxmox_parameters(values, problems)
     body["change"] = change
     return body, problems
 
 
+def _proxmox_parameters(values: dict[str, str], problems: dict[str, str]) -> dict[str, Any]:
+    """Read the Proxmox parameters given on the form; empty fields stay as they are."""
+    parameters: dict[str, Any] = {}
+    for name in PROXMOX_FIELDS:
+        text = values[f"proxmox-{name}"]
+        if not text:
+            continue
+        if name == "template":
+            if not text.isdigit():
+                problems["proxmox-template"] = "must be a VMID (a number)"
+                continue
+            parameters[name] = int(text)
+        elif name == "nodes":
+            parameters[name] = [] if text == "*" else text.replace(",", " ").split()
+        else:
+            parameters[name] = text
+    return parameters
+
+
 def _field(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc]
+    if parts[:3] == ["change", "proxmox", "parameters"]:
+        return f"proxmox-{parts[3]}" if len(parts) > 3 and parts[3] in PROXMOX_FIELDS else "kind"
     if parts[:1] == ["change"]:
         if "sizes" in parts and len(parts) >= 5:
             return f"size-{parts[3]}-{parts[4]}"

@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 from fedipanel.core.document import Host
 from fedipanel.core.planner import Action, Change, DataFate
 from fedipanel.db import db
 from fedipanel.deployments.systems import MachineBackend, machine_backend
 from fedipanel.machines import quota
+from fedipanel.parameters import pins
 from fedipanel.providers.proxmox.settings import ProxmoxSettings
 from fedipanel.resources.records import recorded_facts
 from fedipanel.storage.records import record_outcome
@@ -46,7 +48,9 @@ def _proxmox(ctx: DeployContext, doing: str) -> ProxmoxSettings:
     if ctx.settings.proxmox is None:
         problem = ctx.settings.problems.get("proxmox", "Proxmox is no longer configured")
         raise StepFailed(f"{doing}{problem}")
-    return ctx.settings.proxmox
+    found = ctx.settings.proxmox
+    # The operator's VMs keep the parameters pinned for them until a rollout brings new ones.
+    return replace(found, cluster=pins.cluster_for(ctx.operator.id, found.cluster))
 
 
 def _running(ctx: DeployContext) -> list[Change]:

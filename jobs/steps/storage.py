@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from fedipanel.core.planner import Action, Change, DataFate
 from fedipanel.deployments.systems import SystemKey
+from fedipanel.keys.deploy_keys import rekeying
 from fedipanel.providers.garage import provision, s3
 from fedipanel.providers.garage import settings as garage_settings
-from fedipanel.providers.garage.admin import GarageError, KeyInfo
+from fedipanel.providers.garage.admin import GarageAdmin, GarageError, KeyInfo
 from fedipanel.resources.records import recorded_facts
 from fedipanel.storage import records as storage
+from fedipanel.storage.models import StorageKey
 from jobs.runner import StepFailed
 from jobs.steps.context import DeployContext
 
@@ -84,18 +86,25 @@ def _ensure_key(ctx: DeployContext, garage: garage_settings.GarageSettings, chan
     service = str(change.spec["service"])
     admin = garage.admin()
 
-    def recorded(key: KeyInfo) -> None:
+    def recorded(name: str, key: KeyInfo) -> None:
         # The secret is kept encrypted in its own table, never in the resource's facts.
         if key.secret:
             ctx.progress.hide(key.secret)
-            storage.save_key(ctx.operator.id, service, change.name, key.id, key.secret)
+            storage.save_key(ctx.operator.id, service, name, key.id, key.secret)
         ctx.record(change, {"access_key_id": key.id}, simulated=False)
 
-    known = storage.stored_key(ctx.operator.id, service)
-    key = provision.ensure_key(admin, change.name, known, recorded)
-    assert key.secret is not None  # noqa: S101 - ensure_key always returns the secret
-    ctx.progress.hide(key.secret)
-    storage.save_key(ctx.operator.id, service, change.name, key.id, key.secret)
+    row = storage.key_row(ctx.operator.id, service)
+    if row is not None and row.previous_access_key_id is None and rekeying(ctx.operator.id):
+        key = _rotate(ctx, admin, change, row)
+    else:
+        # A rekeyed key has a name of its own: it is found again by that name.
+        name = row.name if row is not None else change.name
+        known = storage.stored_key(ctx.operator.id, service)
+        key = provision.ensure_key(admin, name, known, lambda k: recorded(name, k))
+        assert key.secret is not None  # noqa: S101 - ensure_key always returns the secret
+        ctx.progress.hide(key.secret)
+        storage.save_key(ctx.operator.id, service, name, key.id, key.secret)
+    assert key.secret is not None  # noqa: S101 - both ways return the secret
     cors = {
         c.name for c in ctx.changes("s3_bucket") if c.spec.get("cors") and c.data != DataFate.KEEP
     }
@@ -108,6 +117,23 @@ def _ensure_key(ctx: DeployContext, garage: garage_settings.GarageSettings, chan
     ctx.progress.log(
         [f"key {change.name} ({key.id}) reads and writes {', '.join(buckets)}: probe passed"]
     )
+
+
+def _rotate(ctx: DeployContext, admin: GarageAdmin, change: Change, row: StorageKey) -> KeyInfo:
+    """Create the service's new key while rekeying; the old one keeps working until the
+    deployment succeeded (jobs.steps.rekey revokes it)."""
+    name = f"{change.name}-{ctx.deployment.generation}"
+
+    def recorded(key: KeyInfo) -> None:
+        secret = key.secret or admin.key_secret(key.id)
+        ctx.progress.hide(secret)
+        storage.rotate_key(row, name, key.id, secret)
+        ctx.record(change, {"access_key_id": key.id}, simulated=False)
+
+    key = provision.ensure_key(admin, name, None, recorded)
+    assert key.secret is not None  # noqa: S101 - ensure_key always returns the secret
+    ctx.progress.log([f"key {change.name}: new key {name} ({key.id}) replaces {row.previous_name}"])
+    return key
 
 
 def _check_assigned(ctx: DeployContext, change: Change) -> None:
@@ -164,7 +190,11 @@ def remove(ctx: DeployContext, change: Change) -> None:
                 else f"bucket {change.name} emptied ({count} objects) and deleted"
             )
         else:
-            provision.delete_key(garage.admin(), change.name)
+            admin = garage.admin()
+            row = storage.key_row(ctx.operator.id, service)
+            names = {change.name} | ({row.name, row.previous_name} if row else set())
+            for name in sorted(n for n in names if n):
+                provision.delete_key(admin, name)
             storage.forget_key(ctx.operator.id, service)
             outcome = f"key {change.name} deleted"
     except (GarageError, s3.S3Error) as exc:

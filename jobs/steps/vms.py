@@ -86,7 +86,7 @@ def _ensure_vm(
         name,
         size,
         settings.addresses.cidr(address),
-        [ctx.state.ssh_public_key],
+        ctx.state.ssh_public_keys(),
     )
     say(
         f"VM {name}: {size.cores} vCPU, {size.memory_mib} MiB, cloud-init user root, "

@@ -207,7 +207,10 @@ SECTION = Section(
     title="Proxmox",
     description=(
         "The cluster operators' VMs are cloned on. Without it, machines come from the pool "
-        "of pre-deployed VMs (Provider → VM pool), or are simulated."
+        "of pre-deployed VMs (Provider → VM pool), or are simulated. Each operator keeps the "
+        "template, storage, pool and nodes of their first deployment: a change here reaches "
+        'existing operators only through a rollout (kind "New Proxmox parameters"); new '
+        "operators get it at once."
     ),
     fields=FIELDS,
     validate=validate,
