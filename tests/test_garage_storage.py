@@ -278,11 +278,11 @@ def test_a_refusal_midway_leaves_everything_recorded_and_the_next_run_finishes(
     garage: FakeGarage,
     record: Path,
 ) -> None:
-    garage.fail_next["CreateKey"] = (500, "InternalError")
+    garage.fail_next["CreateKey"] = (400, "InvalidRequest")
     operator_api.put("/configuration", ALL)
     result = deploy(app, operator_api)
     assert result["status"] == "failed"
-    assert "Garage refused CreateKey (500 InternalError)" in result["error"]
+    assert "Garage refused CreateKey (400 InvalidRequest)" in result["error"]
     assert not record.exists()
     with app.app_context():
         recorded = {
