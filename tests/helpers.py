@@ -84,6 +84,8 @@ def app_config(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
         "REDIS_URL": None,
         "LOGIN_MAX_FAILURES": 5,
         "REAP_INTERVAL": 0,
+        # An unreachable Garage is tried again a few times: quickly in tests.
+        "GARAGE_BACKOFF": 0.01,
     }
     config.update(overrides)
     return config

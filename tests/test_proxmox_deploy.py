@@ -336,7 +336,7 @@ def test_the_fake_rejects_what_the_real_server_rejects(fake_pve: FakeProxmox) ->
 def test_retry_pacing_comes_from_settings(app: Flask) -> None:
     app.config.update(PROXMOX_BACKOFF=0.5, PROXMOX_TASK_POLL=1.0)
     with app.app_context():
-        assert effective.current().proxmox_retry == Retry(backoff=0.5)
+        assert effective.current().proxmox_retry == Retry(backoff=0.5, timeout=30.0)
 
 
 def test_the_worker_checks_the_quota_again_before_creating_anything(

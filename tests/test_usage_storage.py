@@ -105,7 +105,7 @@ def test_garage_refusing_leaves_the_sample_for_the_next_check(
     deploy(app, api, sample_config())
     before = s3_samples(app, operator)
     later = before[-1].at + 2 * DAY
-    garage.fail_next["GetBucketInfo"] = (500, "InternalError")
+    garage.fail_next["GetBucketInfo"] = (400, "InvalidRequest")
     done = sample(app, later)
     assert done.operators == []
     assert done.error is not None

@@ -42,9 +42,14 @@ RUNTIME: dict[str, Any] = {
     "HEALTH_TIMEOUT": 600.0,  # seconds a service's endpoint may take to answer after nixops4
     "HEALTH_PORT": 443,
     "HEALTH_CA_BUNDLE": None,  # None: the system's CAs
+    "PROXMOX_ATTEMPTS": 5,  # tries of one Proxmox call after transient failures
     "PROXMOX_BACKOFF": 1.0,
     "PROXMOX_TASK_POLL": 1.0,
     "PROXMOX_TASK_TIMEOUT": 900.0,
+    "PROXMOX_TIMEOUT": 30.0,  # seconds one Proxmox request may take before it counts as lost
+    "GARAGE_ATTEMPTS": 5,  # tries of one Garage admin call after transient failures
+    "GARAGE_BACKOFF": 1.0,  # seconds before the second try; doubled before each further one
+    "GARAGE_TIMEOUT": 10.0,  # seconds one Garage admin request may take
     "TRUSTED_PROXIES": 0,  # reverse proxies in front of the panel (X-Forwarded-For hops)
     "ACCOUNTING_RETENTION_DAYS": 2557,  # seven years: deleted accounts' records and audit
     "USAGE_SAMPLE_INTERVAL": 86400.0,  # seconds between samples of each operator's S3 usage

@@ -17,6 +17,7 @@ from fedipanel.provider_settings import registry, store
 from fedipanel.providers import mail
 from fedipanel.providers.dns import settings as dns
 from fedipanel.providers.garage import settings as garage
+from fedipanel.providers.garage.admin import Retry as GarageRetry
 from fedipanel.providers.mail import MailSettings
 from fedipanel.providers.proxmox import settings as proxmox
 from fedipanel.providers.proxmox.client import Retry
@@ -160,16 +161,25 @@ def build(
         health_port=int(config["HEALTH_PORT"]),
         health_ca_bundle=config.get("HEALTH_CA_BUNDLE") or None,
         proxmox_retry=Retry(
+            attempts=int(config["PROXMOX_ATTEMPTS"]),
             backoff=float(config["PROXMOX_BACKOFF"]),
             task_poll=float(config["PROXMOX_TASK_POLL"]),
             task_timeout=float(config["PROXMOX_TASK_TIMEOUT"]),
+            timeout=float(config["PROXMOX_TIMEOUT"]),
         ),
         mail=attempt("mail", lambda: mail.from_values(values), None),
         dns=attempt(
             "dns", lambda: dns.from_values(values, timeout=float(config["DNS_TIMEOUT"])), None
         ),
         mail_records=attempt("dns:records", lambda: dns.mail_policy(values), MailRecordPolicy()),
-        garage=garage.from_values(values),
+        garage=garage.from_values(
+            values,
+            GarageRetry(
+                attempts=int(config["GARAGE_ATTEMPTS"]),
+                backoff=float(config["GARAGE_BACKOFF"]),
+                timeout=float(config["GARAGE_TIMEOUT"]),
+            ),
+        ),
         proxmox=attempt(
             "proxmox",
             lambda: proxmox.load(values) if proxmox.is_configured(values) else None,

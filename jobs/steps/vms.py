@@ -10,7 +10,7 @@ from fedipanel.core.resources import MachineSize
 from fedipanel.deployments.systems import MachineBackend
 from fedipanel.machines import addresses
 from fedipanel.providers import ssh_hostkey
-from fedipanel.providers.proxmox import provision
+from fedipanel.providers.proxmox import cloning, provision
 from fedipanel.providers.proxmox.addresses import AddressError
 from fedipanel.providers.proxmox.client import Client, ProxmoxError
 from fedipanel.providers.proxmox.settings import ProxmoxSettings
@@ -70,7 +70,7 @@ def _ensure_vm(
     vm = _find(client, slug, name, facts)
     if vm is None:
         ctx.progress.phase(f"VM {name}: cloning", ctx_progress(ctx))
-        vm = provision.clone(client, settings.cluster, slug, name, say)
+        vm = cloning.clone(client, settings.cluster, slug, name, say)
         say(f"VM {name}: clone {vm.vmid} exists on {vm.node}")
     else:
         say(f"VM {name}: found {vm.vmid} on {vm.node} ({vm.status})")

@@ -7,7 +7,8 @@ field -> 400, as Garage does), answers Garage's error shape `{code, message, reg
 response schemas. Buckets live in a moto S3 server (named after their global alias); the S3
 front verifies each request's SigV4 signature with the key's secret, the region, and the key's
 read / write / owner permission on the bucket before forwarding the request to moto, since moto
-itself accepts any key.
+itself accepts any key. `faults` (tests/fakes/faults.py) makes a seeded share of admin API calls
+fail transiently, some after the work was done.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
+
+from tests.fakes import faults as fault_kinds
+from tests.fakes.faults import Faults
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 SPEC: dict[str, Any] = json.loads((REFERENCE / "garage_admin_v2_subset.json").read_text())[
@@ -124,6 +128,7 @@ class FakeGarage:
         self.calls: list[tuple[str, dict[str, str], Any]] = []
         self.lock = threading.RLock()
         self.fail_next: dict[str, tuple[int, str]] = {}  # operation -> (status, code)
+        self.faults: Faults | None = None
         self.root = boto3.client(
             "s3",
             endpoint_url=self.moto_url,
@@ -439,6 +444,18 @@ class _AdminHandler(_Quiet):
     def _handle(self) -> None:
         url = urllib.parse.urlsplit(self.path)
         raw = self._body()
+        faults = self.garage.faults
+        fault = faults.draw(f"{self.command} {url.path}") if faults is not None else None
+        if fault in fault_kinds.BEFORE:
+            return fault_kinds.before(self, fault)
+        status, payload = self._outcome(url, raw)
+        if fault is not None and faults is not None:
+            return fault_kinds.after(
+                self, fault, faults.slow, lambda: self._send(status, payload, "application/json")
+            )
+        return self._send(status, payload, "application/json")
+
+    def _outcome(self, url: urllib.parse.SplitResult, raw: bytes) -> tuple[int, bytes]:
         try:
             if self.headers.get("Authorization") != f"Bearer {self.garage.token}":
                 raise ApiError(403, "Forbidden", "Forbidden: Invalid authorization token")
@@ -451,10 +468,8 @@ class _AdminHandler(_Quiet):
                 check_schema(result, schema, f"{operation} response", strict=True)
         except ApiError as exc:
             error = {"code": exc.code, "message": exc.message, "region": REGION, "path": url.path}
-            self._send(exc.status, json.dumps(error).encode(), "application/json")
-            return
-        payload = b"" if result is None else json.dumps(result).encode()
-        self._send(200, payload, "application/json")
+            return exc.status, json.dumps(error).encode()
+        return 200, b"" if result is None else json.dumps(result).encode()
 
     def _operation(self, path: str) -> tuple[str, dict[str, Any]]:
         for name, spec in SPEC.items():

@@ -4,7 +4,8 @@ Token auth, asynchronous UPID tasks, clone locks, clone/config/resize/status/del
 and, for each started VM, a real `sshd` listening on the VM's cloud-init address, so that
 "wait until SSH answers" and ssh-keyscan work for real. Each VM's disk is a directory that
 survives shutdown, stop and start and goes when the VM is destroyed; SSH sessions on the VM find
-it in `$FAKE_VM_DISK`. Knobs let tests inject failures.
+it in `$FAKE_VM_DISK`. Knobs let tests inject failures; `faults` (tests/fakes/faults.py) makes
+a seeded share of authenticated API calls fail transiently, some after the work was done.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from tests.fakes import faults as fault_kinds
 from tests.fakes import pve_schema
+from tests.fakes.faults import Faults
 
 TOKEN_ID = "fedipanel@pve!panel"
 TOKEN_SECRET = "0b7e2f8c-5a3d-4f1e-9c2b-7d6e5f4a3b21"
@@ -106,6 +109,7 @@ class FakeProxmox:
         self.ssh_port = ssh_port
         self.sshd = sshd
         self.knobs = Knobs()
+        self.faults: Faults | None = None
         self.lock = threading.RLock()
         self.vms: dict[int, FakeVm] = {}
         self.tasks: dict[str, Task] = {}
@@ -714,12 +718,22 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             values.update(parse_qsl(body.decode(), keep_blank_values=True))
         path = "/".join(unquote(p) for p in parts.path.split("/"))
+        faults = self.proxmox.faults
+        fault = faults.draw(f"{method} {path}") if faults is not None else None
+        if fault in fault_kinds.BEFORE:
+            return fault_kinds.before(self, fault)
         try:
             data = self.proxmox.handle(method, path, values, self.headers.get("Authorization"))
         except ApiError as exc:
             self.proxmox.rejected.append((method, path, exc.status, exc.message))
-            return self._answer(exc.status, exc.message, None, exc.errors)
-        return self._answer(200, "OK", data, None)
+            status, reason, data, errors = exc.status, exc.message, None, exc.errors
+        else:
+            status, reason, errors = 200, "OK", None
+        if fault is not None and faults is not None:
+            return fault_kinds.after(
+                self, fault, faults.slow, lambda: self._answer(status, reason, data, errors)
+            )
+        return self._answer(status, reason, data, errors)
 
     def _answer(self, status: int, reason: str, data: Any, errors: dict[str, str] | None) -> None:
         payload: dict[str, Any] = {"data": data}

@@ -3,26 +3,19 @@
 Every request carries `Authorization: Bearer <admin token>`; error answers are JSON
 `{code, message, region, path}` and become a `GarageError` with a plain message. Neither the
 token nor any secret access key is ever put into an exception or a log line.
+
+A bucket whose creation may have happened without an answer is looked up by its alias, a key by
+its name, before either is asked for again (see `transport`).
 """
 
 from __future__ import annotations
 
-import json
-import ssl
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from fedipanel.providers.garage.transport import GarageError, Retry, Transport
 
-class GarageError(Exception):
-    """Garage refused or could not be reached; the message says which and why."""
-
-    def __init__(self, message: str, status: int | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
+__all__ = ["BucketInfo", "GarageAdmin", "GarageError", "KeyInfo", "Retry"]
 
 
 @dataclass(frozen=True)
@@ -47,72 +40,8 @@ class KeyInfo:
     secret: str | None = None
 
 
-class GarageAdmin:
+class GarageAdmin(Transport):
     """The admin API of one Garage cluster."""
-
-    def __init__(self, url: str, token: str, timeout: float = 10.0) -> None:
-        self.url = url.rstrip("/")
-        self._token = token
-        self.timeout = timeout
-
-    def __repr__(self) -> str:  # never show the token
-        return f"GarageAdmin({self.url!r})"
-
-    # -- plumbing ---------------------------------------------------------------------------
-
-    def _call(
-        self,
-        method: str,
-        operation: str,
-        query: dict[str, str] | None = None,
-        body: dict[str, Any] | None = None,
-    ) -> Any:
-        url = f"{self.url}/v2/{operation}"
-        if query:
-            url += "?" + urllib.parse.urlencode(query)
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - http(s) URL from settings
-        request.add_header("Authorization", f"Bearer {self._token}")
-        request.add_header("Accept", "application/json")
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                raw = response.read()
-        except urllib.error.HTTPError as exc:
-            raise self._http_error(operation, exc) from None
-        except urllib.error.URLError as exc:
-            raise GarageError(_unreachable(self.url, exc.reason)) from None
-        except (TimeoutError, OSError) as exc:
-            raise GarageError(_unreachable(self.url, exc)) from None
-        if not raw:
-            return None
-        try:
-            return json.loads(raw)
-        except ValueError:
-            raise GarageError(
-                f"Garage admin API at {self.url} answered {operation} with something that is "
-                "not JSON: is this the admin port (3903), not the S3 port?"
-            ) from None
-
-    def _http_error(self, operation: str, exc: urllib.error.HTTPError) -> GarageError:
-        code = message = None
-        try:
-            payload = json.loads(exc.read() or b"{}")
-            if isinstance(payload, dict):
-                code, message = payload.get("code"), payload.get("message")
-        except ValueError:
-            pass
-        if exc.code in (401, 403):
-            text = (
-                f"Garage admin API at {self.url} refused the admin token ({exc.code}): "
-                "check FEDIPANEL_GARAGE_ADMIN_TOKEN"
-            )
-        else:
-            text = f"Garage refused {operation} ({exc.code}{f' {code}' if code else ''})"
-            if message:
-                text += f": {message}"
-        return GarageError(text, exc.code, code)
 
     # -- operations ---------------------------------------------------------------------------
 
@@ -140,8 +69,17 @@ class GarageAdmin:
             raise
 
     def create_bucket(self, alias: str) -> BucketInfo:
-        """Create a bucket with a global alias."""
-        return _bucket(self._call("POST", "CreateBucket", body={"globalAlias": alias}))
+        """Create a bucket with a global alias (found again by it after a lost answer)."""
+
+        def find() -> Any:
+            try:
+                return self._call("GET", "GetBucketInfo", {"globalAlias": alias})
+            except GarageError as exc:
+                if exc.status == 404:
+                    return None
+                raise
+
+        return _bucket(self._create("CreateBucket", {"globalAlias": alias}, find))
 
     def update_bucket(
         self,
@@ -161,8 +99,12 @@ class GarageAdmin:
         return _bucket(self._call("POST", "UpdateBucket", {"id": bucket_id}, body))
 
     def delete_bucket(self, bucket_id: str) -> None:
-        """Delete an empty bucket."""
-        self._call("POST", "DeleteBucket", {"id": bucket_id})
+        """Delete an empty bucket; one already gone (a retry after a lost answer) is fine."""
+        try:
+            self._call("POST", "DeleteBucket", {"id": bucket_id})
+        except GarageError as exc:
+            if exc.status != 404:
+                raise
 
     def list_keys(self) -> list[KeyInfo]:
         """Return every access key (without secrets)."""
@@ -189,8 +131,19 @@ class GarageAdmin:
         return str(secret)
 
     def create_key(self, name: str) -> KeyInfo:
-        """Create an access key with a name; the answer holds its secret."""
-        info = self._call("POST", "CreateKey", body={"name": name})
+        """Create an access key with a name; the answer holds its secret.
+
+        Garage does not refuse a second key of the same name, so after an ambiguous failure
+        the key is looked for by name (with its secret) before another is asked for.
+        """
+
+        def find() -> Any:
+            found = self.key_by_name(name)
+            if found is None:
+                return None
+            return self._call("GET", "GetKeyInfo", {"id": found.id, "showSecretKey": "true"})
+
+        info = self._create("CreateKey", {"name": name}, find)
         return KeyInfo(info["accessKeyId"], info.get("name") or name, info.get("secretAccessKey"))
 
     def allow(self, bucket_id: str, key_id: str, *, read: bool, write: bool) -> BucketInfo:
@@ -210,8 +163,12 @@ class GarageAdmin:
         self._call("POST", "DenyBucketKey", body=body)
 
     def delete_key(self, key_id: str) -> None:
-        """Delete an access key."""
-        self._call("POST", "DeleteKey", {"id": key_id})
+        """Delete an access key; one already gone (a retry after a lost answer) is fine."""
+        try:
+            self._call("POST", "DeleteKey", {"id": key_id})
+        except GarageError as exc:
+            if exc.status != 404:
+                raise
 
 
 def _bucket(info: dict[str, Any]) -> BucketInfo:
@@ -226,9 +183,3 @@ def _bucket(info: dict[str, Any]) -> BucketInfo:
         objects=int(info.get("objects") or 0),
         bytes=int(info.get("bytes") or 0),
     )
-
-
-def _unreachable(url: str, reason: object) -> str:
-    if isinstance(reason, ssl.SSLError):
-        return f"Garage admin API at {url}: TLS failed ({reason}); check the URL's scheme"
-    return f"Garage admin API at {url} is unreachable ({reason})"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fedipanel.core.sections import Section, SettingField, Values
 from fedipanel.core.validators import check_url, is_digits, problem
-from fedipanel.providers.garage.admin import GarageAdmin, GarageError
+from fedipanel.providers.garage.admin import GarageAdmin, GarageError, Retry
 from fedipanel.providers.garage.s3 import Credentials, S3Error, list_buckets
 
 DEFAULT_REGION = "garage"
@@ -60,9 +60,10 @@ class GarageSettings:
     admin_url: str
     admin_token: str
     quota_gib: int | None
+    retry: Retry = field(default_factory=Retry)
 
     def admin(self) -> GarageAdmin:
-        return GarageAdmin(self.admin_url, self.admin_token)
+        return GarageAdmin(self.admin_url, self.admin_token, self.retry)
 
     def credentials(self, key_id: str, secret: str) -> Credentials:
         return Credentials(self.endpoint, self.region, key_id, secret)
@@ -71,7 +72,7 @@ class GarageSettings:
         return f"GarageSettings({self.endpoint!r}, {self.admin_url!r}, token=***)"
 
 
-def from_values(values: Values) -> GarageSettings | None:
+def from_values(values: Values, retry: Retry | None = None) -> GarageSettings | None:
     """Return the Garage settings, or None when S3 endpoint, admin URL or token is missing."""
     endpoint, admin_url, token = (
         values.get("S3_ENDPOINT"),
@@ -88,6 +89,7 @@ def from_values(values: Values) -> GarageSettings | None:
         admin_url=admin_url.rstrip("/"),
         admin_token=token,
         quota_gib=int(quota) if quota and is_digits(quota.strip()) else None,
+        retry=retry or Retry(),
     )
 
 
@@ -112,7 +114,8 @@ def validate(values: Values) -> dict[str, str]:
 
 def test_connection(values: Values) -> list[str]:
     """Check the admin API and the S3 API with a short-lived key; answer what is wrong."""
-    settings = from_values(values)
+    # One try each: the provider is waiting for the answer.
+    settings = from_values(values, Retry(attempts=1))
     if settings is None:
         missing = [
             f.label

@@ -1,4 +1,11 @@
-"""A thin proxmoxer wrapper: token auth, form values Proxmox accepts, tasks, retries, errors."""
+"""A thin proxmoxer wrapper: token auth, form values Proxmox accepts, tasks, retries, errors.
+
+Reads and calls that set a state (config, resize, start, stop, delete) are tried again plainly
+after a transient failure. A call that creates something (`create`) is never tried again
+blindly after a failure that may have come after Proxmox did the work (a time-out, a reset
+connection, a gateway's 502/503/504): it raises a ProxmoxError marked `ambiguous`, and the
+caller looks for what it may have created before asking again.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from proxmoxer import ProxmoxAPI, ResourceException
 
 log = logging.getLogger(__name__)
@@ -27,10 +35,12 @@ _PERMANENT = re.compile(r"does not exist|already exists|not supported|permission
 class ProxmoxError(Exception):
     """Proxmox refused or failed; the message is Proxmox's own, for the provider and operator."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, *, ambiguous: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        # The request may have been carried out although no answer said so.
+        self.ambiguous = ambiguous
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,7 @@ class Retry:
     max_backoff: float = 30.0
     task_poll: float = 1.0
     task_timeout: float = 900.0
+    timeout: float | None = None  # seconds one request may take (None: the connection's)
 
 
 class Client:
@@ -105,7 +116,7 @@ class Client:
             token_name=token_name,
             token_value=connection.token_secret,
             verify_ssl=connection.verify,
-            timeout=connection.timeout,
+            timeout=self.retry.timeout or connection.timeout,
             backend="https",
         )
 
@@ -127,7 +138,15 @@ class Client:
         """DELETE a path with query parameters."""
         return self._call("DELETE", path, form(params))
 
-    def _call(self, method: str, path: str, values: dict[str, str]) -> Any:
+    def create(self, path: str, **data: Any) -> Any:
+        """POST a call that creates something; an ambiguous failure is raised, not retried."""
+        return self._call("POST", path, form(data), creates=True)
+
+    def pause(self, seconds: float) -> None:
+        """Wait between two tries (tests make this instant)."""
+        self._sleep(seconds)
+
+    def _call(self, method: str, path: str, values: dict[str, str], creates: bool = False) -> Any:
         resource = self._api(path.strip("/"))
         delay = self.retry.backoff
         for attempt in range(1, self.retry.attempts + 1):
@@ -141,19 +160,23 @@ class Client:
                 return resource.put(**values)
             except ResourceException as exc:
                 error = _error(exc)
-                transient = exc.status_code in {502, 503, 504} or (
+                transient = error.ambiguous or (
                     exc.status_code >= 500
                     and not _PERMANENT.search(error.message)
                     and (method == "GET" or _TRANSIENT.search(error.message) is not None)
                 )
-                if not transient or attempt == self.retry.attempts:
+                if not transient or attempt == self.retry.attempts or (creates and error.ambiguous):
                     raise error from None
             except requests.exceptions.SSLError as exc:
                 raise ProxmoxError(f"TLS failure talking to Proxmox: {_reason(exc)}") from None
             except requests.exceptions.RequestException as exc:
-                if attempt == self.retry.attempts:
-                    raise ProxmoxError(f"cannot reach Proxmox: {_reason(exc)}") from None
-                error = ProxmoxError(str(exc))
+                sent = not _never_sent(exc)
+                error = ProxmoxError(
+                    f"{'no answer from' if sent else 'cannot reach'} Proxmox: {_reason(exc)}",
+                    ambiguous=sent,
+                )
+                if attempt == self.retry.attempts or (creates and sent):
+                    raise error from None
             log.warning(
                 "Proxmox %s %s failed (%s); trying again in %.1fs",
                 method,
@@ -185,15 +208,30 @@ class Client:
             self._sleep(poll)
             poll = min(poll * 1.5, 5.0)
 
-    def run(self, node: str, what: str, start: Callable[[], Any]) -> None:
-        """Start a task and wait for it; a task that failed on a lock time-out is run again."""
+    def run(
+        self,
+        node: str,
+        what: str,
+        start: Callable[[], Any],
+        done: Callable[[], bool] | None = None,
+    ) -> None:
+        """Start a task and wait for it; a task that failed on a lock time-out is run again.
+
+        `done` tells whether the wanted state holds anyway: a call retried after its answer was
+        lost may start a second task that fails ("already running", "does not exist") because
+        the first one did the work.
+        """
         delay = self.retry.backoff
         for attempt in range(1, self.retry.attempts + 1):
             try:
                 self.wait(node, start(), what)
                 return
             except ProxmoxError as exc:
-                if attempt == self.retry.attempts or not _TRANSIENT.search(exc.message):
+                if done is not None and done():
+                    log.info("%s: done after all (%s)", what, exc.message)
+                    return
+                retry = exc.ambiguous or _TRANSIENT.search(exc.message) is not None
+                if attempt == self.retry.attempts or not retry:
                     raise
                 log.warning("%s; trying again in %.1fs", exc.message, delay)
             self._sleep(delay)
@@ -201,6 +239,13 @@ class Client:
 
 
 def _error(exc: ResourceException) -> ProxmoxError:
+    if exc.status_code in _GATEWAY:
+        # A proxy's answer: the request may or may not have reached Proxmox.
+        return ProxmoxError(
+            f"Proxmox answered {exc.status_code} {_GATEWAY[exc.status_code]}",
+            exc.status_code,
+            ambiguous=True,
+        )
     # Proxmox puts its message in the HTTP reason phrase and parameter errors in `errors`.
     text = str(exc.content or exc.status_message or "").strip()
     if exc.errors:
@@ -213,6 +258,17 @@ def _error(exc: ResourceException) -> ProxmoxError:
     elif exc.status_code == 403:
         text = f"the API token lacks a permission ({text})"
     return ProxmoxError(text, exc.status_code)
+
+
+_GATEWAY = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+
+
+def _never_sent(exc: requests.exceptions.RequestException) -> bool:
+    """Tell whether the request certainly never reached the server (no connection was made)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
 def _reason(exc: Exception) -> str:

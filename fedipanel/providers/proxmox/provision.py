@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -123,80 +122,6 @@ def vm_at(client: Client, node: str, vmid: int) -> Vm | None:
     return Vm(vmid, node, str(status.get("name") or ""), status.get("status"), status.get("lock"))
 
 
-def roomiest_node(client: Client, nodes: tuple[str, ...]) -> str:
-    """Return the configured online node with the most free memory."""
-    candidates = [
-        row
-        for row in client.get("nodes")
-        if row.get("status") == "online" and (not nodes or row.get("node") in nodes)
-    ]
-    if not candidates:
-        raise ProxmoxError(f"none of the nodes {', '.join(nodes) or '(any)'} is online")
-    best = max(candidates, key=lambda r: int(r.get("maxmem") or 0) - int(r.get("mem") or 0))
-    return str(best["node"])
-
-
-def template_node(client: Client, template: int) -> str:
-    """Return the node that holds the template."""
-    for row in client.get("cluster/resources", type="vm"):
-        if int(row.get("vmid") or 0) == template:
-            if not row.get("template"):
-                raise ProxmoxError(f"VM {template} is not a template")
-            return str(row["node"])
-    raise ProxmoxError(f"template VM {template} does not exist")
-
-
-def clone(
-    client: Client, cluster: Cluster, slug: str, machine: str, say: Say, max_collisions: int = 5
-) -> Vm:
-    """Make a full clone of the template on the roomiest node; retry when the id was taken."""
-    source = template_node(client, cluster.template)
-    target = roomiest_node(client, cluster.nodes)
-    name = vm_name(slug, machine)
-    for _ in range(max_collisions):
-        vmid = int(client.get("cluster/nextid"))
-        say(f"VM {name}: cloning template {cluster.template} as {vmid} on {target}")
-        try:
-            upid = client.post(
-                f"nodes/{source}/qemu/{cluster.template}/clone",
-                newid=vmid,
-                name=name,
-                full=True,
-                storage=cluster.storage,
-                pool=cluster.pool,
-                target=target if target != source else None,
-                description=description(slug, machine),
-            )
-        except ProxmoxError as exc:
-            if "already exists" in exc.message:
-                say(f"VM {name}: id {vmid} was taken meanwhile; asking for another")
-                continue
-            raise
-        say(f"VM {name}: waiting for the clone task")
-        try:
-            client.wait(source, upid, f"cloning VM {name}")
-        except ProxmoxError as exc:
-            if "already exists" in exc.message:
-                say(f"VM {name}: id {vmid} was taken meanwhile; asking for another")
-                continue
-            raise
-        wait_unlocked(client, target, vmid, name, say)
-        return Vm(vmid, target, name)
-    raise ProxmoxError(f"could not find a free VM id for {name} after {max_collisions} tries")
-
-
-def wait_unlocked(client: Client, node: str, vmid: int, name: str, say: Say) -> None:
-    """Wait until the clone lock is gone from the new VM."""
-    deadline = time.monotonic() + client.retry.task_timeout
-    while True:
-        config = client.get(f"nodes/{node}/qemu/{vmid}/config")
-        if not config.get("lock"):
-            return
-        if time.monotonic() > deadline:
-            raise ProxmoxError(f"VM {name} is still locked ({config['lock']})")
-        client._sleep(client.retry.task_poll)
-
-
 def configure(
     client: Client,
     cluster: Cluster,
@@ -258,6 +183,9 @@ def grow_disk(client: Client, vm: Vm, size_gib: int) -> bool:
         lambda: client.put(
             f"nodes/{vm.node}/qemu/{vm.vmid}/resize", disk=DISK, size=f"{size_gib}G"
         ),
+        done=lambda: (
+            (disk_gib(client.get(f"nodes/{vm.node}/qemu/{vm.vmid}/config")) or 0) >= size_gib
+        ),
     )
     return True
 
@@ -271,6 +199,7 @@ def start(client: Client, vm: Vm) -> bool:
         vm.node,
         f"starting VM {vm.name}",
         lambda: client.post(f"nodes/{vm.node}/qemu/{vm.vmid}/status/start"),
+        done=lambda: _status(client, vm) == "running",
     )
     return True
 
@@ -338,6 +267,7 @@ def delete_vm(client: Client, vm: Vm, say: Say) -> None:
             vm.node,
             f"stopping VM {vm.name}",
             lambda: client.post(f"nodes/{vm.node}/qemu/{vm.vmid}/status/stop"),
+            done=lambda: _status(client, vm) in (None, "stopped"),
         )
     say(f"VM {vm.name}: deleting ({vm.vmid}, with its disks)")
     client.run(
@@ -346,4 +276,11 @@ def delete_vm(client: Client, vm: Vm, say: Say) -> None:
         lambda: client.delete(
             f"nodes/{vm.node}/qemu/{vm.vmid}", purge=True, **{"destroy-unreferenced-disks": True}
         ),
+        done=lambda: vm_at(client, vm.node, vm.vmid) is None,
     )
+
+
+def _status(client: Client, vm: Vm) -> str | None:
+    """Return the VM's power state, or None when it is gone."""
+    current = vm_at(client, vm.node, vm.vmid)
+    return None if current is None else current.status
