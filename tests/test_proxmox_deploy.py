@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -10,17 +11,20 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from fedipanel.accounts.users import find_user
+from fedipanel.core.resources import MachineSize
 from fedipanel.db import db
 from fedipanel.deployments.models import Deployment
 from fedipanel.machines.models import AddressLease
 from fedipanel.machines.quota import Usage, set_quota
+from fedipanel.parameters.pins import pin_sizes
 from fedipanel.provider_settings import store
 from fedipanel.provider_settings.registry import section
 from fedipanel.providers.proxmox.client import Retry
 from fedipanel.resources.models import RecordedResource
 from fedipanel.settings import effective
 from tests.fakes.proxmox import TOKEN_SECRET, FakeProxmox
-from tests.helpers import Api, sample_config, wait_for_jobs
+from tests.helpers import Api, Factory, sample_config, wait_for_jobs
 from tests.plugins.proxmox import panel_settings
 
 # Starts programs of its own (sshd, nix, nixops4's fake): not in `make test-fast`.
@@ -136,9 +140,11 @@ def test_adding_resizing_and_removing_services_across_two_deployments(
     assert _deploy(app, operator_api)["status"] == "succeeded"
     peertube = _facts(app)["peertube"]
     with app.app_context():
-        sec = section("sizes")
-        assert sec is not None
-        store.save(sec, {"SIZE_MASTODON": "6/12288/50"})
+        # A new size reaches a deployed operator through a rollout, which pins it like this.
+        user = find_user("op@acme.example")
+        assert user is not None
+        pin_sizes(user.id, {"mastodon": MachineSize(6, 12288, 50)}, replace=True)
+        db.session.commit()
     services = {
         "mastodon": {"enable": True},
         "pixelfed": {"enable": True},
@@ -181,7 +187,7 @@ def test_adding_resizing_and_removing_services_across_two_deployments(
 
 
 def test_a_disk_shrink_is_refused_in_the_plan(
-    app: Flask, operator_api: Api, fake_pve: FakeProxmox
+    app: Flask, operator_api: Api, fake_pve: FakeProxmox, factory: Factory
 ) -> None:
     operator_api.put("/configuration", sample_config())
     assert _deploy(app, operator_api)["status"] == "succeeded"
@@ -189,9 +195,34 @@ def test_a_disk_shrink_is_refused_in_the_plan(
         sec = section("sizes")
         assert sec is not None
         store.save(sec, {"SIZE_MASTODON": "4/8192/20"})
+    # The settings page's sizes reach a deployed operator only through a rollout.
+    plan = operator_api.post("/plan").get_json()
+    assert plan["refusals"] == []
+    provider = Api(operator_api.client, factory.token(factory.provider()))
+    deadline = (datetime.now(UTC) + timedelta(days=10)).isoformat()
+    smaller = {"mastodon": {"cores": 4, "memoryMib": 8192, "diskGib": 20}}
+    rollout = provider.post(
+        "/rollouts",
+        {
+            "title": "Smaller",
+            "reason": "Cheaper",
+            "deadline": deadline,
+            "change": {"kind": "sizes", "sizes": smaller},
+        },
+    )
+    assert rollout.status_code == 201, rollout.get_json()
+    board = provider.get(f"/rollouts/{rollout.get_json()['id']}").get_json()
+    (target,) = board["operators"]
+    assert target["state"] == "blocked"
+    assert "cannot shrink from 40 GiB to 20 GiB" in target["detail"]
+    before = len(fake_pve.requests)
+    with app.app_context():
+        user = find_user("op@acme.example")
+        assert user is not None
+        pin_sizes(user.id, {"mastodon": MachineSize(4, 8192, 20)}, replace=True)
+        db.session.commit()
     plan = operator_api.post("/plan").get_json()
     assert "cannot shrink from 40 GiB to 20 GiB" in plan["refusals"][0]
-    before = len(fake_pve.requests)
     response = operator_api.post("/deployments")
     assert response.status_code == 422
     assert response.get_json()["errors"][0]["loc"] == ["plan"]
@@ -204,8 +235,6 @@ def test_a_deployment_beyond_the_quota_is_refused_with_nothing_created(
     operator_api.put("/configuration", sample_config())
     with app.app_context():
         operator_id = db.session.scalar(select(func.min(RecordedResource.operator_id)))
-        from fedipanel.accounts.users import find_user
-
         user = find_user("op@acme.example")
         assert user is not None
         assert operator_id is None
@@ -358,8 +387,6 @@ def test_the_worker_checks_the_quota_again_before_creating_anything(
     response = operator_api.post("/deployments")
     assert response.status_code == 202
     with app.app_context():
-        from fedipanel.accounts.users import find_user
-
         user = find_user("op@acme.example")
         assert user is not None
         set_quota(user.id, Usage(vms=1, cores=None, memory_mib=None, disk_gib=None))
