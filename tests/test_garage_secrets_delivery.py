@@ -78,7 +78,8 @@ def test_secrets_reach_the_machine_over_ssh_and_unused_ones_are_removed(
         assert stat.S_IMODE(path.stat().st_mode) == 0o400
         assert (path.stat().st_uid, path.stat().st_gid) == (0, 0)
     assert any(
-        "secrets on mastodon: written dkim.private, mastodon-s3.env, smtp-sasl-passwords" in line
+        "secrets on mastodon: written dkim.private, mastodon-admin-password, mastodon-s3.env, "
+        "smtp-sasl-passwords" in line
         for line in result["log"]
     )
     assert key.secret not in "\n".join(result["log"])
@@ -86,7 +87,8 @@ def test_secrets_reach_the_machine_over_ssh_and_unused_ones_are_removed(
     again = _deploy(app, operator_api)
     assert again["status"] == "succeeded", again["error"]
     assert any(
-        "unchanged dkim.private, mastodon-s3.env, smtp-sasl-passwords" in line
+        "unchanged dkim.private, mastodon-admin-password, mastodon-s3.env, smtp-sasl-passwords"
+        in line
         for line in again["log"]
     )
 
@@ -96,7 +98,8 @@ def test_secrets_reach_the_machine_over_ssh_and_unused_ones_are_removed(
     assert third["status"] == "succeeded", third["error"]
     assert sorted(p.name for p in keys_dir.iterdir()) == [
         "dkim.private",
+        "pixelfed-admin-password",
         "pixelfed-s3.env",
         "smtp-sasl-passwords",
     ]
-    assert any("removed mastodon-s3.env" in line for line in third["log"])
+    assert any("removed mastodon-admin-password, mastodon-s3.env" in line for line in third["log"])
