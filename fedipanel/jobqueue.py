@@ -166,7 +166,11 @@ class RedisQueue:
         """Nothing to stop: the workers run the reaper."""
 
     def enqueue_at(self, moment: datetime, job: str, *args: Any) -> None:
-        """Hand the job to RQ's scheduler (workers run with it: `fedipanel worker`)."""
+        """Hand the job to RQ's scheduler (workers run with it: `fedipanel worker`); a moment
+        already past is queued at once, whether a scheduler runs yet or not."""
+        if _naive_utc(moment) <= utcnow():
+            self.enqueue(job, *args)
+            return
         rq_queue = Queue(QUEUE_NAME, connection=self.connection())
         rq_queue.enqueue_at(
             _naive_utc(moment).replace(tzinfo=UTC), job, *args, job_timeout=self._job_timeout

@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 from redis import Redis
 from rq.registry import ScheduledJobRegistry
+from rq.scheduler import RQScheduler
 from sqlalchemy import select
 
 from fedipanel.db import db
@@ -95,10 +96,13 @@ def test_update_starts_at_its_time_after_workers_and_web_restart(
             scheduled.remove(job_id, delete_job=True)
         assert not scheduled.get_job_ids()
     assert started_at(app) is None
+    # A stopped worker's scheduler lock lasts up to a minute (RQ's own expiry), as in production.
+    lock = RQScheduler.get_locking_key(QUEUE_NAME)
+    wait_until(lambda: not redis.exists(lock), 75, "the old scheduler's lock to go", step=0.5)
     workers.start(nixops4="")
     workers.wait_registered(redis, 1)
 
-    begun = wait_until(lambda: started_at(app), AHEAD + 30, "the update to start")
+    begun = wait_until(lambda: started_at(app), AHEAD + 60, "the update to start")
     assert begun >= when  # type: ignore[operator]
     board = wait_until(
         lambda: (
