@@ -12,7 +12,7 @@ import queue
 import threading
 import weakref
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from flask import Flask, current_app
@@ -168,9 +168,13 @@ class RedisQueue:
     def enqueue_at(self, moment: datetime, job: str, *args: Any) -> None:
         """Hand the job to RQ's scheduler (workers run with it: `fedipanel worker`); a moment
         already past is queued at once, whether a scheduler runs yet or not."""
-        if _naive_utc(moment) <= utcnow():
+        moment = _naive_utc(moment)
+        if moment <= utcnow():
             self.enqueue(job, *args)
             return
+        if moment.microsecond:
+            # RQ's scheduler keeps whole seconds: rounding down would run the job too early.
+            moment = moment.replace(microsecond=0) + timedelta(seconds=1)
         rq_queue = Queue(QUEUE_NAME, connection=self.connection())
         rq_queue.enqueue_at(
             _naive_utc(moment).replace(tzinfo=UTC), job, *args, job_timeout=self._job_timeout

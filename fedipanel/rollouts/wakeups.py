@@ -19,9 +19,6 @@ AHEAD = timedelta(days=7)
 
 def wake_at(moment: datetime) -> None:
     """Run the rollout runner at `moment` (naive UTC), by the queue's scheduler."""
-    if moment.microsecond:
-        # RQ's scheduler keeps whole seconds: rounding down would wake the runner too early.
-        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
     try:
         get_queue().enqueue_at(moment, RUN_DUE_JOB)
     except Exception:  # the minute timer catches up; scheduling must not fail a request
