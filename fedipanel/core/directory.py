@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from fedipanel.core import paths
+from fedipanel.core.validators import HOST_PIECE, PORT_PIECE
 
 # Where the bind password goes on a machine (delivered over SSH, mode 0400).
 MASTODON_LDAP_ENV = f"{paths.KEYS_DIR}/mastodon-ldap.env"
@@ -39,8 +40,30 @@ API_SYNCED_SERVICES = ("peertube",)
 # framagit.org/framasoft/peertube/official-plugins, peertube-plugin-auth-ldap (main.js, 0.0.14).
 PEERTUBE_LDAP_PLUGIN = "peertube-plugin-auth-ldap"
 
-_DN = re.compile(r"^[^=,]+=[^,]*(,[^=,]+=[^,]*)*$")
-_ATTRIBUTE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,63}$")
+# Every rule of a directory's fields as a pattern; the API document states the same patterns.
+URL_PATTERN = rf"^ldaps?://{HOST_PIECE}(:{PORT_PIECE})?/?$"
+_RDN = r"[^=,\n\r\x00]+=[^,\n\r\x00]*"
+DN_PATTERN = rf"^{_RDN}(,{_RDN})*$"
+GROUP_PATTERN = rf"^({_RDN}(,{_RDN})*)?$"
+ATTRIBUTE_PATTERN = r"^[A-Za-z][A-Za-z0-9-]{0,63}$"
+FILTER_DEPTH = 8
+CA_PATTERN = r"^([^\x00]*-----BEGIN CERTIFICATE-----[^\x00]*)?$"
+
+
+def _balanced(depth: int) -> str:
+    """Return a pattern of text whose parentheses pair up, nested at most `depth` deep."""
+    inner = r"[^()\x00]*"
+    for _ in range(depth - 1):
+        inner = rf"([^()\x00]|\({inner}\))*"
+    return inner
+
+
+FILTER_PATTERN = rf"^\({_balanced(FILTER_DEPTH)}\)$"
+_URL = re.compile(URL_PATTERN)
+_DN = re.compile(DN_PATTERN)
+_GROUP = re.compile(GROUP_PATTERN)
+_ATTRIBUTE = re.compile(ATTRIBUTE_PATTERN)
+_FILTER = re.compile(FILTER_PATTERN)
 # Account names the services accept (Mastodon: letters, digits and underscores).
 USERNAME = re.compile(r"^[A-Za-z0-9_]{1,30}$")
 
@@ -88,23 +111,20 @@ class DirectoryInputError(ValueError):
 
 def check_directory(directory: Directory) -> Directory:
     """Return the directory if every field is usable; raise DirectoryInputError naming one."""
-    parts = urlsplit(directory.url)
-    if parts.scheme.lower() not in ("ldap", "ldaps") or not parts.hostname:
-        raise DirectoryInputError("url", "must look like ldaps://host[:port] or ldap://host[:port]")
-    try:
-        parts.port  # noqa: B018 - raises on a port that is not a number in range
-    except ValueError:
-        raise DirectoryInputError("url", "the port must be a number from 1 to 65535") from None
-    if parts.username or parts.password or parts.path.strip("/") or parts.query:
-        raise DirectoryInputError("url", "give only the scheme, host and port")
+    if not _URL.fullmatch(directory.url):
+        raise DirectoryInputError(
+            "url", "must look like ldaps://host[:port] or ldap://host[:port] (port 1 to 65535)"
+        )
     for field, value in (("bindDn", directory.bind_dn), ("baseDn", directory.base_dn)):
-        if not _DN.fullmatch(value) or any(c in value for c in "\n\r\0"):
+        if not _DN.fullmatch(value):
             raise DirectoryInputError(field, "must be a DN such as cn=panel,dc=acme,dc=example")
-    if directory.admin_group and not _DN.fullmatch(directory.admin_group):
+    if not _GROUP.fullmatch(directory.admin_group):
         raise DirectoryInputError("adminGroup", "must be the DN of a group, or empty")
-    text = directory.user_filter
-    if not (text.startswith("(") and text.endswith(")")) or text.count("(") != text.count(")"):
-        raise DirectoryInputError("userFilter", "must be an LDAP filter in parentheses")
+    if not _FILTER.fullmatch(directory.user_filter):
+        raise DirectoryInputError(
+            "userFilter",
+            f"must be an LDAP filter in parentheses that pair up (at most {FILTER_DEPTH} deep)",
+        )
     for field, value in (
         ("usernameAttribute", directory.username_attribute),
         ("emailAttribute", directory.email_attribute),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
@@ -9,9 +11,15 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from fedipanel.core.registry import SERVICE_NAMES
 from fedipanel.core.resources import MachineSize
 from fedipanel.core.sizes import checked
+from fedipanel.core.validators import DATE_TIME
 
 MAX_OPERATORS = 10_000
 MAX_NOTICE_HOURS = 90 * 24
+
+
+# Text with something besides white space, and no control character but newlines and tabs.
+# (Python's re: its \s is str.strip()'s white space.)
+TEXT = re.compile(r"^[^\x00-\x08\x0b-\x1f]*[^\s\x00-\x08\x0e-\x1b][^\x00-\x08\x0b-\x1f]*$")
 
 
 class _Strict(BaseModel):
@@ -40,7 +48,9 @@ class Sizes(_Strict):
     """New machine sizes for some services; the others keep theirs."""
 
     kind: Literal["sizes"]
-    sizes: dict[str, Size] = Field(min_length=1)
+    sizes: dict[str, Size] = Field(
+        min_length=1, json_schema_extra={"propertyNames": {"enum": list(SERVICE_NAMES)}}
+    )
 
     @field_validator("sizes")
     @classmethod
@@ -57,16 +67,29 @@ class Pin(_Strict):
     """A new pin of the provider flake's inputs (its flake.lock) for the operators in it."""
 
     kind: Literal["pin"]
-    flakeLock: dict[str, Any] = Field(description="The whole flake.lock document")
+    flakeLock: dict[str, Any] = Field(
+        description="The whole flake.lock document; its `root` names one of its `nodes`",
+        json_schema_extra={
+            "required": ["nodes", "root", "version"],
+            "properties": {
+                "nodes": {"type": "object"},
+                "root": {"type": "string"},
+                "version": {"type": "integer"},
+            },
+        },
+    )
 
     @field_validator("flakeLock")
     @classmethod
     def _looks_like_a_lock(cls, value: dict[str, Any]) -> dict[str, Any]:
-        nodes = value.get("nodes")
+        nodes, version = value.get("nodes"), value.get("version")
+        whole = isinstance(version, int) or (isinstance(version, float) and version.is_integer())
         if not isinstance(nodes, dict) or not isinstance(value.get("root"), str):
             raise ValueError("must be a flake.lock document with 'nodes' and 'root'")
-        if value["root"] not in nodes or not isinstance(value.get("version"), int):
-            raise ValueError("must be a flake.lock document: 'root' names a node, 'version' set")
+        if isinstance(version, bool) or not whole:
+            raise ValueError("must be a flake.lock document: 'version' is a whole number")
+        if value["root"] not in nodes:
+            raise ValueError("must be a flake.lock document: 'root' names one of its 'nodes'")
         return value
 
 
@@ -111,6 +134,10 @@ class Rekey(_Strict):
     kind: Literal["rekey"]
 
 
+OperatorIds = Annotated[
+    list[Annotated[int, Field(ge=1, le=2**63 - 1)]],
+    Field(min_length=1, max_length=MAX_OPERATORS),
+]
 Change = Annotated[Redeploy | Sizes | Pin | Proxmox | Rekey, Field(discriminator="kind")]
 
 
@@ -119,10 +146,15 @@ class RolloutSpec(_Strict):
 
     model_config = ConfigDict(extra="forbid", title="Rollout")
 
-    title: str = Field(min_length=1, max_length=200)
-    reason: str = Field(min_length=1, max_length=4000, description="Shown to operators")
+    title: str = Field(min_length=1, max_length=200, json_schema_extra={"pattern": TEXT.pattern})
+    reason: str = Field(
+        min_length=1,
+        max_length=4000,
+        description="Shown to operators",
+        json_schema_extra={"pattern": TEXT.pattern},
+    )
     deadline: AwareDatetime = Field(description="Every operator is updated before this time")
-    operators: Literal["all"] | list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
+    operators: Literal["all"] | OperatorIds = Field(
         default="all", description='"all", or a list of operator ids'
     )
     batchSize: int = Field(default=1, ge=1, le=MAX_OPERATORS)
@@ -130,23 +162,31 @@ class RolloutSpec(_Strict):
     noticeHours: int = Field(default=72, ge=0, le=MAX_NOTICE_HOURS)
     change: Change
 
+    @field_validator("deadline", mode="before")
+    @classmethod
+    def _date_time(cls, value: Any) -> Any:
+        if isinstance(value, datetime):  # from the page and the command line, already read
+            return value
+        if not isinstance(value, str) or not DATE_TIME.fullmatch(value):
+            raise ValueError("must be a date and time with its offset, e.g. 2027-01-10T02:00:00Z")
+        return value
+
+    @field_validator("deadline")
+    @classmethod
+    def _in_utc_range(cls, value: datetime) -> datetime:
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("must fall between the years 1 and 9999 in UTC") from None
+
     @field_validator("title", "reason")
     @classmethod
     def _printable(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("must not be blank")
-        if any(ord(c) < 32 and c not in "\n\t" for c in value):
-            raise ValueError("must not contain control characters")
-        return value
+        if not TEXT.fullmatch(value):
+            raise ValueError("must not be blank, nor hold control characters but newlines and tabs")
+        return value.strip()
 
     @field_validator("operators")
     @classmethod
     def _some_operators(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            if not value:
-                raise ValueError('list at least one operator, or "all"')
-            if len(value) > MAX_OPERATORS:
-                raise ValueError(f"at most {MAX_OPERATORS} operators")
-            return sorted(set(value))
-        return value
+        return sorted(set(value)) if isinstance(value, list) else value

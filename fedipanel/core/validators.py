@@ -30,7 +30,17 @@ DOMAIN_PATTERN = (
     r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{1,63}|xn--[a-z0-9-]{0,58}[a-z0-9])$"
 )
 DOMAIN_MAX = 200
+# Pieces of URL patterns (no anchors): a host name or IPv4 address, and a TCP port 1-65535.
+_HOST_LABEL_PIECE = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOST_PIECE = rf"{_HOST_LABEL_PIECE}(\.{_HOST_LABEL_PIECE})*"
+PORT_PIECE = (
+    r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+)
 EMAIL_MAX = 254
+# An RFC 3339 date-time (JSON Schema's "date-time" format): its offset is never left out.
+DATE_TIME = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
 _SSH_PUBLIC_KEY = re.compile(
     r"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)"
     r"|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$"

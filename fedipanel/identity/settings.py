@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
-from fedipanel.core.directory import Directory, DirectoryInputError, check_directory
+from fedipanel.core.directory import (
+    CA_PATTERN,
+    Directory,
+    DirectoryInputError,
+    check_directory,
+)
 from fedipanel.crypto import decrypt, encrypt
 from fedipanel.db import db
 from fedipanel.identity.models import DirectorySettings
@@ -39,6 +45,13 @@ _COLUMNS = {
     "caCertificate": "ca_certificate",
 }
 MAX_LENGTH = {"caCertificate": 20000, "userFilter": 1000}
+PASSWORD_MAX = 500
+CA_CERTIFICATE = re.compile(CA_PATTERN)
+
+
+def max_length(name: str) -> int:
+    """Return how many characters a string field may hold."""
+    return MAX_LENGTH.get(name, 500)
 
 
 @dataclass(frozen=True)
@@ -92,21 +105,23 @@ def parse(body: dict[str, Any], current: DirectorySettings | None) -> Connection
                 raise DirectoryInputError(name, "must be true or false")
         elif not isinstance(value, str):
             raise DirectoryInputError(name, "must be a string")
-        else:
-            value = value.strip()
-            if "\0" in value or len(value) > MAX_LENGTH.get(name, 500):
-                raise DirectoryInputError(name, "is too long or holds a NUL character")
+        elif len(value) > max_length(name):
+            raise DirectoryInputError(name, f"must be at most {max_length(name)} characters")
         values[name] = value
     directory = check_directory(_directory(values))
-    password = body.get("bindPassword")
-    if password is None or password == "":
-        if current is None:
-            raise DirectoryInputError("bindPassword", "the bind password is required")
-        password = decrypt(current.bind_password_encrypted)
-    elif not isinstance(password, str) or len(password) > 500 or "\0" in password:
-        raise DirectoryInputError("bindPassword", "must be a string of at most 500 characters")
-    if values["caCertificate"] and "-----BEGIN CERTIFICATE-----" not in values["caCertificate"]:
+    if not CA_CERTIFICATE.fullmatch(values["caCertificate"]):
         raise DirectoryInputError("caCertificate", "must be a PEM certificate, or empty")
+    password = body.get("bindPassword", "")
+    if not isinstance(password, str) or len(password) > PASSWORD_MAX or "\0" in password:
+        raise DirectoryInputError(
+            "bindPassword", f"must be a string of at most {PASSWORD_MAX} characters, no NUL"
+        )
+    if password == "":
+        if current is None:
+            raise DirectoryInputError(
+                "bindPassword", "the bind password is required until one is saved"
+            )
+        password = decrypt(current.bind_password_encrypted)
     return Connection(directory, password, values["caCertificate"])
 
 

@@ -21,10 +21,9 @@ def allow_http() -> bool:
 
 
 def check_url(url: Any) -> str:
-    """Return the URL stripped, or refuse it at `url`."""
+    """Return the URL, or refuse it at `url`."""
     if not isinstance(url, str):
         raise Refused("must be an https:// URL (a string)", loc=("url",))
-    url = url.strip()
     problem = webhook_send.url_problem(url, allow_http_loopback=allow_http())
     if problem:
         raise Refused(f"the webhook URL {problem}", loc=("url",))

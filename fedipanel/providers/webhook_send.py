@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import re
 import secrets
 import socket
 import urllib.error
@@ -13,6 +14,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from standardwebhooks import Webhook
+
+from fedipanel.core.validators import HOST_PIECE, PORT_PIECE
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix Standard Webhooks gives secrets
 MAX_URL = 2000
@@ -27,36 +30,39 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def url_pattern(*, allow_http_loopback: bool) -> str:
+    """Return the pattern every webhook URL matches: HTTPS (HTTP to loopback if allowed).
+
+    ASCII only (an IDN as punycode, other characters %-encoded), no user, no fragment, and a
+    port from 1 to 65535 if any; IPv6 literals are not taken.
+    """
+    https = rf"https://{HOST_PIECE}(:{PORT_PIECE})?"
+    if allow_http_loopback:
+        octet = r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+        loopback = rf"(localhost|127(\.{octet}){{3}})"
+        https = rf"({https}|http://{loopback}(:{PORT_PIECE})?)"
+    return rf"^{https}([/?][\x21\x22\x24-\x7e]*)?$"
 
 
 def url_problem(url: str, *, allow_http_loopback: bool) -> str | None:
-    """Return why `url` cannot be a webhook, or None: HTTPS only (HTTP to loopback if allowed)."""
-    if not url or len(url) > MAX_URL or not url.isprintable() or any(c.isspace() for c in url):
-        return f"must be an https:// URL without spaces (at most {MAX_URL} characters)"
+    """Return why `url` cannot be a webhook, or None (see `url_pattern`)."""
+    if len(url) > MAX_URL:
+        return f"must be at most {MAX_URL} characters"
+    if re.fullmatch(url_pattern(allow_http_loopback=allow_http_loopback), url):
+        return None
+    if any(not c.isascii() or not c.isprintable() or c.isspace() for c in url):
+        return "must not hold spaces or characters beyond ASCII: %-encode them"
     try:
         parts = urlsplit(url)
-        port = parts.port
     except ValueError:
         return "is not a valid URL"
-    host = parts.hostname or ""
-    if parts.scheme not in ("https", "http") or not host:
-        return "must be an https:// URL"
-    if parts.username or parts.password:
+    if "@" in parts.netloc:
         return "must not carry a user name or password: the signature authenticates the panel"
-    if parts.fragment:
+    if "#" in url:
         return "must not have a #fragment"
-    if parts.scheme == "http" and not (allow_http_loopback and _is_loopback(host)):
-        return "must be an https:// URL"
-    if port == 0:
-        return "has no valid port"
-    return None
+    if parts.scheme == "http" and allow_http_loopback:
+        return "must be an https:// URL, or http:// to localhost or 127.x.x.x"
+    return "must be an https:// URL with a host name and a port from 1 to 65535, if any"
 
 
 def _check_public(url: str) -> None:

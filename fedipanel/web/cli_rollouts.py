@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import click
@@ -39,6 +40,14 @@ def _change(text: str) -> Any:
         raise click.BadParameter(f"not JSON: {exc.msg}") from None
 
 
+def _moment(text: str) -> datetime | str:
+    """Read an ISO 8601 time as typed (seconds may be left out); the text if it is none."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+
+
 @rollout.command("create")
 @click.option("--title", required=True)
 @click.option("--reason", required=True, help="Shown to the operators.")
@@ -60,7 +69,7 @@ def create(**options: Any) -> None:
     body = {
         "title": options["title"],
         "reason": options["reason"],
-        "deadline": options["deadline"].replace("Z", "+00:00"),
+        "deadline": _moment(options["deadline"]),
         "operators": _operators(options["operators"]),
         "batchSize": options["batch_size"],
         "failureThreshold": options["failure_threshold"],

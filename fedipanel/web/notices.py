@@ -49,7 +49,7 @@ def read(notice_id: int) -> Response | str:
 @bp.route("/account/webhook", methods=["POST"])
 @operator_required
 def set_webhook() -> Response:
-    url = request.form.get("url", "")
+    url = request.form.get("url", "").strip()
     try:
         row, secret = webhooks.set_webhook(current_account().id, url)
     except Refused as exc:

@@ -14,7 +14,7 @@ from fedipanel.identity import settings as directory
 from fedipanel.identity import sync
 from fedipanel.identity.models import DirectorySync
 from fedipanel.web.api.auth import api_error, api_operator, token_required
-from fedipanel.web.api.params import json_object
+from fedipanel.web.api.params import json_fields, json_object
 from fedipanel.web.audit import audit
 
 bp = Blueprint("identity", __name__)
@@ -55,18 +55,16 @@ def test_identity() -> Any:
     """Test the directory in the body (the saved password if none is given), or the saved one."""
     operator = api_operator()
     body = json_object()
-    current = directory.settings_row(operator.id)
-    if not body:
-        if current is None:
-            return api_error(422, "save a directory first, or send one to test", ["body"])
-        connection = directory.saved_connection(operator.id)
-    else:
+    if body:
         try:
-            connection = directory.parse(body, current)
+            connection = directory.parse(body, directory.settings_row(operator.id))
         except DirectoryInputError as exc:
             return api_error(422, exc.message, [exc.field])
-    if connection is None:
-        return api_error(422, "save a directory first, or send one to test", ["body"])
+    else:
+        saved = directory.saved_connection(operator.id)
+        if saved is None:
+            return api_error(409, "save a directory first, or send one to test", ["identity"])
+        connection = saved
     return jsonify(directory.test_connection(connection).as_json())
 
 
@@ -74,7 +72,7 @@ def test_identity() -> Any:
 @token_required
 def start_sync() -> Any:
     operator = api_operator()
-    json_object()
+    json_fields()
     try:
         row = sync.queue_sync(operator.id, "on demand")
     except sync.SyncRefused as exc:

@@ -11,7 +11,7 @@ from fedipanel.errors import PanelError
 from fedipanel.mail.sending import send_test_mail
 from fedipanel.settings import effective
 from fedipanel.web.api.auth import api_error, api_operator, token_required
-from fedipanel.web.api.params import json_object
+from fedipanel.web.api.params import json_fields
 from fedipanel.web.audit import audit
 from fedipanel.web.errors import status_of
 
@@ -21,7 +21,7 @@ bp = Blueprint("mail", __name__)
 @bp.post("/mail/test")
 @token_required
 def test_mail() -> Any:
-    json_object()
+    json_fields()
     try:
         result = send_test_mail(api_operator(), effective.current())
     except PanelError as exc:

@@ -38,7 +38,7 @@ EMPTY_OBJECT = {
 AUTH_ERRORS = {"401": ERRORS, "403": ERRORS}
 
 
-def openapi_document() -> dict[str, Any]:
+def openapi_document(*, allow_http_webhooks: bool = False) -> dict[str, Any]:
     """Return the OpenAPI document served at /api/v1/openapi.json."""
     config_schema = json_schema()
     defs = config_schema.pop("$defs", {})
@@ -315,7 +315,7 @@ def openapi_document() -> dict[str, Any]:
         rollouts_openapi(ERRORS),
         services_openapi(ERRORS),
         identity_openapi(ERRORS),
-        notices_openapi(ERRORS),
+        notices_openapi(ERRORS, allow_http_loopback=allow_http_webhooks),
     ):
         schemas.update(extra_schemas)
         for path, methods in extra_paths.items():  # one path may gain methods from several

@@ -4,7 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from fedipanel.identity.settings import FIELDS
+from fedipanel.core.directory import (
+    ATTRIBUTE_PATTERN,
+    DN_PATTERN,
+    FILTER_DEPTH,
+    FILTER_PATTERN,
+    GROUP_PATTERN,
+    URL_PATTERN,
+)
+from fedipanel.identity.settings import CA_CERTIFICATE, FIELDS, PASSWORD_MAX, max_length
+
+REQUIRED = ("url", "bindDn", "baseDn")
+NO_NUL = r"^[^\x00]*$"
+PATTERNS = {
+    "url": URL_PATTERN,
+    "bindDn": DN_PATTERN,
+    "baseDn": DN_PATTERN,
+    "userFilter": FILTER_PATTERN,
+    "usernameAttribute": ATTRIBUTE_PATTERN,
+    "emailAttribute": ATTRIBUTE_PATTERN,
+    "nameAttribute": ATTRIBUTE_PATTERN,
+    "adminGroup": GROUP_PATTERN,
+    "caCertificate": CA_CERTIFICATE.pattern,
+}
 
 
 def _json(schema: str, description: str) -> dict[str, Any]:
@@ -21,6 +43,18 @@ def identity_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
     fields["url"]["description"] = "ldaps://host[:port], or ldap:// (StartTLS unless insecure)"
     fields["insecure"]["description"] = "Allow ldap:// without StartTLS (explicit opt-in)"
     fields["caCertificate"]["description"] = "PEM of a private CA that signed the server's cert"
+    fields["userFilter"]["description"] = (
+        f"An LDAP filter in parentheses that pair up, nested at most {FILTER_DEPTH} deep"
+    )
+    # What is saved must match these; what GET answers may be the empty, unsaved directory.
+    checked = {
+        name: {**value, "pattern": PATTERNS[name], "maxLength": max_length(name)}
+        if name in PATTERNS
+        else value
+        for name, value in fields.items()
+    }
+    for name in REQUIRED:
+        checked[name].pop("default")
     sync_run = {
         "type": "object",
         "properties": {
@@ -38,13 +72,16 @@ def identity_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
         "DirectoryInput": {
             "type": "object",
             "additionalProperties": False,
-            "required": ["url", "bindDn", "baseDn"],
+            "required": list(REQUIRED),
             "properties": {
-                **fields,
+                **checked,
                 "bindPassword": {
                     "type": "string",
                     "writeOnly": True,
-                    "description": "Required on the first save; empty or absent keeps it",
+                    "maxLength": PASSWORD_MAX,
+                    "pattern": NO_NUL,
+                    "description": "Required while none is saved (422 at `bindPassword` "
+                    "otherwise); empty or absent keeps the saved one",
                 },
             },
         },
@@ -79,6 +116,7 @@ def identity_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
         },
     }
     auth = {"401": errors, "403": errors}
+    empty = {"type": "object", "additionalProperties": False, "description": "{}"}
     paths = {
         "/identity": {
             "get": {
@@ -99,14 +137,26 @@ def identity_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
         "/identity/test": {
             "post": {
                 "summary": "Bind, count users and admins, and say what is wrong",
-                "description": "Tests the directory in the body, or the saved one for `{}`.",
+                "description": "Tests the directory in the body, or the saved one for `{}` "
+                "(409 while none is saved). A directory in the body without `bindPassword` "
+                "uses the saved password: 422 at `bindPassword` while none is saved.",
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": {"type": "object"}}},
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "anyOf": [
+                                    {"$ref": "#/components/schemas/DirectoryInput"},
+                                    empty,
+                                ]
+                            }
+                        }
+                    },
                 },
                 "responses": {
                     "200": _json("DirectoryTest", "What the test found"),
                     "400": errors,
+                    "409": errors,
                     "422": errors,
                     **auth,
                 },
@@ -115,14 +165,17 @@ def identity_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
         "/identity/sync": {
             "post": {
                 "summary": "Sync the services' accounts with the directory now",
+                "description": "409 while no directory is saved or a sync is already queued "
+                "or running.",
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": {"type": "object"}}},
+                    "content": {"application/json": {"schema": empty}},
                 },
                 "responses": {
                     "202": _json("DirectorySync", "Queued"),
                     "400": errors,
                     "409": errors,
+                    "422": errors,
                     **auth,
                 },
             }

@@ -35,7 +35,15 @@ def mail_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
                 "or refuses the login.",
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": {"type": "object"}}},
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "description": "{}",
+                            }
+                        }
+                    },
                 },
                 "responses": {
                     "200": {
@@ -50,6 +58,7 @@ def mail_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
                     "401": errors,
                     "403": errors,
                     "409": errors,
+                    "422": errors,
                     "503": errors,
                 },
             }

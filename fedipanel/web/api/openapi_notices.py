@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from fedipanel.providers.webhook_send import MAX_URL, url_pattern
+
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def notices_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def notices_openapi(
+    errors: dict[str, Any], *, allow_http_loopback: bool = False
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Return (schemas, paths) of the notices and the webhook."""
     notice_props: dict[str, Any] = {
         "id": {"type": "integer"},
@@ -36,6 +40,11 @@ def notices_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
                 },
             },
         },
+    }
+    url_input = {
+        **url,
+        "maxLength": MAX_URL,
+        "pattern": url_pattern(allow_http_loopback=allow_http_loopback),
     }
     ref = {"$ref": "#/components/schemas/Notice"}
     auth = {"401": errors, "403": errors}
@@ -77,8 +86,9 @@ def notices_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
                 "summary": "Register or replace the webhook; answers a new signing secret once",
                 "description": "Every notice is also POSTed to the URL as JSON `{type, "
                 "timestamp, data: {id, title, text, payload}}`, signed per Standard Webhooks "
-                "(`webhook-id`, `webhook-timestamp`, `webhook-signature`). HTTPS only; "
-                'redirects are not followed. A bad URL is 422 at `loc` `["url"]`.',
+                "(`webhook-id`, `webhook-timestamp`, `webhook-signature`). HTTPS only (http:// to "
+                "loopback too when the provider set FEDIPANEL_WEBHOOK_ALLOW_HTTP); redirects are "
+                'not followed. A bad URL is 422 at `loc` `["url"]`.',
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -87,7 +97,7 @@ def notices_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
                                 "type": "object",
                                 "additionalProperties": False,
                                 "required": ["url"],
-                                "properties": {"url": url},
+                                "properties": {"url": url_input},
                             }
                         }
                     },

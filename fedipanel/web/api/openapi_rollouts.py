@@ -26,6 +26,27 @@ def _path_id(name: str, description: str) -> dict[str, Any]:
     }
 
 
+def _schedule_body() -> dict[str, Any]:
+    """Return the schedule body: `{"at": <time with offset>}` or `{"now": true}`."""
+    at = {"type": "string", "format": "date-time", "examples": ["2027-01-10T02:00:00+01:00"]}
+    return {
+        "oneOf": [
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["at"],
+                "properties": {"at": at, "now": {"const": False}},
+            },
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["now"],
+                "properties": {"now": {"const": True}},
+            },
+        ]
+    }
+
+
 def rollouts_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Return (schemas, paths) of the rollout routes."""
     spec = RolloutSpec.model_json_schema(ref_template="#/components/schemas/Rollout{model}")
@@ -121,7 +142,11 @@ def rollouts_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
     auth = {"401": errors, "403": errors}
     empty_body = {
         "required": True,
-        "content": {"application/json": {"schema": {"type": "object", "maxProperties": 0}}},
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "additionalProperties": False, "description": "{}"}
+            }
+        },
     }
     paths: dict[str, Any] = {
         "/rollouts": {
@@ -141,6 +166,12 @@ def rollouts_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
             },
             "post": {
                 "summary": "Create a rollout and tell every operator in it (provider tokens only)",
+                "description": "The `deadline` must come after the notice period (`noticeHours` "
+                "from now) and fall within the years 1 to 9999 in UTC: 422 at `loc` "
+                '`["deadline"]` otherwise. Every id in `operators` must '
+                "be an operator's: 422 at `[\"operators\", <index>]` otherwise. A `pin`'s "
+                "`flakeLock.root` must name one of its `nodes`: 422 at "
+                '`["change", "pin", "flakeLock"]` otherwise.',
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": _ref("RolloutRequest")}},
@@ -169,21 +200,13 @@ def rollouts_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
         "/rollouts/{rollout_id}/schedule": {
             "post": {
                 "summary": "Pick one of your windows before the deadline, or run it now",
+                "description": "`at` must be the start of one of the operator's windows that "
+                "opens after the notice period and before the deadline (one of `choices`): 422 "
+                'at `loc` `["at"]` otherwise. 409 once the update can no longer be moved.',
                 "parameters": [rollout],
                 "requestBody": {
                     "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "additionalProperties": False,
-                                "properties": {
-                                    "at": {"type": "string", "format": "date-time"},
-                                    "now": {"type": "boolean"},
-                                },
-                            }
-                        }
-                    },
+                    "content": {"application/json": {"schema": _schedule_body()}},
                 },
                 "responses": {
                     "200": _json(_ref("OperatorRollout"), "Scheduled"),
@@ -207,7 +230,14 @@ def rollouts_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
                 "summary": f"{words} (provider tokens only)",
                 "parameters": [rollout],
                 "requestBody": empty_body,
-                "responses": {"200": board, "400": errors, "404": errors, "409": errors, **auth},
+                "responses": {
+                    "200": board,
+                    "400": errors,
+                    "404": errors,
+                    "409": errors,
+                    "422": errors,
+                    **auth,
+                },
             }
         }
     operator = _path_id("operator_id", "The operator's id")
@@ -217,7 +247,14 @@ def rollouts_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
                 "summary": f"{words} (provider tokens only)",
                 "parameters": [rollout, operator],
                 "requestBody": empty_body,
-                "responses": {"200": board, "400": errors, "404": errors, "409": errors, **auth},
+                "responses": {
+                    "200": board,
+                    "400": errors,
+                    "404": errors,
+                    "409": errors,
+                    "422": errors,
+                    **auth,
+                },
             }
         }
     return schemas, paths

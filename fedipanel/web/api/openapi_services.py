@@ -71,15 +71,27 @@ def services_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
             "application/json": {
                 "schema": {
                     "type": "object",
+                    "additionalProperties": False,
                     "required": ["password"],
-                    "properties": {"password": {**text, "description": "Your FediPanel password"}},
+                    "properties": {
+                        "password": {
+                            **text,
+                            "minLength": 1,
+                            "description": "Your FediPanel password: 422 at `password` when "
+                            "it is not",
+                        }
+                    },
                 }
             }
         },
     }
     empty_body = {
         "required": True,
-        "content": {"application/json": {"schema": {"type": "object"}}},
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "additionalProperties": False, "description": "{}"}
+            }
+        },
     }
     refusals = {"400": errors, "401": errors, "403": errors, "404": errors}
     paths = {
@@ -103,6 +115,7 @@ def services_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
         "/services/{service}/admin-password": {
             "post": {
                 "summary": "Reveal the administrator password (your own password again; audited)",
+                "description": "404 until a deployment of the service made its password.",
                 "parameters": [service],
                 "requestBody": password_body,
                 "responses": {
@@ -118,6 +131,10 @@ def services_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
         "/services/{service}/admin-password/rotate": {
             "post": {
                 "summary": "Make a new administrator password and deploy it",
+                "description": "404 until a deployment of the service made its password; 409 "
+                "while a deployment is running; 422 when the deployment cannot start as it "
+                "stands (e.g. its plan deletes data: deploy it yourself first); 503 when the "
+                "job queue cannot be reached.",
                 "parameters": [service],
                 "requestBody": empty_body,
                 "responses": {
@@ -139,6 +156,7 @@ def services_openapi(errors: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
                     **refusals,
                     "409": errors,
                     "422": errors,
+                    "503": errors,
                 },
             }
         },

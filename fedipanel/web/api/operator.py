@@ -19,6 +19,7 @@ from fedipanel.deployments.lifecycle import (
 from fedipanel.deployments.models import Deployment, Status
 from fedipanel.errors import PanelError
 from fedipanel.machines.quota import plan_json
+from fedipanel.notifications import webhooks
 from fedipanel.planning.plans import PlanError, plan_for
 from fedipanel.settings import effective
 from fedipanel.web.api.auth import api_error, api_operator, token_required
@@ -37,7 +38,7 @@ def schema() -> Any:
 
 @bp.get("/openapi.json")
 def openapi() -> Any:
-    return jsonify(openapi_document())
+    return jsonify(openapi_document(allow_http_webhooks=webhooks.allow_http()))
 
 
 @bp.get("/configuration")

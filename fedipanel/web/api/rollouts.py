@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from fedipanel.audit.log import Action
 from fedipanel.core.configuration import error_list
 from fedipanel.core.rollouts import RolloutSpec
+from fedipanel.core.validators import DATE_TIME
 from fedipanel.db import db
 from fedipanel.errors import NotFound, Refused
 from fedipanel.rollouts import choices, creation, views
@@ -18,7 +19,7 @@ from fedipanel.rollouts.models import Rollout
 from fedipanel.settings import effective
 from fedipanel.timeutil import utcnow
 from fedipanel.web.api.auth import api_operator, provider_token_required, role_token_required
-from fedipanel.web.api.params import json_object
+from fedipanel.web.api.params import json_fields, json_object
 from fedipanel.web.audit import audit
 
 bp = Blueprint("rollouts", __name__)
@@ -77,13 +78,12 @@ def _schedule_body() -> tuple[datetime | None, bool]:
         raise Refused("send either 'at' or 'now', not both", loc=("at",))
     if at is None:
         return None, run_now
+    if not isinstance(at, str) or not DATE_TIME.fullmatch(at):
+        raise Refused("must be a time with its offset, e.g. 2027-01-10T02:00:00+01:00", loc=("at",))
     try:
-        moment = datetime.fromisoformat(str(at))
-    except ValueError:
-        raise Refused("must be an ISO 8601 time with its offset", loc=("at",)) from None
-    if moment.tzinfo is None:
-        raise Refused("must carry its offset, e.g. 2027-01-10T02:00:00+01:00", loc=("at",))
-    return moment, run_now
+        return datetime.fromisoformat(at.upper()).astimezone(UTC), run_now
+    except (ValueError, OverflowError):
+        raise Refused("is not a time that exists in UTC", loc=("at",)) from None
 
 
 @bp.post("/rollouts/<int:rollout_id>/schedule")
@@ -109,7 +109,7 @@ def _forbidden(message: str) -> Response:
 @provider_token_required
 def steer(rollout_id: int, action: str) -> Any:
     rollout = _rollout(rollout_id)
-    json_object()
+    json_fields()
     if action == "pause":
         choices.pause(rollout)
     elif action == "cancel":
@@ -123,7 +123,7 @@ def steer(rollout_id: int, action: str) -> Any:
 @provider_token_required
 def decide(rollout_id: int, operator_id: int, action: str) -> Any:
     rollout = _rollout(rollout_id)
-    json_object()
+    json_fields()
     choices.decide(rollout, operator_id, utcnow(), run_now=action == "run-now")
     audit(Action.ROLLOUT_CHANGED, rollout=rollout.id, target=operator_id, step=action)
     return jsonify(views.board(rollout))

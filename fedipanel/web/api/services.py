@@ -12,7 +12,7 @@ from fedipanel.errors import Refused
 from fedipanel.services import passwords
 from fedipanel.services.checks import service_status
 from fedipanel.web.api.auth import api_operator, token_required
-from fedipanel.web.api.params import json_object
+from fedipanel.web.api.params import json_fields
 from fedipanel.web.audit import audit
 from fedipanel.web.services import no_store, rotate_and_deploy
 
@@ -28,11 +28,11 @@ def list_services() -> Any:
 @bp.post("/services/<service>/admin-password")
 @token_required
 def reveal_password(service: str) -> Any:
-    body = json_object()
-    given = body.get("password")
+    operator = api_operator()
+    passwords.known_service(operator.id, service)
+    given = json_fields("password").get("password")
     if not isinstance(given, str) or not given:
         raise Refused("must be your FediPanel password, as a string", loc=("password",))
-    operator = api_operator()
     password = passwords.reveal(operator, service, given, request.remote_addr)
     row = passwords.known_service(operator.id, service)
     return no_store(
@@ -43,8 +43,9 @@ def reveal_password(service: str) -> Any:
 @bp.post("/services/<service>/admin-password/rotate")
 @token_required
 def rotate_password(service: str) -> Any:
-    json_object()
     operator = api_operator()
+    passwords.known_service(operator.id, service)
+    json_fields()
     deployment = rotate_and_deploy(operator, service)
     audit(Action.DEPLOYMENT_STARTED, deployment=deployment.id)
     response = jsonify({"service": service, "deployment": deployment.id, "status": Status.QUEUED})
