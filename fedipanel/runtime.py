@@ -19,7 +19,7 @@ from fedipanel.accounts.models import ApiToken, LoginFailure, PasswordReset, Use
 from fedipanel.audit.models import AuditEntry
 from fedipanel.configurations.models import ConfigurationVersion
 from fedipanel.db import db, init_db
-from fedipanel.deployments.lifecycle import reap_stale_deployments
+from fedipanel.deployments.reaper import reap_stale_deployments
 from fedipanel.deployments.models import Deployment, LogLine
 from fedipanel.identity import sync as directory_sync
 from fedipanel.identity.models import DirectorySettings, DirectorySync, SyncedAccount

@@ -90,14 +90,20 @@ def job_timeout() -> int:
 
 
 @pytest.fixture
+def stale_after() -> float:
+    """FEDIPANEL_STALE_AFTER for the web app and the workers."""
+    return STALE_AFTER
+
+
+@pytest.fixture
 def app_overrides(
-    redis_server: str, redis: Redis, secret_key: str, job_timeout: int
+    redis_server: str, redis: Redis, secret_key: str, job_timeout: int, stale_after: float
 ) -> dict[str, Any]:
     return {
         "REDIS_URL": redis_server,
         "NIXOPS4": str(FAKE_NIXOPS4),
         "SECRET_KEY": secret_key,
-        "STALE_AFTER": STALE_AFTER,
+        "STALE_AFTER": stale_after,
         "JOB_TIMEOUT": job_timeout,
     }
 

@@ -97,7 +97,8 @@ class Workers:
                 "FEDIPANEL_NIXOPS4": str(fake.pop("nixops4", FAKE_NIXOPS4)),
                 "FEDIPANEL_SIMULATOR_STEP_DELAY": "0",
                 "FEDIPANEL_HEARTBEAT_INTERVAL": "0.5",
-                "FEDIPANEL_STALE_AFTER": str(STALE_AFTER),
+                "FEDIPANEL_STALE_AFTER": str(self.app.config["STALE_AFTER"]),
+                "FEDIPANEL_REAP_INTERVAL": "0.5",
                 "FEDIPANEL_JOB_TIMEOUT": str(self.job_timeout),
                 "PYTHONUNBUFFERED": "1",
             }
