@@ -179,7 +179,9 @@ class RedisQueue:
             return None
         result = job.latest_result()
         reason = (result.exc_string or "").strip().splitlines() if result else []
-        return f"the worker reports its job {JobStatus(status).value}" + (f": {reason[-1]}" if reason else "")
+        return f"the worker reports its job {JobStatus(status).value}" + (
+            f": {reason[-1]}" if reason else ""
+        )
 
     def has_live_worker(self) -> bool:
         """A worker counts while its registration lives (it expires when heartbeats stop)."""

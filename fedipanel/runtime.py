@@ -19,8 +19,8 @@ from fedipanel.accounts.models import ApiToken, LoginFailure, PasswordReset, Use
 from fedipanel.audit.models import AuditEntry
 from fedipanel.configurations.models import ConfigurationVersion
 from fedipanel.db import db, init_db
-from fedipanel.deployments.reaper import reap_stale_deployments
 from fedipanel.deployments.models import Deployment, LogLine
+from fedipanel.deployments.reaper import reap_stale_deployments
 from fedipanel.identity import sync as directory_sync
 from fedipanel.identity.models import DirectorySettings, DirectorySync, SyncedAccount
 from fedipanel.jobqueue import EmbeddedQueue, get_queue, init_queue

@@ -15,9 +15,9 @@ from sqlalchemy.exc import IntegrityError
 
 from fedipanel.db import db
 from fedipanel.deployments.lifecycle import full_log
-from fedipanel.deployments.reaper import reap_stale_deployments
 from fedipanel.deployments.models import ACTIVE, Deployment, Status
 from fedipanel.deployments.progress import Progress
+from fedipanel.deployments.reaper import reap_stale_deployments
 from fedipanel.timeutil import utcnow
 from tests.helpers import PASSWORD, Api, Factory, sample_config, wait_for_jobs
 

@@ -56,7 +56,9 @@ def fail_running(deployment_id: int, error: str) -> int:
 def fail_job(job_id: str, error: str) -> int:
     """Fail the running deployment whose job is `job_id`; return 1 if there was one."""
     deployment_id = db.session.scalar(
-        select(Deployment.id).where(Deployment.job_id == job_id, Deployment.status == Status.RUNNING)
+        select(Deployment.id).where(
+            Deployment.job_id == job_id, Deployment.status == Status.RUNNING
+        )
     )
     return 0 if deployment_id is None else fail_running(deployment_id, error)
 

@@ -91,7 +91,6 @@ def simulated_systems(settings: Settings) -> list[System]:
     return [system for system in external_systems(settings) if not system.real]
 
 
-
 def nixops4_refusal(settings: Settings) -> str | None:
     """Say why nixops4 must not run, or None: real nixops4 against simulated machines would
     deploy to made-up addresses with no host keys."""

@@ -26,8 +26,7 @@ class WorkerLost(BaseException):
 
     def __init__(self) -> None:
         super().__init__(
-            "interrupted: the worker process running this deployment died; "
-            "its nixops4 was stopped"
+            "interrupted: the worker process running this deployment died; its nixops4 was stopped"
         )
 
 
@@ -35,7 +34,8 @@ class PanelWorker(Worker):
     """An RQ worker whose work horses cannot outlive it and whose dead horses fail their row."""
 
     def __init__(self, *args: Any, app: Flask, **kwargs: Any) -> None:
-        super().__init__(*args, work_horse_killed_handler=self._horse_killed, **kwargs)
+        kwargs["work_horse_killed_handler"] = self._horse_killed
+        super().__init__(*args, **kwargs)
         self._app = app
         self._worker_pid = os.getpid()
 

@@ -28,9 +28,9 @@ from fedipanel.core.registry import SERVICE_NAMES
 from fedipanel.core.usage import Month
 from fedipanel.db import db
 from fedipanel.deployments.deletions import deletion_view, start_deletion
+from fedipanel.deployments.models import Status
 from fedipanel.deployments.reaper import reap_stale_deployments
 from fedipanel.deployments.workers import PanelWorker
-from fedipanel.deployments.models import Status
 from fedipanel.errors import PanelError
 from fedipanel.identity import sync as directory_sync
 from fedipanel.jobqueue import QUEUE_NAME, EmbeddedQueue, get_queue
@@ -169,9 +169,9 @@ def worker(burst: bool) -> None:
     connection = Redis.from_url(url)
     try:
         # With the scheduler, jobs queued for a time (rollout updates) start at that time.
-        PanelWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection, app=app).work(
-            burst=burst, with_scheduler=True
-        )
+        PanelWorker(
+            [Queue(QUEUE_NAME, connection=connection)], connection=connection, app=app
+        ).work(burst=burst, with_scheduler=True)
     finally:
         stop.set()
 

@@ -54,9 +54,7 @@ def start_long_run(api: Api, workers: Workers, tmp_path: Path) -> tuple[int, int
 def test_killed_work_horse_fails_the_deployment_at_once_with_the_reason(
     operator_api: Api, workers: Workers, tmp_path: Path
 ) -> None:
-    deployment_id, worker_pid, horse, nixops4_pid = start_long_run(
-        operator_api, workers, tmp_path
-    )
+    deployment_id, worker_pid, horse, nixops4_pid = start_long_run(operator_api, workers, tmp_path)
 
     os.kill(horse, signal.SIGKILL)
 
@@ -71,9 +69,7 @@ def test_killed_work_horse_fails_the_deployment_at_once_with_the_reason(
 def test_job_stopped_through_rq_fails_the_deployment_with_rqs_words(
     app: Flask, operator_api: Api, workers: Workers, tmp_path: Path, redis: Redis
 ) -> None:
-    deployment_id, worker_pid, _horse, nixops4_pid = start_long_run(
-        operator_api, workers, tmp_path
-    )
+    deployment_id, worker_pid, _horse, nixops4_pid = start_long_run(operator_api, workers, tmp_path)
     with app.app_context():
         job_id = db.session.get(Deployment, deployment_id).job_id
 
@@ -93,9 +89,7 @@ def test_job_stopped_through_rq_fails_the_deployment_with_rqs_words(
 def test_orphaned_work_horse_stops_nixops4_and_fails_its_deployment(
     operator_api: Api, workers: Workers, tmp_path: Path
 ) -> None:
-    deployment_id, worker_pid, horse, nixops4_pid = start_long_run(
-        operator_api, workers, tmp_path
-    )
+    deployment_id, worker_pid, horse, nixops4_pid = start_long_run(operator_api, workers, tmp_path)
 
     os.kill(worker_pid, signal.SIGKILL)
 
