@@ -172,10 +172,9 @@ def test_another_writers_address_is_not_replaced(
 
 
 def test_a_subdomain_of_the_providers_zone_is_published_there(
-    app: Flask, operator_api: Api, bind: BindServer, loopback_machines: LoopbackMachines
+    app: Flask, operator_api: Api, bind: BindServer
 ) -> None:
     config = sample_config(domain="acme.provider.example")
-    loopback_machines.serve("acme.provider.example")
     result = deploy(app, operator_api, config)
     assert result["status"] == "succeeded", result["error"]
     assert bind.query("mastodon.acme.provider.example", "A") == ["127.0.12.10"]

@@ -28,7 +28,11 @@ from tests.integration.workers import (
     wait_until,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.parametrize("stale_after", [600])]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.parametrize("stale_after", [600]),
+    pytest.mark.usefixtures("machines"),
+]
 
 SLOW = {"mode": "slow", "delay": 60, "lines": 2}
 

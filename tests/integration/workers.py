@@ -74,10 +74,14 @@ def kill_quietly(pid: int) -> None:
 class Workers:
     """Starts `flask --app wsgi fedipanel worker` processes as a provider would, and stops them."""
 
-    def __init__(self, app: Flask, tmp_path: Path, job_timeout: int) -> None:
+    def __init__(
+        self, app: Flask, tmp_path: Path, job_timeout: int, settings: dict[str, Any] | None = None
+    ) -> None:
         self.app = app
         self.tmp_path = tmp_path
         self.job_timeout = job_timeout
+        # More FEDIPANEL_* settings (without the prefix): the machines' (see `machines` fixture).
+        self.settings = {k: v for k, v in (settings or {}).items() if k != "NIXOPS4"}
         self.processes: list[subprocess.Popen[bytes]] = []
         self.logs: list[Path] = []
         self.pidfiles: list[Path] = []
@@ -88,6 +92,9 @@ class Workers:
             for name, value in os.environ.items()
             if not name.startswith(("FEDIPANEL_", "FAKE_NIXOPS4_"))
         }
+        environment.update(
+            {f"FEDIPANEL_{name}": str(value) for name, value in self.settings.items()}
+        )
         environment.update(
             {
                 "FEDIPANEL_REDIS_URL": self.app.config["REDIS_URL"],

@@ -1,18 +1,18 @@
 """Real machines for deployments that run nixops4: pool VMs on loopback sshd, with services.
 
-`loopback_machines` gives a test three pre-deployed VMs (127.0.12.10 to .12, a real sshd
+`loopback_machines` gives a test four pre-deployed VMs (127.0.12.10 to .13, a real sshd
 each, accepting the operators' deploy keys), the `fedipanel-admin` and `fedipanel-wipe`
-stand-ins they run, and fake Mastodon, PeerTube and Pixelfed over TLS on each address, signed
-by a CA the panel is told to trust. Everything lives under a temporary directory that the
-settings name (`loopback_machines.settings()`, for `app_overrides`); no real system path is
-written. The sshd processes and the fake services are started once per session; each test gets
-them reset (no authorized key, no delivered file, no account) and calls `install(app)` once its
-operators exist, which puts the VMs in the panel's pool.
+stand-ins they run, and fake Mastodon, PeerTube and Pixelfed over TLS on each address, for the
+operators' domains in DOMAINS, signed by a CA the panel is told to trust. Everything lives
+under a temporary directory that the settings name (`loopback_machines.settings()`, for
+`app_overrides`); no real system path is written. The sshd processes and the fake services
+start once per session; each test gets them reset (no authorized key, no delivered file, no
+account) and calls `install(app)` once its operators exist, which puts the VMs in the pool.
 
 The VMs all are this machine, yet each has a keys directory of its own, as separate VMs do: the
 sshd of each runs what it is asked through a wrapper that points the panel's keys directory at
-the VM's own. The admin stand-in sets the service's administrator password to the one delivered
-to its VM; the fake services accept only that password.
+the VM's own. The admin stand-in sets the service's administrator password on its VM to the
+one delivered there; the fake services on that VM's address accept only that password.
 """
 
 from __future__ import annotations
@@ -34,14 +34,15 @@ from sqlalchemy import select
 from fedipanel.db import db
 from fedipanel.keys.models import DeployKey
 from fedipanel.machines import pool
+from fedipanel.machines.models import PooledVm
 from tests.fakes.fediverse import FakeFediverse, Fediverse
 from tests.fakes.proxmox import start_sshd
 from tests.fakes.tls_ca import TestCa
 from tests.helpers import FAKES, free_port, require, require_program
 
-ADDRESSES = ("127.0.12.10", "127.0.12.11", "127.0.12.12")
-# The operator domains the fake services have certificates for (`serve` picks one).
-DOMAINS = ("acme.example", "acme.provider.example", "locked.example")
+ADDRESSES = ("127.0.12.10", "127.0.12.11", "127.0.12.12", "127.0.12.13")
+# The operators' domains the fake services answer for (sample_config's admin on each).
+DOMAINS = ("acme.example", "acme.provider.example", "locked.example", "beta.example")
 SERVICES = ("mastodon", "pixelfed", "peertube")
 
 SHELL = """#!/bin/sh
@@ -58,7 +59,8 @@ if [ ! -f "$password" ]; then
   echo "fedipanel-admin: $password was not delivered" >&2
   exit 1
 fi
-cp "$password" "{accounts}/$5"
+mkdir -p "{accounts}/$3"
+cp "$password" "{accounts}/$3/$5"
 echo "$3 fedipanel-admin $5" >> "{record}"
 echo "$5: alice is an administrator with the panel's password"
 """
@@ -119,21 +121,18 @@ class LoopbackMachines:
         }
 
     def install(self, app: Flask) -> None:
-        """Put the VMs in the app's pool and let every operator's deploy key log in to them."""
+        """Put the VMs in the app's pool (once) and let every operator's deploy key log in to
+        them; call again after adding operators."""
         with app.app_context():
+            pooled = set(db.session.scalars(select(PooledVm.address)))
             for address in ADDRESSES:
-                pool.add(address, self.host_keys[address])
+                if address not in pooled:
+                    pool.add(address, self.host_keys[address])
             keys = db.session.scalars(select(DeployKey.public_key)).all()
         require(bool(keys), "install the loopback machines once an operator exists")
         for address in ADDRESSES:
-            (self.root / "vm" / address / "authorized_keys").write_text(
-                "".join(f"{key.strip()}\n" for key in keys)
-            )
-
-    def serve(self, domain: str) -> None:
-        """Make the fake services answer for the operator's `domain` (one of DOMAINS)."""
-        assert domain in DOMAINS, f"the fake services have no certificate for {domain}"
-        self.services.state.domain = domain
+            authorized = self.root / "vm" / address / "authorized_keys"
+            authorized.write_text("".join(f"{key.strip()}\n" for key in keys))
 
     def admins_applied(self) -> list[str]:
         """Return where the admin stand-in ran, as "address fedipanel-admin service" lines."""
@@ -151,18 +150,18 @@ class LoopbackMachines:
         for address in ADDRESSES:
             shutil.rmtree(self.keys_dir(address), ignore_errors=True)
             (self.root / "vm" / address / "authorized_keys").write_text("")
-        for path in [*(self.root / "accounts").iterdir(), self.admin_record, self.wipe_record]:
-            path.unlink(missing_ok=True)
-        state = self.services.state
-        state.domain = DOMAINS[0]
-        with state.lock:
-            state.requests.clear()
-            state.apps.clear()
-            state.tokens.clear()
+        shutil.rmtree(self.root / "accounts", ignore_errors=True)
+        for record in (self.admin_record, self.wipe_record):
+            record.unlink(missing_ok=True)
+        for state in self.services.states:
+            with state.lock:
+                state.requests.clear()
+                state.apps.clear()
+                state.tokens.clear()
 
 
-def _password(accounts: Path, service: str) -> str | None:
-    path = accounts / service
+def _password(accounts: Path, address: str, service: str) -> str | None:
+    path = accounts / address / service
     return path.read_text() if path.exists() else None
 
 
@@ -189,7 +188,6 @@ def loopback_vms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackM
     root = tmp_path_factory.mktemp("loopback-machines")
     bin_dir = root / "bin"
     bin_dir.mkdir()
-    (root / "accounts").mkdir()
     for name, text in (
         ("vm-shell", SHELL),
         ("fedipanel-admin", ADMIN.format(accounts=root / "accounts", record=root / "admin-ran")),
@@ -199,12 +197,16 @@ def loopback_vms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackM
         (bin_dir / name).chmod(0o755)
     ssh_port, health_port = free_port(), free_port()
     ca = TestCa(root / "ca")
-    state = Fediverse(
-        domain=DOMAINS[0],
-        username="alice",
-        email=f"alice@{DOMAINS[0]}",
-        password_for=lambda service: _password(root / "accounts", service),
-    )
+    states = [
+        Fediverse(
+            domain=domain,
+            username="alice",
+            email="alice@acme.example",
+            password_for=lambda _service: None,
+            password_at=lambda address, service: _password(root / "accounts", address, service),
+        )
+        for domain in DOMAINS
+    ]
     issued = ca.issue(*(f"{service}.{domain}" for domain in DOMAINS for service in SERVICES))
     processes = []
     host_keys: dict[str, str] = {}
@@ -222,7 +224,8 @@ def loopback_vms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackM
             )
             processes.append(process)
             _wait_for_ssh(process, address, ssh_port)
-        with FakeFediverse(state, issued, list(ADDRESSES), health_port) as services:
+        fake = FakeFediverse(states[0], issued, list(ADDRESSES), health_port, more=states[1:])
+        with fake as services:
             yield LoopbackMachines(root, ssh_port, health_port, ca.bundle, host_keys, services)
     finally:
         for process in processes:
