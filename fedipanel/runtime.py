@@ -29,7 +29,7 @@ from fedipanel.machines.models import AddressLease, PooledVm, Quota
 from fedipanel.maintenance.models import MaintenanceWindow
 from fedipanel.notifications.models import Notice, Webhook
 from fedipanel.parameters.models import OperatorParameters
-from fedipanel.provider_settings.models import ProviderSetting
+from fedipanel.provider_settings.models import ProviderSetting, SectionTest
 from fedipanel.resources.models import RecordedResource
 from fedipanel.rollouts import wakeups
 from fedipanel.rollouts.models import Rollout, RolloutTarget
@@ -60,6 +60,7 @@ MODELS = (
     AssignedBucket,
     StorageOutcome,
     ProviderSetting,
+    SectionTest,
     AuditEntry,
     OperatorRecord,
     UsageSample,

@@ -63,24 +63,27 @@ def test_connection_test_says_what_is_wrong(
     provider: FlaskClient,
     garage: FakeGarage,
 ) -> None:
-    provider.post("/provider/settings/garage", data=_form(garage, GARAGE_ADMIN_TOKEN="wrong"))
+    anyway = {"save_anyway": "yes"}
+    provider.post(
+        "/provider/settings/garage", data=_form(garage, GARAGE_ADMIN_TOKEN="wrong", **anyway)
+    )
     answer = provider.post("/provider/settings/garage/test").get_data(as_text=True)
     assert "refused the admin token" in answer
 
     provider.post(
         "/provider/settings/garage",
-        data=_form(garage, S3_REGION="us-east-1", GARAGE_ADMIN_TOKEN=""),
+        data=_form(garage, S3_REGION="us-east-1", GARAGE_ADMIN_TOKEN="", **anyway),
     )
     with app.app_context():  # a blank secret keeps the stored one
         assert effective.current().provider["GARAGE_ADMIN_TOKEN"].text == "wrong"
-    provider.post("/provider/settings/garage", data=_form(garage, S3_REGION="us-east-1"))
+    provider.post("/provider/settings/garage", data=_form(garage, S3_REGION="us-east-1", **anyway))
     answer = provider.post("/provider/settings/garage/test").get_data(as_text=True)
     assert "the region &#39;us-east-1&#39; is wrong" in answer
     assert "expected garage" in answer
 
     provider.post(
         "/provider/settings/garage",
-        data=_form(garage, GARAGE_ADMIN_URL="http://127.0.0.1:9", S3_REGION="garage"),
+        data=_form(garage, GARAGE_ADMIN_URL="http://127.0.0.1:9", S3_REGION="garage", **anyway),
     )
     answer = provider.post("/provider/settings/garage/test").get_data(as_text=True)
     assert "http://127.0.0.1:9 is unreachable" in answer
