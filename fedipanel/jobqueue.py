@@ -17,7 +17,8 @@ from typing import Any, Protocol
 
 from flask import Flask, current_app
 from redis import Redis
-from rq import Queue
+from redis.exceptions import RedisError
+from rq import Queue, Worker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
@@ -40,6 +41,12 @@ class JobQueue(Protocol):
 
     def is_lost(self, job_id: str | None, queued_at: datetime) -> bool:
         """Tell whether a job this queue accepted can no longer run."""
+
+    def failure(self, job_id: str | None) -> str | None:
+        """Say why a started job ended without finishing (killed, stopped), or None."""
+
+    def has_live_worker(self) -> bool:
+        """Tell whether some worker is there to take the queued jobs."""
 
     def close(self) -> None:
         """Stop what the queue runs on its own (timers); queued jobs are not affected."""
@@ -67,6 +74,13 @@ class EmbeddedQueue:
     def is_lost(self, job_id: str | None, queued_at: datetime) -> bool:
         # The in-memory queue of an earlier web process died with it.
         return queued_at < self._created_at
+
+    def failure(self, job_id: str | None) -> str | None:
+        # The thread records every failure on the row itself.
+        return None
+
+    def has_live_worker(self) -> bool:
+        return True  # the web process is its own worker
 
     def enqueue(self, job: str, *args: Any) -> str:
         with self._lock:
@@ -158,6 +172,30 @@ class RedisQueue:
         except NoSuchJobError:
             return True
         return status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
+
+    def failure(self, job_id: str | None) -> str | None:
+        """A job RQ marked failed, stopped or cancelled ended; say why in RQ's words."""
+        if not job_id:
+            return None
+        try:
+            job = Job.fetch(job_id, connection=self.connection())
+            status = job.get_status(refresh=False)
+        except NoSuchJobError:
+            return None  # Redis restarted: the row's heartbeat tells whether the work goes on
+        if status not in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
+            return None
+        result = job.latest_result()
+        reason = (result.exc_string or "").strip().splitlines() if result else []
+        return f"the worker reports its job {JobStatus(status).value}" + (
+            f": {reason[-1]}" if reason else ""
+        )
+
+    def has_live_worker(self) -> bool:
+        """A worker counts while its registration lives (it expires when heartbeats stop)."""
+        try:
+            return bool(Worker.all(connection=self.connection()))
+        except RedisError:
+            return False
 
     def connection(self) -> Redis:
         return Redis.from_url(self.url)

@@ -19,8 +19,8 @@ from fedipanel.accounts.models import ApiToken, LoginFailure, PasswordReset, Use
 from fedipanel.audit.models import AuditEntry
 from fedipanel.configurations.models import ConfigurationVersion
 from fedipanel.db import db, init_db
-from fedipanel.deployments.lifecycle import reap_stale_deployments
 from fedipanel.deployments.models import Deployment, LogLine
+from fedipanel.deployments.reaper import reap_stale_deployments
 from fedipanel.identity import sync as directory_sync
 from fedipanel.identity.models import DirectorySettings, DirectorySync, SyncedAccount
 from fedipanel.jobqueue import EmbeddedQueue, get_queue, init_queue
@@ -29,7 +29,7 @@ from fedipanel.machines.models import AddressLease, PooledVm, Quota
 from fedipanel.maintenance.models import MaintenanceWindow
 from fedipanel.notifications.models import Notice, Webhook
 from fedipanel.parameters.models import OperatorParameters
-from fedipanel.provider_settings.models import ProviderSetting
+from fedipanel.provider_settings.models import ProviderSetting, SectionTest
 from fedipanel.resources.models import RecordedResource
 from fedipanel.rollouts import wakeups
 from fedipanel.rollouts.models import Rollout, RolloutTarget
@@ -60,6 +60,7 @@ MODELS = (
     AssignedBucket,
     StorageOutcome,
     ProviderSetting,
+    SectionTest,
     AuditEntry,
     OperatorRecord,
     UsageSample,

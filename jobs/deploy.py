@@ -15,7 +15,7 @@ from fedipanel.core.planner import Action, Change
 from fedipanel.db import db
 from fedipanel.deployments.models import Deployment
 from fedipanel.deployments.progress import Progress
-from fedipanel.deployments.systems import System, simulated_systems
+from fedipanel.deployments.systems import System, nixops4_refusal, simulated_systems
 from fedipanel.identity import sync as directory_sync
 from fedipanel.identity.settings import settings_row
 from fedipanel.keys.dkim import ensure_dkim_key
@@ -95,6 +95,9 @@ def check_simulation_allowed(
             "Simulators are disabled (FEDIPANEL_SIMULATE=0) and these systems are not "
             f"configured: {names}. Nothing was changed."
         )
+    refusal = nixops4_refusal(settings)
+    if refusal is not None:  # settings may have changed since the deployment was queued
+        raise StepFailed(refusal)
     progress.mark_simulated([s.label for s in simulated])
     if simulated:
         labels = ", ".join(s.label for s in simulated)

@@ -14,6 +14,7 @@ from fedipanel.audit.log import Action
 from fedipanel.db import db
 from fedipanel.deployments.models import Deployment
 from fedipanel.deployments.progress import Heartbeat, Progress
+from fedipanel.deployments.workers import WorkerLost
 from fedipanel.runtime import create_base_app
 from fedipanel.settings import effective
 
@@ -86,6 +87,8 @@ def _finished(progress: Progress, outcome: str) -> None:
 
 def _unexpected_message(exc: BaseException) -> str:
     name = type(exc).__name__
+    if isinstance(exc, WorkerLost):
+        return str(exc)
     if name == "JobTimeoutException":
         return "timed out: the deployment took longer than FEDIPANEL_JOB_TIMEOUT allows"
     if isinstance(exc, KeyboardInterrupt | SystemExit):

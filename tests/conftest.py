@@ -30,6 +30,7 @@ pytest_plugins = [
     "tests.plugins.ldap",
     "tests.plugins.smtp_relay",
     "tests.plugins.webhooks",
+    "tests.plugins.machines",
 ]
 # Every test in these folders starts programs of its own (redis-server, workers, chromium).
 EXTERNAL_FOLDERS = ("integration", "browser")

@@ -106,7 +106,9 @@ def test_the_provider_on_the_pages(app: Flask, client: FlaskClient, factory: Fac
     )
     client.post("/provider/vm-pool", data={"address": "192.0.2.50", "host_key": HOST_KEY})
     client.post("/provider/vm-pool/1/delete", data={"confirm": "yes"})
-    client.post("/provider/settings/mail", data={"SMTP_HOST": "smtp.provider.example"})
+    client.post(
+        "/provider/settings/mail", data={"SMTP_HOST": "smtp.provider.example", "save_anyway": "yes"}
+    )
     client.post(f"/provider/operators/{operator_id}/disable")
     client.post(f"/provider/operators/{operator_id}/enable")
     client.post(f"/provider/operators/{operator_id}/reset-password")

@@ -1,7 +1,8 @@
 """DNS records on a real BIND9: written through TSIG-signed RFC 2136 updates, read back, removed.
 
-Machines and nixops4 are simulated (machine addresses 192.0.2.10 onwards); the records are
-checked by asking BIND directly, and so is that another writer's records survive.
+The machines are pool VMs on loopback sshd (127.0.12.10 onwards, `loopback_machines`) and
+nixops4 is the fake one; the records are checked by asking BIND directly, and so is that
+another writer's records survive.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from fedipanel.db import db
 from fedipanel.keys import dkim
 from fedipanel.keys.models import DkimKey
 from fedipanel.resources.models import RecordedResource
-from tests.helpers import FAKES, Api, sample_config, wait_for_jobs
+from tests.helpers import Api, sample_config, wait_for_jobs
 from tests.plugins.bind import BindServer
+from tests.plugins.machines import LoopbackMachines
 
 # Starts named of its own: not in `make test-fast`.
 pytestmark = pytest.mark.external
@@ -46,8 +48,15 @@ def record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def app_overrides(bind: BindServer, record: Path) -> dict[str, Any]:
-    return {**bind.settings(), **RELAY, "NIXOPS4": str(FAKES / "nixops4"), "DNS_TTL": 600}
+def app_overrides(
+    bind: BindServer, record: Path, loopback_machines: LoopbackMachines
+) -> dict[str, Any]:
+    return {**bind.settings(), **RELAY, **loopback_machines.settings(), "DNS_TTL": 600}
+
+
+@pytest.fixture(autouse=True)
+def _machines(app: Flask, operator_api: Api, loopback_machines: LoopbackMachines) -> None:
+    loopback_machines.install(app)
 
 
 def deploy(app: Flask, api: Api, config: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -78,14 +87,16 @@ def test_deploy_publishes_addresses_caa_and_mail_records_and_reads_them_back(
     assert result["status"] == "succeeded", result["error"]
     assert "DNS records" not in result["simulated"]
 
-    assert bind.query("mastodon.acme.example", "A") == ["192.0.2.10"]
-    assert bind.query("peertube.acme.example", "A") == ["192.0.2.11"]
+    assert bind.query("mastodon.acme.example", "A") == ["127.0.12.10"]
+    assert bind.query("peertube.acme.example", "A") == ["127.0.12.11"]
     assert bind.query("mastodon.acme.example", "AAAA") == []
     assert bind.ttl("mastodon.acme.example", "A") == 600
     for host in ("mastodon.acme.example", "peertube.acme.example"):
         assert '0 issue "letsencrypt.org"' in bind.query(host, "CAA")
         assert "v=DMARC1; p=quarantine; rua=mailto:alice@acme.example" in bind.txt(f"_dmarc.{host}")
-    assert "v=spf1 ip4:192.0.2.10 a:smtp.provider.example -all" in bind.txt("mastodon.acme.example")
+    assert "v=spf1 ip4:127.0.12.10 a:smtp.provider.example -all" in bind.txt(
+        "mastodon.acme.example"
+    )
     with app.app_context():
         key = db.session.scalar(select(DkimKey))
         assert key is not None
@@ -94,7 +105,7 @@ def test_deploy_publishes_addresses_caa_and_mail_records_and_reads_them_back(
     assert bind.txt(name) == [value]
     assert_foreign_records_survive(bind)
     log = "\n".join(result["log"])
-    assert "A mastodon.acme.example 192.0.2.10 (written, read back)" in log
+    assert "A mastodon.acme.example 127.0.12.10 (written, read back)" in log
     assert "TXT fedipanel._domainkey.acme.example v=DKIM1; k=rsa; p=" in log
     assert "[simulated] A " not in log
 
@@ -107,8 +118,8 @@ def test_a_second_run_changes_nothing_on_the_server(
     again = deploy(app, operator_api)
     assert again["status"] == "succeeded", again["error"]
     assert serial(bind) == before  # BIND counts every update it applies
-    assert bind.query("mastodon.acme.example", "A") == ["192.0.2.10"]
-    assert "A mastodon.acme.example 192.0.2.10 (unchanged, read back)" in again["log"]
+    assert bind.query("mastodon.acme.example", "A") == ["127.0.12.10"]
+    assert "A mastodon.acme.example 127.0.12.10 (unchanged, read back)" in again["log"]
 
 
 def test_disabling_a_service_removes_exactly_its_records(
@@ -121,7 +132,7 @@ def test_disabling_a_service_removes_exactly_its_records(
     assert bind.query("peertube.acme.example", "A") == []
     assert bind.query("peertube.acme.example", "CAA") == []
     assert bind.txt("_dmarc.peertube.acme.example") == []
-    assert bind.query("mastodon.acme.example", "A") == ["192.0.2.10"]
+    assert bind.query("mastodon.acme.example", "A") == ["127.0.12.10"]
     assert bind.txt("fedipanel._domainkey.acme.example") != []
     assert_foreign_records_survive(bind)
     with app.app_context():
@@ -166,7 +177,7 @@ def test_a_subdomain_of_the_providers_zone_is_published_there(
     config = sample_config(domain="acme.provider.example")
     result = deploy(app, operator_api, config)
     assert result["status"] == "succeeded", result["error"]
-    assert bind.query("mastodon.acme.provider.example", "A") == ["192.0.2.10"]
+    assert bind.query("mastodon.acme.provider.example", "A") == ["127.0.12.10"]
 
 
 @pytest.fixture
@@ -224,15 +235,15 @@ def test_a_failed_run_continues_without_writing_anything_twice(
 ) -> None:
     bind.update("acme.example", "peertube.acme.example. 300 A 203.0.113.6")
     assert deploy(app, operator_api, sample_config())["status"] == "failed"
-    assert bind.query("mastodon.acme.example", "A") == ["192.0.2.10"]  # written before
+    assert bind.query("mastodon.acme.example", "A") == ["127.0.12.10"]  # written before
     assert bind.query("peertube.acme.example", "A") == ["203.0.113.6"]
     # Once the other writer's record is gone, the next run finishes the job.
     bind.delete("acme.example", "peertube.acme.example. A 203.0.113.6")
     result = deploy(app, operator_api)
     assert result["status"] == "succeeded", result["error"]
-    assert bind.query("mastodon.acme.example", "A") == ["192.0.2.10"]
-    assert bind.query("peertube.acme.example", "A") == ["192.0.2.11"]
-    assert "A mastodon.acme.example 192.0.2.10 (unchanged, read back)" in result["log"]
+    assert bind.query("mastodon.acme.example", "A") == ["127.0.12.10"]
+    assert bind.query("peertube.acme.example", "A") == ["127.0.12.11"]
+    assert "A mastodon.acme.example 127.0.12.10 (unchanged, read back)" in result["log"]
 
 
 def test_the_records_are_recorded_with_their_zone_and_values(
@@ -247,5 +258,5 @@ def test_the_records_are_recorded_with_their_zone_and_values(
         assert not row.simulated
         assert json.loads(json.dumps(row.facts)) == {
             "zone": "acme.example",
-            "written": {"A": ["192.0.2.10"]},
+            "written": {"A": ["127.0.12.10"]},
         }

@@ -18,8 +18,9 @@ from fedipanel.providers.garage.admin import GarageAdmin
 from fedipanel.settings import effective
 from fedipanel.storage.models import AssignedBucket
 from tests.fakes.garage_admin import FakeGarage
-from tests.helpers import FAKES, Api, Auth, Factory, sample_config, wait_for_jobs
+from tests.helpers import Api, Auth, Factory, sample_config, wait_for_jobs
 from tests.plugins.garage import garage_settings
+from tests.plugins.machines import LoopbackMachines
 
 
 @pytest.fixture
@@ -62,24 +63,27 @@ def test_connection_test_says_what_is_wrong(
     provider: FlaskClient,
     garage: FakeGarage,
 ) -> None:
-    provider.post("/provider/settings/garage", data=_form(garage, GARAGE_ADMIN_TOKEN="wrong"))
+    anyway = {"save_anyway": "yes"}
+    provider.post(
+        "/provider/settings/garage", data=_form(garage, GARAGE_ADMIN_TOKEN="wrong", **anyway)
+    )
     answer = provider.post("/provider/settings/garage/test").get_data(as_text=True)
     assert "refused the admin token" in answer
 
     provider.post(
         "/provider/settings/garage",
-        data=_form(garage, S3_REGION="us-east-1", GARAGE_ADMIN_TOKEN=""),
+        data=_form(garage, S3_REGION="us-east-1", GARAGE_ADMIN_TOKEN="", **anyway),
     )
     with app.app_context():  # a blank secret keeps the stored one
         assert effective.current().provider["GARAGE_ADMIN_TOKEN"].text == "wrong"
-    provider.post("/provider/settings/garage", data=_form(garage, S3_REGION="us-east-1"))
+    provider.post("/provider/settings/garage", data=_form(garage, S3_REGION="us-east-1", **anyway))
     answer = provider.post("/provider/settings/garage/test").get_data(as_text=True)
     assert "the region &#39;us-east-1&#39; is wrong" in answer
     assert "expected garage" in answer
 
     provider.post(
         "/provider/settings/garage",
-        data=_form(garage, GARAGE_ADMIN_URL="http://127.0.0.1:9", S3_REGION="garage"),
+        data=_form(garage, GARAGE_ADMIN_URL="http://127.0.0.1:9", S3_REGION="garage", **anyway),
     )
     answer = provider.post("/provider/settings/garage/test").get_data(as_text=True)
     assert "http://127.0.0.1:9 is unreachable" in answer
@@ -147,11 +151,13 @@ def test_preconfigured_bucket_via_api_is_used_checked_and_never_deleted(
     existing: dict[str, str],
     record: Path,
     with_garage: bool,
+    loopback_machines: LoopbackMachines,
 ) -> None:
-    app.config["NIXOPS4"] = str(FAKES / "nixops4")
+    app.config.update(loopback_machines.settings())
     if with_garage:
         app.config.update(garage_settings(garage))
     operator_id = factory.operator("op@acme.example", slug="acme")
+    loopback_machines.install(app)
     operator = Api(client, factory.token(operator_id))
     provider = Api(client, factory.token(factory.provider()))
     assert operator.put(f"/operators/{operator_id}/buckets/mastodon", existing).status_code == 403
@@ -203,9 +209,11 @@ def test_preconfigured_bucket_with_a_wrong_secret_fails_before_nixops4(
     garage: FakeGarage,
     existing: dict[str, str],
     record: Path,
+    loopback_machines: LoopbackMachines,
 ) -> None:
-    app.config["NIXOPS4"] = str(FAKES / "nixops4")
+    app.config.update(loopback_machines.settings())
     operator_id = factory.operator("op@acme.example", slug="acme")
+    loopback_machines.install(app)
     operator = Api(client, factory.token(operator_id))
     provider = Api(client, factory.token(factory.provider()))
     provider.put(

@@ -16,8 +16,9 @@ from fedipanel.providers.garage import s3
 from fedipanel.resources.models import RecordedResource
 from fedipanel.storage.models import StorageKey
 from tests.fakes.garage_admin import FakeGarage
-from tests.helpers import FAKES, Api, sample_config, wait_for_jobs
+from tests.helpers import Api, sample_config, wait_for_jobs
 from tests.plugins.garage import garage_settings
+from tests.plugins.machines import LoopbackMachines
 
 # Starts programs of its own (sshd, nix, nixops4's fake): not in `make test-fast`.
 pytestmark = pytest.mark.external
@@ -50,8 +51,15 @@ def record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def app_overrides(garage: FakeGarage, record: Path) -> dict[str, Any]:
-    return {**garage_settings(garage, S3_QUOTA_GIB="6"), "NIXOPS4": str(FAKES / "nixops4")}
+def app_overrides(
+    garage: FakeGarage, record: Path, loopback_machines: LoopbackMachines
+) -> dict[str, Any]:
+    return {**garage_settings(garage, S3_QUOTA_GIB="6"), **loopback_machines.settings()}
+
+
+@pytest.fixture(autouse=True)
+def _machines(app: Flask, operator_api: Api, loopback_machines: LoopbackMachines) -> None:
+    loopback_machines.install(app)
 
 
 def deploy(app: Flask, api: Api) -> dict[str, Any]:

@@ -34,7 +34,7 @@ def provider(client: FlaskClient, auth: Auth, factory: Factory) -> FlaskClient:
 
 
 def _save(provider: FlaskClient, values: dict[str, Any]) -> Any:
-    return provider.post("/provider/settings/proxmox", data=values)
+    return provider.post("/provider/settings/proxmox", data={**values, "save_anyway": "yes"})
 
 
 def test_proxmox_settings_are_saved_the_secret_encrypted_and_never_shown_again(

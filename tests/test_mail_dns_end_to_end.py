@@ -11,23 +11,31 @@ from flask import Flask
 
 from tests.helpers import Api, sample_config, wait_for_jobs
 from tests.plugins.bind import BindServer
+from tests.plugins.machines import LoopbackMachines
 from tests.plugins.smtp import FakeRelay
-
-FAKES = Path(__file__).parent / "fakes"
 
 
 @pytest.fixture
 def app_overrides(
-    bind: BindServer, smtp_relay: FakeRelay, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    bind: BindServer,
+    smtp_relay: FakeRelay,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    loopback_machines: LoopbackMachines,
 ) -> dict[str, Any]:
     monkeypatch.setenv("FAKE_NIXOPS4_RECORD", str(tmp_path / "nixops4-record.json"))
     relay = smtp_relay.settings(SPF_INCLUDE="_spf.provider.example")
-    return {**bind.settings(), **relay, "NIXOPS4": str(FAKES / "nixops4")}
+    return {**bind.settings(), **relay, **loopback_machines.settings()}
 
 
 def test_published_dkim_spf_and_dmarc_verify_the_test_mail(
-    app: Flask, operator_api: Api, bind: BindServer, smtp_relay: FakeRelay
+    app: Flask,
+    operator_api: Api,
+    bind: BindServer,
+    smtp_relay: FakeRelay,
+    loopback_machines: LoopbackMachines,
 ) -> None:
+    loopback_machines.install(app)
     assert operator_api.put("/configuration", sample_config()).status_code == 200
     started = operator_api.post("/deployments", {})
     assert started.status_code == 202, started.get_json()

@@ -289,6 +289,7 @@ def test_a_vm_a_failed_deployment_already_used_stays_with_the_operator(
     monkeypatch.setenv("FAKE_NIXOPS4_MODE", "failure")
     failed = pool_vms.deploy(app, ONLY)
     assert failed["status"] == "failed"
+    assert failed["error"] == "activation of mastodon failed"
     assert "returned to the pool" not in "\n".join(failed["log"])
     # Its secrets are on it: it stays the operator's, recorded, until the service is removed.
     assert _entry(app, "127.0.10.30").machine == "mastodon"
@@ -330,3 +331,35 @@ def test_an_account_deletion_whose_wipe_fails_waits_for_the_provider(
     wait_for_jobs(app)
     done = provider.get(f"/deletions/{again.get_json()['id']}").get_json()
     assert (done["status"], done["leftovers"]) == ("succeeded", []), done
+
+
+def test_real_nixops4_gets_the_pool_vms_with_their_host_keys_and_the_deployment_json(
+    app: Flask, pool_vms: Pool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from tests.helpers import FAKES
+
+    app.config.update(NIXOPS4=str(FAKES / "nixops4"))
+    record = tmp_path / "nixops4-record.json"
+    monkeypatch.setenv("FAKE_NIXOPS4_RECORD", str(record))
+    deployment = pool_vms.deploy(app, sample_config()["services"])
+    # The pool VMs here have no services to create administrators in (test_service_checks
+    # does that): what counts is what nixops4 was handed.
+    assert "Deployment acme applied" in deployment["log"], deployment["error"]
+    assert "nixops4" not in deployment["simulated"]
+
+    received = json.loads(record.read_text())
+    assert received["argv"] == ["apply", "--no-interactive", "acme"]
+    assert received["file_mode"] == "0o600"
+    assert received["environment"] == ["FEDIPANEL_DEPLOYMENT_FILE"]
+    document = received["document"]
+    assert document["format"] == "fedipanel.deployment/1"
+    assert document["deployment"] == "acme"
+    assert document["generation"] == 1
+    assert set(document["machines"]) == {"mastodon", "peertube"}
+    mastodon = document["machines"]["mastodon"]
+    assert mastodon["nixos"]["services"]["mastodon"]["localDomain"] == "mastodon.acme.example"
+    hosts = {m["ssh"]["host"] for m in document["machines"].values()}
+    assert hosts == set(ADDRESSES)
+    assert all(m["ssh"]["hostPublicKey"] for m in document["machines"].values())

@@ -12,7 +12,9 @@ from fedipanel.provider_settings.models import ProviderSetting
 from fedipanel.settings import effective
 from tests.helpers import Auth, Factory, sample_config, wait_for_jobs
 
+# No relay answers there: saving it takes the provider's confirmation.
 MAIL = {
+    "save_anyway": "yes",
     "SMTP_HOST": "smtp.provider.example",
     "SMTP_PORT": "2525",
     "SMTP_USER": "relay",

@@ -22,8 +22,9 @@ from fedipanel.audit.log import Action
 from fedipanel.configurations.versions import current_configuration
 from fedipanel.core.usage import Metric, Month
 from fedipanel.db import db
-from fedipanel.deployments.lifecycle import full_log, queue_row, reap_stale_deployments
+from fedipanel.deployments.lifecycle import full_log, queue_row
 from fedipanel.deployments.models import Deployment, Kind, Status
+from fedipanel.deployments.reaper import reap_stale_deployments
 from fedipanel.errors import NotFound, Refused
 from fedipanel.timeutil import utcnow
 from fedipanel.usage.models import UsageSample

@@ -1,19 +1,19 @@
-"""Starting deployments, finding them, and noticing the ones whose worker died."""
+"""Starting deployments and finding them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
-from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from fedipanel.accounts.models import User
 from fedipanel.core.planner import Plan
 from fedipanel.db import db
 from fedipanel.deployments.models import ACTIVE, Deployment, LogLine, Status
+from fedipanel.deployments.reaper import reap_stale_deployments
+from fedipanel.deployments.systems import nixops4_refusal
 from fedipanel.errors import Conflict, NotFound, Refused, Unavailable
 from fedipanel.jobqueue import get_queue
 from fedipanel.machines import quota
@@ -21,11 +21,11 @@ from fedipanel.planning.plans import PlanError, PlannedDeployment, plan_for
 from fedipanel.settings.effective import Settings
 from fedipanel.timeutil import utcnow
 
-INTERRUPTED = "interrupted: the worker running this deployment stopped before it finished"
-LOST = "interrupted: its job was lost before a worker started it (restart?); deploy again"
-
-
 DEPLOY_JOB = "jobs.deploy.run_deployment"
+NO_WORKER = (
+    "Waiting for a worker: none is running, so this deployment has not started; "
+    "it starts as soon as the provider starts one"
+)
 
 
 def start_deployment(
@@ -56,6 +56,9 @@ def start_deployment(
             ": review the new plan before deploying.",
             loc=("version",),
         )
+    refusal = nixops4_refusal(settings)
+    if refusal is not None:
+        raise Refused(refusal, loc=("machines",))
     check_machines(operator, planned.plan)
     deletions = check_confirmed(planned, confirm)
     generation = (
@@ -118,6 +121,11 @@ def queue_row(deployment: Deployment, job: str, log_lines: Sequence[str] = ()) -
     db.session.commit()
     deployment.job_id = job_id
     return deployment
+
+
+def waiting_for_worker(deployment: Deployment) -> bool:
+    """Tell whether a queued deployment waits for a worker that is not running."""
+    return deployment.status == Status.QUEUED and not get_queue().has_live_worker()
 
 
 def check_machines(operator: User, plan: Plan) -> None:
@@ -222,41 +230,3 @@ def full_log(deployment_id: int) -> list[str]:
             select(LogLine.line).where(LogLine.deployment_id == deployment_id).order_by(LogLine.id)
         )
     )
-
-
-def reap_stale_deployments() -> int:
-    """Mark deployments whose worker died (no heartbeat) or whose queue was lost as failed."""
-    cutoff = utcnow() - timedelta(seconds=float(current_app.config["STALE_AFTER"]))
-    found = _mark_failed(
-        INTERRUPTED,
-        Deployment.status == Status.RUNNING,
-        func.coalesce(Deployment.heartbeat_at, Deployment.started_at) < cutoff,
-    )
-    # Queued rows older than the stale threshold are rare: ask the queue whether their job lives.
-    job_queue = get_queue()
-    waiting = db.session.execute(
-        select(Deployment.id, Deployment.job_id, Deployment.created_at).where(
-            Deployment.status == Status.QUEUED, Deployment.created_at < cutoff
-        )
-    ).all()
-    lost = [row.id for row in waiting if job_queue.is_lost(row.job_id, row.created_at)]
-    if lost:
-        found += _mark_failed(LOST, Deployment.status == Status.QUEUED, Deployment.id.in_(lost))
-    return found
-
-
-def _mark_failed(error: str, *conditions: Any) -> int:
-    # Reads are frequent (progress polling): only write when something matches.
-    ids = db.session.scalars(select(Deployment.id).where(*conditions)).all()
-    if not ids:
-        return 0
-    db.session.execute(
-        update(Deployment)
-        .where(Deployment.id.in_(ids), *conditions)
-        .values(status=Status.FAILED, error=error, finished_at=utcnow())
-    )
-    db.session.execute(
-        insert(LogLine), [{"deployment_id": i, "line": f"FediPanel: {error}"} for i in ids]
-    )
-    db.session.commit()
-    return len(ids)

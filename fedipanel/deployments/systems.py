@@ -89,3 +89,23 @@ def external_systems(settings: Settings) -> list[System]:
 def simulated_systems(settings: Settings) -> list[System]:
     """Return the systems a deployment would only simulate."""
     return [system for system in external_systems(settings) if not system.real]
+
+
+def nixops4_refusal(settings: Settings) -> str | None:
+    """Say why nixops4 must not run, or None: real nixops4 against simulated machines would
+    deploy to made-up addresses with no host keys."""
+    if machine_backend(settings) != MachineBackend.SIMULATED:
+        return None
+    try:
+        if find_executable(settings.nixops4) is None:
+            return None  # simulated too
+        problem = ""
+    except Nixops4Error as exc:
+        problem = f" ({exc})"
+    return (
+        f"nixops4 is configured{problem} but the machines are only simulated, so it would "
+        "deploy to made-up addresses. The provider must configure Proxmox "
+        "(FEDIPANEL_PROXMOX_URL) or a pool of pre-deployed VMs (Provider → VM pool) first, or "
+        "leave nixops4 out (FEDIPANEL_NIXOPS4 unset, none on PATH) to simulate it too. "
+        "Nothing was deployed."
+    )

@@ -20,3 +20,15 @@ class ProviderSetting(db.Model):  # type: ignore[name-defined]
     value: Mapped[str] = mapped_column(Text)
     is_secret: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SectionTest(db.Model):  # type: ignore[name-defined]
+    """The last connection test of one settings section (saved anyway when it failed)."""
+
+    __tablename__ = "provider_setting_tests"
+
+    section: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ok: Mapped[bool]
+    # The problems the test found, one per line (empty when it passed).
+    problems: Mapped[str] = mapped_column(Text, default="")
+    tested_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

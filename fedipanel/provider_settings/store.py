@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import select
 
 from fedipanel.core.sections import Section
 from fedipanel.crypto import decrypt, encrypt
 from fedipanel.db import db
-from fedipanel.provider_settings.models import ProviderSetting
+from fedipanel.provider_settings.models import ProviderSetting, SectionTest
+from fedipanel.timeutil import utcnow
 
 
 def saved() -> dict[str, str]:
@@ -48,3 +49,27 @@ def save(
         else:
             row.value, row.is_secret = stored, setting.secret
     db.session.commit()
+
+
+def record_test(section: Section, problems: Sequence[str]) -> None:
+    """Remember the outcome of the section's connection test (no problems: it passed)."""
+    row = db.session.get(SectionTest, section.name)
+    if row is None:
+        row = SectionTest(section=section.name, ok=not problems, problems="")
+        db.session.add(row)
+    row.ok, row.problems, row.tested_at = not problems, "\n".join(problems), utcnow()
+    db.session.commit()
+
+
+def forget_test(section: Section) -> None:
+    """Drop the last test of a section that is no longer configured."""
+    row = db.session.get(SectionTest, section.name)
+    if row is not None:
+        db.session.delete(row)
+        db.session.commit()
+
+
+def failing_tests() -> dict[str, SectionTest]:
+    """Return the sections whose last connection test failed, by name."""
+    rows = db.session.scalars(select(SectionTest).where(SectionTest.ok.is_(False)))
+    return {row.section: row for row in rows}

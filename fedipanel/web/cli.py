@@ -14,7 +14,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 from redis import Redis
-from rq import Queue, Worker
+from rq import Queue
 from sqlalchemy import select
 
 from fedipanel.accounting.records import purge_expired
@@ -28,8 +28,9 @@ from fedipanel.core.registry import SERVICE_NAMES
 from fedipanel.core.usage import Month
 from fedipanel.db import db
 from fedipanel.deployments.deletions import deletion_view, start_deletion
-from fedipanel.deployments.lifecycle import reap_stale_deployments
 from fedipanel.deployments.models import Status
+from fedipanel.deployments.reaper import reap_stale_deployments
+from fedipanel.deployments.workers import PanelWorker
 from fedipanel.errors import PanelError
 from fedipanel.identity import sync as directory_sync
 from fedipanel.jobqueue import QUEUE_NAME, EmbeddedQueue, get_queue
@@ -141,7 +142,7 @@ def worker(burst: bool) -> None:
 
     repeat(
         "fedipanel-reaper",
-        min(10.0, float(app.config["STALE_AFTER"]) / 2),
+        min(float(app.config["REAP_INTERVAL"]), float(app.config["STALE_AFTER"]) / 2),
         reap_stale_deployments,
         "check for interrupted deployments",
     )
@@ -168,9 +169,9 @@ def worker(burst: bool) -> None:
     connection = Redis.from_url(url)
     try:
         # With the scheduler, jobs queued for a time (rollout updates) start at that time.
-        Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(
-            burst=burst, with_scheduler=True
-        )
+        PanelWorker(
+            [Queue(QUEUE_NAME, connection=connection)], connection=connection, app=app
+        ).work(burst=burst, with_scheduler=True)
     finally:
         stop.set()
 

@@ -24,12 +24,14 @@ from fedipanel.audit.log import Action
 from fedipanel.core.validators import is_digits
 from fedipanel.db import db
 from fedipanel.deployments.lifecycle import (
+    NO_WORKER,
     any_deployment,
     deployment_for,
     deployments_of,
     full_log,
     log_tail,
     start_deployment,
+    waiting_for_worker,
 )
 from fedipanel.deployments.models import Deployment
 from fedipanel.errors import PanelError, Refused
@@ -113,6 +115,7 @@ def show(deployment_id: int) -> Any:
         # What the deployment did with disabled services' data.
         outcomes=outcomes(deployment.id),
         checks=checks_of(deployment.operator_id, deployment.id),
+        no_worker=NO_WORKER if waiting_for_worker(deployment) else None,
     )
     status = STOP_POLLING if is_htmx() and deployment.is_finished else 200
     return make_response(body, status)

@@ -18,6 +18,8 @@ from fedipanel.core.registry import SERVICE_LABELS
 from fedipanel.deployments.lifecycle import deployments_of, latest_deployments
 from fedipanel.deployments.pending import pending_changes
 from fedipanel.machines.quota import FIELDS, quota_of, total_usage
+from fedipanel.provider_settings import store
+from fedipanel.provider_settings.registry import SECTIONS
 from fedipanel.resources.records import machine_specs, recorded_of_kind
 from fedipanel.storage.records import assigned_buckets
 from fedipanel.timeutil import utcnow
@@ -35,8 +37,14 @@ RECENT = 20
 def _render(values: dict[str, str], errors: dict[str, str], status: int = 200) -> tuple[str, int]:
     operators = accounts.all_operators()
     latest = latest_deployments([op.id for op in operators])
+    failing = store.failing_tests()
     page = render_template(
-        "operators/index.html", operators=operators, latest=latest, values=values, errors=errors
+        "operators/index.html",
+        operators=operators,
+        latest=latest,
+        values=values,
+        errors=errors,
+        failing=[s for s in SECTIONS if s.name in failing],
     )
     return page, status
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -26,7 +27,12 @@ def _section_or_404(name: str) -> Section:
     return found
 
 
-def _page(errors: dict[str, dict[str, str]], submitted: dict[str, Any], status: int = 200) -> Any:
+def _page(
+    errors: dict[str, dict[str, str]],
+    submitted: dict[str, Any],
+    status: int = 200,
+    refused: dict[str, list[str]] | None = None,
+) -> Any:
     settings = effective.current()
     shown: dict[str, dict[str, dict[str, Any]]] = {}
     for sec in SECTIONS:
@@ -51,6 +57,8 @@ def _page(errors: dict[str, dict[str, str]], submitted: dict[str, Any], status: 
         errors=errors,
         precedence=PRECEDENCE,
         problems=settings.problems,
+        refused=refused or {},
+        failing=store.failing_tests(),
     )
     return page, status
 
@@ -73,12 +81,64 @@ def save(name: str) -> Response | Any:
         if problems:
             flash(f"{sec.title}: nothing was saved; correct the fields marked below.", "error")
             return _page({sec.name: problems}, submitted, 422)
-    store.save(sec, submitted, clear=request.form.getlist("clear"), fixed=settings.fixed)
-    changed = sorted({k for k, v in submitted.items() if v} | set(request.form.getlist("clear")))
-    audit(Action.SETTINGS_CHANGED, section=sec.name, fields=changed)
+    cleared = request.form.getlist("clear")
+    values = _after_save(sec, settings, submitted, cleared)
+    tested = values is not None
+    failures = _run_test(sec, values) if values is not None else []
+    if failures and request.form.get("save_anyway") != "yes":
+        flash(
+            f"{sec.title}: the connection test failed, so nothing was saved. Correct the "
+            "settings, or save them anyway (deployments will fail until fixed).",
+            "error",
+        )
+        return _page({}, submitted, 422, refused={sec.name: failures})
+    store.save(sec, submitted, clear=cleared, fixed=settings.fixed)
+    if tested:
+        store.record_test(sec, failures)
+    else:
+        store.forget_test(sec)
+    changed = sorted({k for k, v in submitted.items() if v} | set(cleared))
+    audit(Action.SETTINGS_CHANGED, section=sec.name, fields=changed, test_passed=not failures)
     effective.forget()
-    flash(f"{sec.title} settings saved.")
+    if failures:
+        flash(
+            f"{sec.title} settings saved although their test failed: deployments will fail "
+            "until fixed.",
+            "error",
+        )
+    else:
+        flash(f"{sec.title} settings saved{' and tested' if tested else ''}.")
     return redirect(url_for("provider_settings.index", _anchor=sec.name))
+
+
+def _after_save(
+    sec: Section, settings: effective.Settings, submitted: dict[str, str], cleared: list[str]
+) -> dict[str, str | None] | None:
+    """Return the section's values once saved, or None when that leaves it unconfigured."""
+    values = settings.values(sec.keys)
+    for f in sec.fields:
+        if settings.fixed(f.key):
+            continue
+        if submitted.get(f.key):
+            values[f.key] = submitted[f.key]
+        elif f.key in cleared or not f.secret:  # a blank secret keeps the stored one
+            values[f.key] = f.default
+    return values if _configured(sec, values) else None
+
+
+def _configured(sec: Section, values: Mapping[str, str | None]) -> bool:
+    # Unconfigured sections are simulated: no test to pass, nothing to warn about.
+    return sec.test is not None and any(
+        values.get(f.key) not in (None, "", f.default) for f in sec.fields
+    )
+
+
+def _run_test(sec: Section, values: Mapping[str, str | None]) -> list[str]:
+    assert sec.test is not None  # noqa: S101 - only sections with a test are tested
+    try:
+        return sec.test(values)
+    except Exception as exc:  # a test must always answer in plain words
+        return [f"The test itself failed: {type(exc).__name__}: {exc}"]
 
 
 @bp.route("/<name>/test", methods=["POST"])
@@ -88,8 +148,8 @@ def test(name: str) -> str:
     sec = _section_or_404(name)
     if sec.test is None:
         abort(404, "This section has no connection test.")
-    try:
-        problems = sec.test(effective.current().values(sec.keys))
-    except Exception as exc:  # a test must always answer in plain words
-        problems = [f"The test itself failed: {type(exc).__name__}: {exc}"]
+    values = effective.current().values(sec.keys)
+    problems = _run_test(sec, values)
+    if _configured(sec, values):
+        store.record_test(sec, problems)
     return render_template("provider_settings/_test_result.html", section=sec, problems=problems)

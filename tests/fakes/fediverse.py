@@ -19,7 +19,10 @@ services' documentation:
   `POST /api/v1/users/{id}/block` and `/unblock` (204; 400 "Cannot block the root user").
 
 Only the administrator with the password the machine was given logs in: `password_for(service)`
-is asked on every login (tests read the file the panel delivered). Every request is recorded.
+is asked on every login (tests read the file the panel delivered), or `password_at(address,
+service)` when the password depends on the machine the request reached. One fake may serve
+several operators' domains, one `Fediverse` each, chosen by the Host header. Every request is
+recorded.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import json
 import secrets
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -60,6 +63,8 @@ class Fediverse:
     username: str
     email: str
     password_for: Callable[[str], str | None]
+    # When set, asked instead of password_for with the address the request reached.
+    password_at: Callable[[str, str], str | None] | None = None
     requests: list[Seen] = field(default_factory=list)
     apps: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)  # token -> service
@@ -85,6 +90,12 @@ class Fediverse:
     def peertube_user(self, username: str) -> dict[str, Any]:
         return next(u for u in self.peertube_users if u["username"] == username)
 
+    def password(self, address: str, service: str) -> str | None:
+        """Return the administrator's password of `service` on the machine at `address`."""
+        if self.password_at is not None:
+            return self.password_at(address, service)
+        return self.password_for(service)
+
     def service_of(self, host: str) -> str | None:
         name = host.split(":")[0]
         for service in ("mastodon", "pixelfed", "peertube"):
@@ -95,6 +106,7 @@ class Fediverse:
 
 class _Handler(PeerTubeAdmin, BaseHTTPRequestHandler):
     server: _Server
+    state: Fediverse
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -115,11 +127,11 @@ class _Handler(PeerTubeAdmin, BaseHTTPRequestHandler):
     def _token(self, service: str) -> bool:
         header = self.headers.get("Authorization", "")
         token = header.removeprefix("Bearer ")
-        return header.startswith("Bearer ") and self.server.state.tokens.get(token) == service
+        return header.startswith("Bearer ") and self.state.tokens.get(token) == service
 
     def _handle(self, method: str) -> None:
-        state = self.server.state
         host = self.headers.get("Host", "")
+        self.state = state = self.server.state_for(host)
         path = self.path.split("?")[0]
         with state.lock:
             state.requests.append(Seen(host, method, path))
@@ -143,7 +155,7 @@ class _Handler(PeerTubeAdmin, BaseHTTPRequestHandler):
     # --- Mastodon and Pixelfed (its Mastodon-compatible API) ------------------------------
 
     def _mastodon(self, method: str, path: str) -> None:
-        state = self.server.state
+        state = self.state
         host = f"mastodon.{state.domain}"
         if (method, path) == ("GET", "/api/v1/instance"):
             self._send(
@@ -175,7 +187,7 @@ class _Handler(PeerTubeAdmin, BaseHTTPRequestHandler):
             self._mastodon_api("pixelfed", method, path)
 
     def _mastodon_api(self, service: str, method: str, path: str) -> None:
-        state = self.server.state
+        state = self.state
         if (method, path) == ("POST", "/api/v1/apps"):
             form = self._form()
             if not form.get("client_name") or not form.get("redirect_uris"):
@@ -208,7 +220,7 @@ class _Handler(PeerTubeAdmin, BaseHTTPRequestHandler):
                     },
                 )
                 return
-            wanted = state.password_for(service)
+            wanted = state.password(self.server.server_address[0], service)
             if (
                 form.get("grant_type") != "password"
                 or form.get("username") != state.email
@@ -245,14 +257,14 @@ class _Handler(PeerTubeAdmin, BaseHTTPRequestHandler):
     # --- PeerTube -------------------------------------------------------------------------
 
     def _peertube(self, method: str, path: str) -> None:
-        state = self.server.state
+        state = self.state
         if (method, path) == ("GET", "/api/v1/config"):
             self._send(200, {"instance": {"name": "PeerTube"}, "serverVersion": "7.0.1"})
         elif (method, path) == ("GET", "/api/v1/oauth-clients/local"):
             self._send(200, {"client_id": "local-id", "client_secret": "local-secret"})
         elif (method, path) == ("POST", "/api/v1/users/token"):
             form = self._form()
-            wanted = state.password_for("peertube")
+            wanted = state.password(self.server.server_address[0], "peertube")
             if (form.get("client_id"), form.get("client_secret")) != ("local-id", "local-secret"):
                 self._problem(400, "invalid_client", "Invalid client: client is invalid")
             elif (
@@ -318,10 +330,16 @@ class _Handler(PeerTubeAdmin, BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], state: Fediverse, context: ssl.SSLContext):
+    def __init__(
+        self, address: tuple[str, int], states: list[Fediverse], context: ssl.SSLContext
+    ) -> None:
         super().__init__(address, _Handler)
-        self.state = state
+        self.states = states
         self.context = context
+
+    def state_for(self, host: str) -> Fediverse:
+        """Return the state of the domain `host` belongs to (the first one if none)."""
+        return next((s for s in self.states if s.service_of(host)), self.states[0])
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         # The handshake happens in the request's own thread, so a failing client blocks nobody.
@@ -339,11 +357,20 @@ class _Server(ThreadingHTTPServer):
 class FakeFediverse:
     """The fake services listening on one address and port (one server per machine address)."""
 
-    def __init__(self, state: Fediverse, issued: Issued, addresses: list[str], port: int) -> None:
+    def __init__(
+        self,
+        state: Fediverse,
+        issued: Issued,
+        addresses: list[str],
+        port: int,
+        *,
+        more: Sequence[Fediverse] = (),
+    ) -> None:
         self.state = state
+        self.states = [state, *more]
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(issued.cert, issued.key)
-        self.servers = [_Server((address, port), state, context) for address in addresses]
+        self.servers = [_Server((address, port), self.states, context) for address in addresses]
         self.threads = [
             threading.Thread(target=server.serve_forever, daemon=True) for server in self.servers
         ]

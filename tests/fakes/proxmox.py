@@ -642,11 +642,13 @@ def start_sshd(
     port: int,
     authorized_keys: str,
     environment: dict[str, str] | None = None,
+    force_command: str | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Run a real sshd for root logins with these keys on a loopback address; return its host key.
 
     The host key stays the same for the same `home`, as a VM's does across reboots. Sessions get
-    `environment` as variables.
+    `environment` as variables, and run `force_command` instead of what was asked if given (the
+    request is in SSH_ORIGINAL_COMMAND).
     """
     if not ipaddress.ip_address(address).is_loopback:
         raise ApiError(500, f"fake: refusing to listen on non-loopback {address}")
@@ -661,7 +663,13 @@ def start_sshd(
         f"ListenAddress {address}:{port}\nHostKey {key}\nPidFile none\nUsePAM no\n"
         f"StrictModes no\nAuthorizedKeysFile {authorized}\nPasswordAuthentication no\n"
         "PermitRootLogin prohibit-password\nKbdInteractiveAuthentication no\nLogLevel QUIET\n"
-        + "".join(f"SetEnv {name}={value}\n" for name, value in (environment or {}).items())
+        # sshd takes the first SetEnv line only: every variable goes on that one.
+        + (
+            "SetEnv " + " ".join(f"{name}={value}" for name, value in environment.items()) + "\n"
+            if environment
+            else ""
+        )
+        + (f"ForceCommand {force_command}\n" if force_command else "")
     )
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation directory

@@ -2,7 +2,8 @@
 
 The web side is the test's own app (tests/conftest.py `app`, `client`, `factory`) pointed at the
 same database (`database_url`: SQLite or PostgreSQL) and Redis as the workers, which start
-exactly as a provider starts them.
+exactly as a provider starts them. Deployments go to the loopback pool VMs of
+tests/plugins/machines.py (tests ask for the `machines` fixture); the workers get their settings.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from flask import Flask
 from redis import Redis
 from redis.exceptions import RedisError
 
-from tests.helpers import free_port, require_program
+from tests.helpers import Api, free_port, require_program
 from tests.integration.workers import FAKE_NIXOPS4, STALE_AFTER, Workers, wait_until
+from tests.plugins.machines import LoopbackMachines
 
 
 @pytest.fixture(scope="module")
@@ -90,20 +92,40 @@ def job_timeout() -> int:
 
 
 @pytest.fixture
+def stale_after() -> float:
+    """FEDIPANEL_STALE_AFTER for the web app and the workers."""
+    return STALE_AFTER
+
+
+@pytest.fixture
 def app_overrides(
-    redis_server: str, redis: Redis, secret_key: str, job_timeout: int
+    redis_server: str,
+    redis: Redis,
+    secret_key: str,
+    job_timeout: int,
+    stale_after: float,
+    loopback_machines: LoopbackMachines,
 ) -> dict[str, Any]:
     return {
+        **loopback_machines.settings(),
         "REDIS_URL": redis_server,
         "NIXOPS4": str(FAKE_NIXOPS4),
         "SECRET_KEY": secret_key,
-        "STALE_AFTER": STALE_AFTER,
+        "STALE_AFTER": stale_after,
         "JOB_TIMEOUT": job_timeout,
     }
 
 
 @pytest.fixture
-def workers(app: Flask, tmp_path: Path, job_timeout: int) -> Iterator[Workers]:
-    started = Workers(app, tmp_path, job_timeout)
+def machines(app: Flask, operator_api: Api, loopback_machines: LoopbackMachines) -> None:
+    """Deploy to loopback pool VMs (real nixops4 is refused against simulated machines)."""
+    loopback_machines.install(app)
+
+
+@pytest.fixture
+def workers(
+    app: Flask, tmp_path: Path, job_timeout: int, loopback_machines: LoopbackMachines
+) -> Iterator[Workers]:
+    started = Workers(app, tmp_path, job_timeout, loopback_machines.settings())
     yield started
     started.stop()

@@ -2,7 +2,7 @@
 
 Each test's web side is its own app and test client (the JSON API); the workers are separate
 processes on the same database (the tests marked both_databases run on SQLite and on
-PostgreSQL), running the fake nixops4 from tests/fakes.
+PostgreSQL), running the fake nixops4 from tests/fakes against loopback pool VMs.
 """
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ from tests.integration.workers import (
     wait_for_status,
     wait_until,
 )
+from tests.plugins.machines import LoopbackMachines
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("machines")]
 
 FINISHED = {"succeeded", "failed", "cancelled"}
 
@@ -119,8 +120,10 @@ def test_two_workers_run_two_operators_deployments_at_once(
     operator_api: Api,
     workers: Workers,
     redis: Redis,
+    loopback_machines: LoopbackMachines,
 ) -> None:
     other_api = Api(client, factory.token(factory.operator("op@beta.example", slug="beta")))
+    loopback_machines.install(app)  # beta's deploy key too
     for _ in range(2):
         workers.start(mode="slow", delay=0.3, lines=8)
     workers.wait_registered(redis, 2)

@@ -74,10 +74,14 @@ def kill_quietly(pid: int) -> None:
 class Workers:
     """Starts `flask --app wsgi fedipanel worker` processes as a provider would, and stops them."""
 
-    def __init__(self, app: Flask, tmp_path: Path, job_timeout: int) -> None:
+    def __init__(
+        self, app: Flask, tmp_path: Path, job_timeout: int, settings: dict[str, Any] | None = None
+    ) -> None:
         self.app = app
         self.tmp_path = tmp_path
         self.job_timeout = job_timeout
+        # More FEDIPANEL_* settings (without the prefix): the machines' (see `machines` fixture).
+        self.settings = {k: v for k, v in (settings or {}).items() if k != "NIXOPS4"}
         self.processes: list[subprocess.Popen[bytes]] = []
         self.logs: list[Path] = []
         self.pidfiles: list[Path] = []
@@ -91,6 +95,9 @@ class Workers:
             if not name.startswith(("FEDIPANEL_", "FAKE_NIXOPS4_"))
         }
         environment.update(
+            {f"FEDIPANEL_{name}": str(value) for name, value in self.settings.items()}
+        )
+        environment.update(
             {
                 "FEDIPANEL_REDIS_URL": self.app.config["REDIS_URL"],
                 "FEDIPANEL_DATABASE_URL": self.app.config["DATABASE_URL"],
@@ -99,7 +106,8 @@ class Workers:
                 "FEDIPANEL_NIXOPS4": str(fake.pop("nixops4", FAKE_NIXOPS4)),
                 "FEDIPANEL_SIMULATOR_STEP_DELAY": "0",
                 "FEDIPANEL_HEARTBEAT_INTERVAL": "0.5",
-                "FEDIPANEL_STALE_AFTER": str(STALE_AFTER),
+                "FEDIPANEL_STALE_AFTER": str(self.app.config["STALE_AFTER"]),
+                "FEDIPANEL_REAP_INTERVAL": "0.5",
                 "FEDIPANEL_JOB_TIMEOUT": str(self.job_timeout),
                 "PYTHONUNBUFFERED": "1",
             }

@@ -146,6 +146,10 @@ def openapi_document(*, allow_http_webhooks: bool = False) -> dict[str, Any]:
         "status": {"enum": STATUSES},
         "progress": {"type": "integer", "minimum": 0, "maximum": 100},
         "phase": {"type": "string"},
+        "waitingForWorker": {
+            "type": "boolean",
+            "description": "Queued, and no worker is running to take it",
+        },
         "error": {"type": ["string", "null"]},
         "configVersion": {"type": ["integer", "null"]},
         "generation": {"type": "integer"},

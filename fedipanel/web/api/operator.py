@@ -11,10 +11,12 @@ from fedipanel.audit.log import Action
 from fedipanel.configurations import versions as configurations
 from fedipanel.core.configuration import error_list, json_schema
 from fedipanel.deployments.lifecycle import (
+    NO_WORKER,
     deployment_for,
     deployments_of,
     full_log,
     start_deployment,
+    waiting_for_worker,
 )
 from fedipanel.deployments.models import Deployment, Status
 from fedipanel.errors import PanelError
@@ -126,11 +128,13 @@ def get_deployment(deployment_id: int) -> Any:
 
 
 def _summary(row: Deployment) -> dict[str, Any]:
+    waiting = waiting_for_worker(row)
     return {
         "id": row.id,
         "status": row.status,
         "progress": row.progress,
-        "phase": row.phase,
+        "phase": NO_WORKER if waiting else row.phase,
+        "waitingForWorker": waiting,
         "error": row.error,
         "configVersion": row.config_version,
         "generation": row.generation,
