@@ -52,8 +52,8 @@ class PeerTubeAdmin:
             body = json.loads(self.rfile.read(length) or b"{}")
         except ValueError:
             body = None
-        with self.server.state.lock:
-            self.server.state.bodies.append(body)
+        with self.state.lock:
+            self.state.bodies.append(body)
         return body if isinstance(body, dict) else {}
 
     def _plugin_json(self, npm_name: str) -> dict[str, Any]:
@@ -71,7 +71,7 @@ class PeerTubeAdmin:
         }
 
     def _peertube_plugins(self, method: str, path: str) -> None:
-        state = self.server.state
+        state = self.state
         parts = path.removeprefix("/api/v1/plugins/").split("/")
         if (method, parts) == ("POST", ["install"]):
             npm_name = self._json().get("npmName")
@@ -102,7 +102,7 @@ class PeerTubeAdmin:
             self._problem(404, "not_found", "Not found")
 
     def _peertube_users(self, method: str, path: str) -> None:
-        state = self.server.state
+        state = self.state
         parts = path.removeprefix("/api/v1/users/").split("/")
         if (method, path) == ("GET", "/api/v1/users"):
             query = parse_qs(urlsplit(self.path).query)

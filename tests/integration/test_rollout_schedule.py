@@ -29,7 +29,7 @@ def provider_api(app: Flask, factory: Factory) -> Api:
 
 
 def deployed(operator_api: Api, workers: Workers, redis: Redis) -> None:
-    """Deploy the operator once, on the simulators, through a real worker."""
+    """Deploy the operator once, on the loopback machines, through a real worker."""
     assert operator_api.put("/configuration", sample_config()).status_code == 200
     started = operator_api.post("/deployments")
     assert started.status_code == 202, started.get_json()
@@ -67,6 +67,7 @@ def started_at(app: Flask) -> object:
         return db.session.get(Deployment, target.deployment_id).created_at  # type: ignore[union-attr]
 
 
+@pytest.mark.usefixtures("machines")
 @pytest.mark.parametrize("lose_the_scheduled_job", [False, True])
 def test_update_starts_at_its_time_after_workers_and_web_restart(
     app: Flask,
@@ -77,8 +78,8 @@ def test_update_starts_at_its_time_after_workers_and_web_restart(
     lose_the_scheduled_job: bool,
 ) -> None:
     # Only the scheduler may start it: the every-minute check is an hour away.
-    workers.settings = {"ROLLOUT_TICK": "3600", "NIXOPS4": ""}
-    workers.start(nixops4="")
+    workers.settings["ROLLOUT_TICK"] = "3600"
+    workers.start()
     workers.wait_registered(redis, 1)
     deployed(operator_api, workers, redis)
 
@@ -99,7 +100,7 @@ def test_update_starts_at_its_time_after_workers_and_web_restart(
     # A stopped worker's scheduler lock lasts up to a minute (RQ's own expiry), as in production.
     lock = RQScheduler.get_locking_key(QUEUE_NAME)
     wait_until(lambda: not redis.exists(lock), 75, "the old scheduler's lock to go", step=0.5)
-    workers.start(nixops4="")
+    workers.start()
     workers.wait_registered(redis, 1)
 
     begun = wait_until(lambda: started_at(app), AHEAD + 60, "the update to start")

@@ -85,8 +85,6 @@ class Workers:
         self.processes: list[subprocess.Popen[bytes]] = []
         self.logs: list[Path] = []
         self.pidfiles: list[Path] = []
-        # More FEDIPANEL_* settings (without the prefix) for the workers started from now on.
-        self.settings: dict[str, str] = {}
 
     def environment(self, **fake: Any) -> dict[str, str]:
         environment = {
@@ -112,7 +110,6 @@ class Workers:
                 "PYTHONUNBUFFERED": "1",
             }
         )
-        environment.update({f"FEDIPANEL_{name}": value for name, value in self.settings.items()})
         for name, value in fake.items():
             environment[f"FAKE_NIXOPS4_{name.upper()}"] = str(value)
         return environment
