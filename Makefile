@@ -36,7 +36,7 @@ demo: setup ## Like run, with a demo provider and operator (passwords printed)
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: setup ## Run the whole test suite
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 test-fast: setup ## Run the tests that start no program of their own, on both cores (about 30 s)
 	$(BIN)/python -m pytest -m "not external" -q -n 2
