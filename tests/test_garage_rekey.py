@@ -17,10 +17,11 @@ from fedipanel.storage.models import StorageKey
 from jobs.runner import StepFailed
 from tests.fakes.garage_admin import FakeGarage
 from tests.helpers import Api
-from tests.test_garage_storage import ALL, app_overrides, deploy, record
+from tests.plugins.machines import LoopbackMachines
+from tests.test_garage_storage import ALL, _machines, app_overrides, deploy, record
 
 pytestmark = pytest.mark.external
-__all__ = ["app_overrides", "record"]  # the fixtures of the Garage storage tests
+__all__ = ["_machines", "app_overrides", "record"]  # the fixtures of the Garage storage tests
 
 
 def _rekey(app: Flask) -> None:
@@ -48,13 +49,18 @@ def _works(garage: FakeGarage, key_id: str, secret: str, bucket: str) -> bool:
 
 
 def test_a_failed_rekey_keeps_the_old_key_and_a_successful_one_deletes_it(
-    app: Flask, operator_api: Api, garage: FakeGarage, monkeypatch: pytest.MonkeyPatch
+    app: Flask,
+    operator_api: Api,
+    garage: FakeGarage,
+    monkeypatch: pytest.MonkeyPatch,
+    loopback_machines: LoopbackMachines,
 ) -> None:
     operator_api.put("/configuration", ALL)
     assert deploy(app, operator_api)["status"] == "succeeded"
     old = garage.key_named("acme-mastodon")
     assert old is not None
     _rekey(app)
+    loopback_machines.install(app)  # what the machines' configuration does with the new key
 
     def broken(ctx: Any) -> None:
         raise StepFailed("mastodon does not answer")

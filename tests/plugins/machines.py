@@ -121,14 +121,16 @@ class LoopbackMachines:
         }
 
     def install(self, app: Flask) -> None:
-        """Put the VMs in the app's pool (once) and let every operator's deploy key log in to
-        them; call again after adding operators."""
+        """Put the VMs in the app's pool (once) and let every operator's deploy keys log in to
+        them; call again after adding operators or starting a rekeying."""
         with app.app_context():
             pooled = set(db.session.scalars(select(PooledVm.address)))
             for address in ADDRESSES:
                 if address not in pooled:
                     pool.add(address, self.host_keys[address])
-            keys = db.session.scalars(select(DeployKey.public_key)).all()
+            rows = db.session.execute(select(DeployKey.public_key, DeployKey.next_public_key))
+            # A rekeying's pending key too: the machine's NixOS configuration authorizes both.
+            keys = [key for row in rows for key in row if key]
         require(bool(keys), "install the loopback machines once an operator exists")
         for address in ADDRESSES:
             authorized = self.root / "vm" / address / "authorized_keys"
