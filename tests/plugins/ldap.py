@@ -7,8 +7,6 @@ made with `cryptography`; the server's names are 127.0.0.1 and localhost.
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import socket
 import ssl
 import subprocess
@@ -19,12 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from ldap3 import MODIFY_ADD, MODIFY_DELETE, Connection, Server, Tls
 
+from tests.fakes.tls_ca import TestCa
 from tests.helpers import free_port, require_program
 
 BASE = "dc=acme,dc=example"
@@ -36,57 +31,11 @@ PEOPLE = f"ou=people,{BASE}"
 ADMINS = f"cn=admins,ou=groups,{BASE}"
 
 
-def _name(common: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
-
-
-def _pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-
-
 def make_ca_and_server(directory: Path) -> tuple[Path, Path, Path]:
     """Write a CA certificate and a server key and certificate it signed; return the paths."""
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(_name("FediPanel test CA"))
-        .issuer_name(_name("FediPanel test CA"))
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-            critical=True,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name("localhost"))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    paths = (directory / "ca.pem", directory / "server.pem", directory / "server.key")
-    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(_pem(key))
-    paths[2].chmod(0o600)
-    return paths
+    ca = TestCa(directory)
+    issued = ca.issue("localhost", "127.0.0.1")
+    return ca.bundle, issued.cert, issued.key
 
 
 def person(uid: str, name: str, email: str | None = None) -> str:
