@@ -77,6 +77,20 @@ def schedule(target: RolloutTarget, now: datetime, *, at: datetime | None, run_n
     wakeups.wake_at(target.scheduled_for)
 
 
+STEPS = ("pause", "resume", "retry", "cancel")
+DECISIONS = ("run-now", "skip")
+
+
+def steer(rollout: Rollout, step: str) -> None:
+    """Apply one of STEPS to the rollout."""
+    if step == "pause":
+        pause(rollout)
+    elif step == "cancel":
+        cancel(rollout)
+    else:
+        resume(rollout, retry_failed=step == "retry")
+
+
 def pause(rollout: Rollout) -> None:
     """Stop starting updates (running ones finish)."""
     if rollout.status != RolloutStatus.ACTIVE:

@@ -187,12 +187,7 @@ def show(rollout_id: int) -> Any:
 def steer(rollout_id: int, action: str) -> Any:
     rollout = _rollout(rollout_id)
     try:
-        if action == "pause":
-            choices.pause(rollout)
-        elif action == "cancel":
-            choices.cancel(rollout)
-        else:
-            choices.resume(rollout, retry_failed=action == "retry")
+        choices.steer(rollout, action)
     except PanelError as exc:
         flash(str(exc))
     else:
@@ -212,22 +207,27 @@ def decide(rollout_id: int, operator_id: int, action: str) -> Any:
     return redirect(url_for("rollouts.show", rollout_id=rollout_id))
 
 
-for _action in ("pause", "resume", "retry", "cancel"):
-    bp.add_url_rule(
-        f"/rollouts/<int:rollout_id>/{_action}",
-        f"steer_{_action}",
-        steer,
-        methods=["POST"],
-        defaults={"action": _action},
-    )
-for _action in ("run-now", "skip"):
-    bp.add_url_rule(
-        f"/rollouts/<int:rollout_id>/operators/<int:operator_id>/{_action}",
-        f"decide_{_action}",
-        decide,
-        methods=["POST"],
-        defaults={"action": _action},
-    )
+def add_steering_rules(blueprint: Blueprint, steer: Any, decide: Any) -> None:
+    """Give each of the rollout's steps and decisions its own POST route (named in OpenAPI)."""
+    for step in choices.STEPS:
+        blueprint.add_url_rule(
+            f"/rollouts/<int:rollout_id>/{step}",
+            f"steer_{step}",
+            steer,
+            methods=["POST"],
+            defaults={"action": step},
+        )
+    for decision in choices.DECISIONS:
+        blueprint.add_url_rule(
+            f"/rollouts/<int:rollout_id>/operators/<int:operator_id>/{decision}",
+            f"decide_{decision}",
+            decide,
+            methods=["POST"],
+            defaults={"action": decision},
+        )
+
+
+add_steering_rules(bp, steer, decide)
 
 
 @bp.route("/updates/<int:rollout_id>/schedule", methods=["POST"])

@@ -83,16 +83,16 @@ def files_for(ctx: DeployContext, service: str) -> dict[str, str]:
         key = None
     if key is not None:
         ctx.progress.hide(key[1])
-        name = paths.s3_env_file(service).rsplit("/", 1)[1]
+        name = _name(paths.s3_env_file(service))
         files[name] = f"AWS_ACCESS_KEY_ID={key[0]}\nAWS_SECRET_ACCESS_KEY={key[1]}\n"
     files.update(mail_files(ctx))
     password = ensure_password(ctx.operator.id, service)
     ctx.progress.hide(password)
-    files[paths.admin_password_file(service).rsplit("/", 1)[1]] = password
+    files[_name(paths.admin_password_file(service))] = password
     directory = saved_connection(ctx.operator.id)
     if directory is not None and service == "mastodon":
         ctx.progress.hide(directory.password)
-        files[MASTODON_LDAP_ENV.rsplit("/", 1)[1]] = mastodon_ldap_env(directory.password)
+        files[_name(MASTODON_LDAP_ENV)] = mastodon_ldap_env(directory.password)
     return files
 
 

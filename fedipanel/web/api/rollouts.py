@@ -21,6 +21,7 @@ from fedipanel.timeutil import utcnow
 from fedipanel.web.api.auth import api_operator, provider_token_required, role_token_required
 from fedipanel.web.api.params import json_fields, json_object
 from fedipanel.web.audit import audit
+from fedipanel.web.rollouts import add_steering_rules
 
 bp = Blueprint("rollouts", __name__)
 
@@ -110,12 +111,7 @@ def _forbidden(message: str) -> Response:
 def steer(rollout_id: int, action: str) -> Any:
     rollout = _rollout(rollout_id)
     json_fields()
-    if action == "pause":
-        choices.pause(rollout)
-    elif action == "cancel":
-        choices.cancel(rollout)
-    else:
-        choices.resume(rollout, retry_failed=action == "retry")
+    choices.steer(rollout, action)
     audit(Action.ROLLOUT_CHANGED, rollout=rollout.id, step=action)
     return jsonify(views.board(rollout))
 
@@ -129,19 +125,4 @@ def decide(rollout_id: int, operator_id: int, action: str) -> Any:
     return jsonify(views.board(rollout))
 
 
-for _action in ("pause", "resume", "retry", "cancel"):
-    bp.add_url_rule(
-        f"/rollouts/<int:rollout_id>/{_action}",
-        f"steer_{_action}",
-        steer,
-        methods=["POST"],
-        defaults={"action": _action},
-    )
-for _action in ("run-now", "skip"):
-    bp.add_url_rule(
-        f"/rollouts/<int:rollout_id>/operators/<int:operator_id>/{_action}",
-        f"decide_{_action}",
-        decide,
-        methods=["POST"],
-        defaults={"action": _action},
-    )
+add_steering_rules(bp, steer, decide)
