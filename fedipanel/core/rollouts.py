@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from fedipanel.core.registry import SERVICE_NAMES
 from fedipanel.core.resources import MachineSize
 from fedipanel.core.sizes import checked
-from fedipanel.core.validators import DATE_TIME
+from fedipanel.core.validators import DATE_TIME, PROXMOX_NODE, PROXMOX_STORAGE
 
 MAX_OPERATORS = 10_000
 MAX_NOTICE_HOURS = 90 * 24
@@ -93,21 +93,50 @@ class Pin(_Strict):
         return value
 
 
+NodeName = Annotated[
+    str, Field(min_length=1, max_length=63, json_schema_extra={"pattern": PROXMOX_NODE})
+]
+
+
 class ProxmoxParameters(_Strict):
     """The Proxmox settings that shape an operator's VMs; those left out stay as they are."""
+
+    # At least one parameter (the validator of Proxmox below says so in words).
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
     template: int | None = Field(
         default=None, ge=100, le=999_999_999, description="VMID of the template new VMs clone"
     )
     storage: str | None = Field(
-        default=None, min_length=1, max_length=100, description="Where new VMs' disks go"
+        default=None,
+        min_length=1,
+        max_length=100,
+        json_schema_extra={"pattern": PROXMOX_STORAGE},
+        description="Where new VMs' disks go",
     )
     pool: str | None = Field(
         default=None, min_length=1, max_length=100, description="Resource pool of new VMs"
     )
-    nodes: list[Annotated[str, Field(min_length=1, max_length=63)]] | None = Field(
-        default=None, max_length=100, description="Nodes new VMs go to ([]: any node)"
+    nodes: list[Annotated[str, Field(min_length=1, max_length=63, pattern=PROXMOX_NODE)]] | None = (
+        Field(default=None, max_length=100, description="Nodes new VMs go to ([]: any node)")
     )
+
+    # The patterns are checked here rather than by `pattern=`, to answer in the settings page's
+    # words; the document states them (json_schema_extra).
+    @field_validator("storage")
+    @classmethod
+    def _storage_id(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(PROXMOX_STORAGE, value):
+            raise ValueError("not a storage ID")
+        return value
+
+    @field_validator("nodes")
+    @classmethod
+    def _node_names(cls, value: list[str] | None) -> list[str] | None:
+        bad = [name for name in value or [] if not re.fullmatch(PROXMOX_NODE, name)]
+        if bad:
+            raise ValueError(f"not a node name: {', '.join(bad)}")
+        return value
 
     def given(self) -> dict[str, Any]:
         """Return the parameters the provider set, by name."""

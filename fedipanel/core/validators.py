@@ -64,6 +64,11 @@ def check_text(value: str) -> str:
     return value
 
 
+# Proxmox node names and storage IDs (its `pve-node` and `pve-storage-id` formats).
+PROXMOX_NODE = r"^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$"
+PROXMOX_STORAGE = r"^[a-zA-Z][a-zA-Z0-9\-_.]*[a-zA-Z0-9]$"
+
+
 def whole_number(text: str, low: int, high: int) -> int:
     """Parse a whole number in ASCII digits from `low` to `high`; raise ValueError naming them."""
     text = text.strip()

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from fedipanel.core.sections import Section, SettingField, Values
-from fedipanel.core.validators import check_url, is_digits, problem
+from fedipanel.core.validators import PROXMOX_NODE, PROXMOX_STORAGE, check_url, is_digits, problem
 from fedipanel.providers.proxmox.addresses import AddressError, AddressRange, parse_range
 from fedipanel.providers.proxmox.client import (
     Client,
@@ -54,8 +54,8 @@ FIELDS = (
     SettingField("VM_SSH_PORT", "SSH port", "Where new VMs answer SSH", placeholder="22"),
 )
 KEYS = tuple(f.key for f in FIELDS)
-_NODE = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$")
-_STORAGE = re.compile(r"^[a-z][a-z0-9\-_.]*[a-z0-9]$", re.IGNORECASE)
+_NODE = re.compile(PROXMOX_NODE)
+_STORAGE = re.compile(PROXMOX_STORAGE)
 
 
 @dataclass(frozen=True)

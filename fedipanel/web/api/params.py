@@ -65,17 +65,22 @@ def _depth(value: Any) -> int:
 
 
 def query_args(*allowed: str) -> None:
-    """Refuse a query parameter other than `allowed` (422 at its name), as bodies do."""
+    """Refuse a query parameter other than `allowed` (422 at its name), as bodies do, and one
+    that is empty or padded with spaces: API values are taken exactly as the document states."""
     unknown = sorted(set(request.args) - set(allowed))
     if unknown:
         raise Refused(f"unknown query parameter {unknown[0]!r}", loc=(unknown[0],))
+    for name, text in request.args.items(multi=True):
+        if not text or text != text.strip():
+            raise Refused(f"{name} must not be empty or padded with spaces", loc=(name,))
 
 
 def int_arg(
     name: str, *, default: int | None = None, low: int = 1, high: int = 10**18
 ) -> int | None:
-    """Return the query parameter `name` as a whole number within [low, high], or `default`."""
-    text = request.args.get(name, "").strip()
+    """Return the query parameter `name` as a whole number within [low, high], or `default`
+    (routes call `query_args` first, which refuses empty and padded values)."""
+    text = request.args.get(name, "")
     if not text:
         return default
     try:
