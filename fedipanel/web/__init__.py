@@ -28,6 +28,7 @@ from fedipanel.web.cli import cli
 from fedipanel.web.converters import IdConverter
 from fedipanel.web.extensions import csrf, init_extensions
 from fedipanel.web.form_text import init_form_text
+from fedipanel.web.i18n import init_i18n
 
 
 def init_web(app: Flask) -> None:
@@ -42,6 +43,7 @@ def init_web(app: Flask) -> None:
     # Replaces the default `int` converter before any route is added, so every id is bounded.
     app.url_map.converters["int"] = IdConverter
     init_extensions(app)
+    init_i18n(app)
     errors.init_errors(app)
     init_form_text(app)
     for module in (
