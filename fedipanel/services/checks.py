@@ -58,9 +58,7 @@ def checks_of(operator_id: int, deployment_id: int | None = None) -> list[Servic
     return list(db.session.scalars(query.order_by(ServiceCheck.service)))
 
 
-def service_status(
-    operator_id: int, config: Configuration | None = None
-) -> list[dict[str, Any]]:
+def service_status(operator_id: int, config: Configuration | None = None) -> list[dict[str, Any]]:
     """Return each enabled service with its URL, last health check and admin login.
 
     The services are those of `config` (the deployed one, say), else of the saved configuration.
