@@ -41,7 +41,7 @@ def test_a_finished_deployment_links_each_service_with_its_health_and_admin_logi
     assert '<a href="https://mastodon.acme.example/"' in outcome
     assert '<a href="https://peertube.acme.example/"' in outcome
     assert "pixelfed" not in outcome
-    assert outcome.count('<span class="badge simulated">simulated</span>') == 2
+    assert outcome.count('<span class="badge not-checked">simulated</span>') == 2
     assert "Administrator: alice" in outcome
     assert 'action="/services/mastodon/admin-password"' in outcome
     assert "Reveal the administrator password" in outcome
