@@ -114,7 +114,8 @@ def test_dashboard_before_anything_shows_the_first_step(
     factory.operator()
     auth.login("op@acme.example")
     page = client.get("/dashboard").get_data(as_text=True)
-    assert 'href="/configuration">Configure your services' in _element(page, "first-step", "section")
+    first_step = _element(page, "first-step", "section")
+    assert 'href="/configuration">Configure your services' in first_step
     assert 'id="deployed"' not in page
     assert "No deployments yet" in page
 

@@ -203,3 +203,37 @@ def test_an_unexpected_error_says_what_is_true_with_a_reference_from_the_log(
     assert "secret detail of the failure" in caplog.text
     assert 'href="http://localhost/deployments">Back to the previous page' in page
     assert 'href="/">Back to the start page' in page
+
+
+def test_a_pool_vm_with_two_bad_fields_gets_both_messages_and_keeps_them(
+    provider: FlaskClient,
+) -> None:
+    response = provider.post(
+        "/provider/vm-pool", data={"address": "not an address!", "host_key": "nonsense"}
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    for name in ("address", "host_key"):
+        assert f'id="error-{name}"' in page
+        field = re.search(rf'<input id="{name}"[^>]*>', page)
+        assert field
+        assert f'aria-describedby="error-{name}"' in field.group(0)
+    assert 'value="not an address!"' in page
+    assert 'value="nonsense"' in page
+
+
+def test_the_configuration_form_links_each_refused_field_to_its_message(
+    client: FlaskClient, factory: Factory, auth: Auth
+) -> None:
+    factory.operator()
+    auth.login("op@acme.example")
+    form = {"domain": "Not A Domain", "admin.username": "alice", "admin.email": "nope"}
+    page = client.post("/configuration", data=form).get_data(as_text=True)
+    for key, error_id in (("domain", "error-domain"), ("admin.email", "error-admin-email")):
+        field = re.search(rf'<input id="{re.escape(key)}"[^>]*>', page)
+        assert field, key
+        assert f'aria-describedby="{error_id}"' in field.group(0)
+        assert 'aria-invalid="true"' in field.group(0)
+    username = re.search(r'<input id="admin.username"[^>]*>', page)
+    assert username
+    assert "aria-invalid" not in username.group(0)

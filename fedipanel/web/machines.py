@@ -95,7 +95,7 @@ def add_vm() -> Any:
         row = pool.add(values["address"], values["host_key"])
         audit(Action.POOL_VM_ADDED, vm=row.address)
     except pool.PoolError as exc:
-        return _pool_page(values, {exc.field: exc.message}, 422)
+        return _pool_page(values, exc.problems, 422)
     notice_pool_added(row.address)
     return redirect(url_for("machines.vm_pool"))
 
