@@ -180,9 +180,7 @@ def test_an_operators_empty_lists_say_what_comes_there(
 ) -> None:
     factory.operator()
     auth.login("op@acme.example")
-    assert "No tokens yet: create one above" in client.get("/account/tokens").get_data(
-        as_text=True
-    )
+    assert "No tokens yet: create one above" in client.get("/account/tokens").get_data(as_text=True)
     assert "No notices yet: when your provider plans" in client.get("/notices").get_data(
         as_text=True
     )
