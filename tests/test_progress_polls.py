@@ -13,7 +13,7 @@ from sqlalchemy import update
 from fedipanel.db import db
 from fedipanel.deployments.models import Deployment, Status
 from fedipanel.deployments.progress import Progress
-from tests.helpers import Auth, Factory
+from tests.helpers import Api, Auth, Factory
 
 POLL = {"HX-Request": "true"}
 
@@ -146,3 +146,23 @@ def test_another_operators_deployment_is_404_to_a_poll(
     )
     assert poll.status_code == 404
     assert "line 0" not in poll.get_data(as_text=True)
+
+
+def test_api_after_returns_only_the_later_lines(
+    app: Flask, client: FlaskClient, factory: Factory
+) -> None:
+    operator_id = factory.operator("op@acme.example", slug="acme")
+    api = Api(client, factory.token(operator_id))
+    deployment_id = _running(app, operator_id, 5)
+    whole = api.get(f"/deployments/{deployment_id}").get_json()
+    assert whole["log"] == [f"line {n}" for n in range(5)]
+    later = api.get(f"/deployments/{deployment_id}?after=3").get_json()
+    assert later["log"] == ["line 3", "line 4"]
+    assert {k: v for k, v in later.items() if k != "log"} == {
+        k: v for k, v in whole.items() if k != "log"
+    }
+    assert api.get(f"/deployments/{deployment_id}?after=99").get_json()["log"] == []
+    for bad in ("-1", "x", "", "1.5"):
+        refused = api.get(f"/deployments/{deployment_id}?after={bad}")
+        assert refused.status_code == 422
+        assert refused.get_json()["errors"][0]["loc"] == ["after"]

@@ -10,7 +10,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, union_all
 
 from fedipanel.core.usage import Metric, Month, Sample, month_totals
 from fedipanel.db import db
@@ -56,21 +56,27 @@ class MonthUsage:
 
 def samples_for(operator_id: int, start: datetime, end: datetime) -> dict[Metric, list[Sample]]:
     """Return each metric's samples that shape [start, end): the last one before, then inside."""
-    series: dict[Metric, list[Sample]] = {}
-    for metric in Metric:
-        mine = (UsageSample.operator_id == operator_id, UsageSample.metric == metric)
-        before = db.session.execute(
-            select(UsageSample.at, UsageSample.value)
-            .where(*mine, UsageSample.at <= start)
-            .order_by(UsageSample.at.desc(), UsageSample.id.desc())
-            .limit(1)
-        ).all()
-        during = db.session.execute(
-            select(UsageSample.at, UsageSample.value)
-            .where(*mine, UsageSample.at > start, UsageSample.at < end)
-            .order_by(UsageSample.at, UsageSample.id)
-        ).all()
-        series[metric] = [Sample(row.at, row.value) for row in [*before, *during]]
+    mine = UsageSample.operator_id == operator_id
+    columns = (UsageSample.metric, UsageSample.at, UsageSample.value)
+    # Two statements for every metric at once: pages show this on each view.
+    last_before = [
+        select(*columns)
+        .where(mine, UsageSample.metric == metric, UsageSample.at <= start)
+        .order_by(UsageSample.at.desc(), UsageSample.id.desc())
+        .limit(1)
+        .subquery()
+        for metric in Metric
+    ]
+    before = db.session.execute(union_all(*(select(part) for part in last_before))).all()
+    during = db.session.execute(
+        select(*columns)
+        .where(mine, UsageSample.at > start, UsageSample.at < end)
+        .order_by(UsageSample.at, UsageSample.id)
+    ).all()
+    series: dict[Metric, list[Sample]] = {metric: [] for metric in Metric}
+    for row in [*before, *during]:
+        if row.metric in series:
+            series[Metric(row.metric)].append(Sample(row.at, row.value))
     return series
 
 
