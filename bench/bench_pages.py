@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import signal
 import sys
 import tempfile
 import urllib.parse
@@ -179,11 +180,13 @@ def report(server: str, totals: dict[str, Any]) -> list[dict[str, Any]]:
                     "met": bool(met),
                 }
             )
-    print()
+    print(flush=True)
     return goals
 
 
 def main() -> int:
+    # Stopped from outside, still stop the servers this benchmark started (the `with` blocks).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     with tempfile.TemporaryDirectory(prefix="fedipanel-bench-pages-") as name:
         tmp = Path(name)
         # Nothing is reaped as stale while the benchmark holds the row at "running".
