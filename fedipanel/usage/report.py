@@ -10,7 +10,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import select, union_all
+from sqlalchemy import Select, bindparam, select, union_all
 
 from fedipanel.core.usage import Metric, Month, Sample, month_totals
 from fedipanel.db import db
@@ -54,25 +54,34 @@ class MonthUsage:
         return dict(zip(COLUMNS, values, strict=True))
 
 
-def samples_for(operator_id: int, start: datetime, end: datetime) -> dict[Metric, list[Sample]]:
-    """Return each metric's samples that shape [start, end): the last one before, then inside."""
-    mine = UsageSample.operator_id == operator_id
+def _statements() -> tuple[Select[Any], Select[Any]]:
+    """Build the two queries of `samples_for` once: pages run them on every view."""
+    mine = UsageSample.operator_id == bindparam("operator_id")
     columns = (UsageSample.metric, UsageSample.at, UsageSample.value)
-    # Two statements for every metric at once: pages show this on each view.
     last_before = [
         select(*columns)
-        .where(mine, UsageSample.metric == metric, UsageSample.at <= start)
+        .where(mine, UsageSample.metric == metric.value, UsageSample.at <= bindparam("start"))
         .order_by(UsageSample.at.desc(), UsageSample.id.desc())
         .limit(1)
         .subquery()
         for metric in Metric
     ]
-    before = db.session.execute(union_all(*(select(part) for part in last_before))).all()
-    during = db.session.execute(
+    during = (
         select(*columns)
-        .where(mine, UsageSample.at > start, UsageSample.at < end)
+        .where(mine, UsageSample.at > bindparam("start"), UsageSample.at < bindparam("end"))
         .order_by(UsageSample.at, UsageSample.id)
-    ).all()
+    )
+    return union_all(*(select(part) for part in last_before)), during  # type: ignore[return-value]
+
+
+_LAST_BEFORE, _DURING = _statements()
+
+
+def samples_for(operator_id: int, start: datetime, end: datetime) -> dict[Metric, list[Sample]]:
+    """Return each metric's samples that shape [start, end): the last one before, then inside."""
+    params = {"operator_id": operator_id, "start": start, "end": end}
+    before = db.session.execute(_LAST_BEFORE, params).all()
+    during = db.session.execute(_DURING, params).all()
     series: dict[Metric, list[Sample]] = {metric: [] for metric in Metric}
     for row in [*before, *during]:
         if row.metric in series:

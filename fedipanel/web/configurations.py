@@ -51,7 +51,7 @@ def dashboard() -> str:
         usage=report.this_month(operator.id, utcnow()),
         mail_relay=_relay_name(),
         maintenance=maintenance,
-        updates=updates_for(operator.id, utcnow()),
+        updates=updates_for(operator.id, utcnow(), maintenance),
         maintenance_opening=maintenance.next(utcnow()),
         service_checks=service_status(operator.id),
         has_password=set(generations(operator.id)),
