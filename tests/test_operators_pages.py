@@ -72,14 +72,16 @@ def test_operators_list_shows_fifty_per_page_with_page_links(
 ) -> None:
     _operators(app, 0, 120)
     first = client.get("/provider/operators").get_data(as_text=True)
-    assert "op0000@customer.example" in first and "op0049@customer.example" in first
+    assert "op0000@customer.example" in first
+    assert "op0049@customer.example" in first
     assert "op0050@customer.example" not in first
     assert "Page 1 of 3 (120 operators)" in first
     assert 'href="/provider/operators?page=2"' in first
     assert 'rel="prev"' not in first
 
     last = client.get("/provider/operators?page=3").get_data(as_text=True)
-    assert "op0100@customer.example" in last and "op0119@customer.example" in last
+    assert "op0100@customer.example" in last
+    assert "op0119@customer.example" in last
     assert "op0099@customer.example" not in last
     assert 'aria-current="page">3<' in last
     assert 'rel="next"' not in last
@@ -102,9 +104,7 @@ def test_a_page_that_does_not_exist_shows_the_nearest(
 
 
 @pytest.mark.usefixtures("provider")
-def test_a_full_page_costs_as_many_queries_as_a_short_one(
-    app: Flask, client: FlaskClient
-) -> None:
+def test_a_full_page_costs_as_many_queries_as_a_short_one(app: Flask, client: FlaskClient) -> None:
     _operators(app, 0, 3)
     client.get("/provider/operators")
     with _counted(app) as short:

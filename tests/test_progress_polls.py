@@ -60,7 +60,8 @@ def test_poll_sends_only_lines_after_the_last_one_shown(
 ) -> None:
     deployment_id = _running(app, operator, 150)
     page = client.get(f"/deployments/{deployment_id}").get_data(as_text=True)
-    assert 'role="log"' in page and 'aria-live="off"' in page
+    assert 'role="log"' in page
+    assert 'aria-live="off"' in page
     assert "line 149" in page
     values = _poll_values(page)
 
@@ -68,7 +69,8 @@ def test_poll_sends_only_lines_after_the_last_one_shown(
     poll = client.get(f"/deployments/{deployment_id}", query_string=values, headers=POLL)
     assert poll.status_code == 200
     body = poll.get_data(as_text=True)
-    assert "line 150" in body and "line 151" in body
+    assert "line 150" in body
+    assert "line 151" in body
     assert "line 149" not in body
     assert 'id="progress"' not in body  # appended to the log, not a new card
     # The status line comes along out of band, carrying the new last line.
@@ -94,19 +96,20 @@ def test_new_phase_updates_the_status_line_and_the_live_region(
     deployment_id = _running(app, operator, 3)
     values = _poll_values(client.get(f"/deployments/{deployment_id}").get_data(as_text=True))
     _set(app, deployment_id, phase="Running nixops4", progress=70)
-    body = client.get(
-        f"/deployments/{deployment_id}", query_string=values, headers=POLL
-    ).get_data(as_text=True)
-    assert "Running nixops4" in body and "70%" in body
+    body = client.get(f"/deployments/{deployment_id}", query_string=values, headers=POLL).get_data(
+        as_text=True
+    )
+    assert "Running nixops4" in body
+    assert "70%" in body
     assert 'id="announce" hx-swap-oob="innerHTML"' in body
     assert "line 2" not in body  # no new lines, only the new state
 
     # Progress alone moves the bar without announcing the phase again.
     values = _poll_values(body)
     _set(app, deployment_id, progress=80)
-    body = client.get(
-        f"/deployments/{deployment_id}", query_string=values, headers=POLL
-    ).get_data(as_text=True)
+    body = client.get(f"/deployments/{deployment_id}", query_string=values, headers=POLL).get_data(
+        as_text=True
+    )
     assert "80%" in body
     assert "announce" not in body
 
@@ -122,8 +125,10 @@ def test_finished_deployment_replaces_the_card_and_stops_polling(
     assert done.headers["HX-Retarget"] == "#progress"
     assert done.headers["HX-Reswap"] == "outerHTML"
     body = done.get_data(as_text=True)
-    assert 'id="progress"' in body and 'id="deployed"' in body
-    assert "hx-trigger" not in body and "hx-vals" not in body
+    assert 'id="progress"' in body
+    assert 'id="deployed"' in body
+    assert "hx-trigger" not in body
+    assert "hx-vals" not in body
 
 
 @pytest.mark.parametrize("after", ["", "-1", "abc", "9" * 40, "1.5"])

@@ -112,6 +112,7 @@ def show(deployment_id: int) -> Any:
     )
     waiting = waiting_for_worker(deployment)
     tail = numbered_tail(deployment.id)
+    finished = deployment.is_finished
     context = {
         "deployment": deployment,
         "operator": operator,
@@ -119,7 +120,7 @@ def show(deployment_id: int) -> Any:
         "poll": _poll_values(deployment, tail[-1].seq if tail else 0, waiting),
         # What the deployment did with disabled services' data.
         "outcomes": outcomes(deployment.id),
-        "checks": checks_of(deployment.operator_id, deployment.id) if deployment.is_finished else (),
+        "checks": checks_of(deployment.operator_id, deployment.id) if finished else (),
         "no_worker": NO_WORKER if waiting else None,
     }
     response = make_response(render_page_or_block("deployments/show.html", "progress", **context))
@@ -127,7 +128,7 @@ def show(deployment_id: int) -> Any:
         # A poll that finds the deployment finished replaces the whole card, then stops.
         response.headers["HX-Retarget"] = "#progress"
         response.headers["HX-Reswap"] = "outerHTML"
-        if deployment.is_finished:
+        if finished:
             response.status_code = STOP_POLLING
     return response
 
