@@ -39,8 +39,8 @@ from benchlib import (
     seed,
 )
 
-REQUESTS = 2000  # per page, split over the rounds
-SHORT_REQUESTS = 600  # extra figures, kept short
+REQUESTS = 800  # per page, split over the rounds
+SHORT_REQUESTS = 400  # extra figures, kept short
 WARMUP = 60  # per round and page, spread over the connections
 THREADS = 4
 ROUNDS = 4
