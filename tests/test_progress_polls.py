@@ -171,3 +171,16 @@ def test_api_after_returns_only_the_later_lines(
         refused = api.get(f"/deployments/{deployment_id}?after={bad}")
         assert refused.status_code == 422
         assert refused.get_json()["errors"][0]["loc"] == ["after"]
+
+
+def test_poll_appends_nothing_but_log_lines(app: Flask, client: FlaskClient, operator: int) -> None:
+    deployment_id = _running(app, operator, 3)
+    values = _poll_values(client.get(f"/deployments/{deployment_id}").get_data(as_text=True))
+    _set(app, deployment_id, phase="Running nixops4")
+    body = client.get(
+        f"/deployments/{deployment_id}", query_string=values, headers=POLL
+    ).get_data(as_text=True)
+    # htmx takes the out-of-band parts out and appends the rest to the log: nothing must be left.
+    assert body.startswith('<div id="progress-state" hx-swap-oob="true"')
+    assert body.endswith("Running nixops4</span>")
+    assert body.count("</div>") + body.count("</span>") == body.count("<div") + body.count("<span")
