@@ -177,9 +177,9 @@ def test_poll_appends_nothing_but_log_lines(app: Flask, client: FlaskClient, ope
     deployment_id = _running(app, operator, 3)
     values = _poll_values(client.get(f"/deployments/{deployment_id}").get_data(as_text=True))
     _set(app, deployment_id, phase="Running nixops4")
-    body = client.get(
-        f"/deployments/{deployment_id}", query_string=values, headers=POLL
-    ).get_data(as_text=True)
+    body = client.get(f"/deployments/{deployment_id}", query_string=values, headers=POLL).get_data(
+        as_text=True
+    )
     # htmx takes the out-of-band parts out and appends the rest to the log: nothing must be left.
     assert body.startswith('<div id="progress-state" hx-swap-oob="true"')
     assert body.endswith("Running nixops4</span>")
