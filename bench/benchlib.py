@@ -2,7 +2,8 @@
 
 Also the server process itself: `python bench/benchlib.py serve app|bare` serves the real panel
 (configured by FEDIPANEL_* variables) or a bare one-route Flask app with werkzeug's threaded
-server on 127.0.0.1, and prints `PORT <n>` once it listens.
+server on 127.0.0.1, and prints `PORT <n>` once it listens. With `Server(..., server="gunicorn")`
+the same two apps run under gunicorn (GUNICORN_WORKERS processes of GUNICORN_THREADS threads).
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ CONFIG = {
 }
 START_TIMEOUT = 30.0
 STOP_GRACE = 5.0
+SERVERS = ("werkzeug", "gunicorn")
+GUNICORN_WORKERS = 2  # one per core of the benchmark machine
+GUNICORN_THREADS = 4
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -100,11 +104,12 @@ def panel_app(env: Mapping[str, str]) -> Any:
     return create_app(settings)
 
 
-def seed(app: Any, log_lines: int = 0) -> Seeded:
+def seed(app: Any, log_lines: int = 0, history: int = 0) -> Seeded:
     """Create the schema, a provider, an operator with a configuration and a token.
 
     With `log_lines`, also run one (simulated) deployment on the embedded queue and pad its log
-    to that many lines, so pages show a realistic finished deployment.
+    to that many lines, so pages show a realistic finished deployment. With `history`, that many
+    finished deployments come before it.
     """
     from fedipanel.accounts import users as accounts
     from fedipanel.configurations.versions import save_configuration
@@ -119,6 +124,7 @@ def seed(app: Any, log_lines: int = 0) -> Seeded:
         operator = accounts.create_user(OPERATOR_EMAIL, PASSWORD, "operator", "acme")
         save_configuration(operator, CONFIG, source="web", author=operator)
         token = accounts.create_token(operator, "bench")
+        add_deployments(app, [operator.id], history)
         deployment_id = 0
         if log_lines:
             deployment = start_deployment(operator, effective.current(), requested_by=operator)
@@ -138,20 +144,69 @@ def seed(app: Any, log_lines: int = 0) -> Seeded:
     return result
 
 
+def add_deployments(app: Any, operator_ids: list[int], each: int) -> None:
+    """Record `each` finished deployments (no log) for every operator, in bulk."""
+    from sqlalchemy import insert
+
+    from fedipanel.db import db
+    from fedipanel.deployments.models import Deployment
+
+    rows = [
+        {"operator_id": op, "status": "succeeded", "phase": "Deployed", "progress": 100}
+        for op in operator_ids
+        for _ in range(each)
+    ]
+    with app.app_context():
+        for start in range(0, len(rows), 10_000):
+            db.session.execute(insert(Deployment), rows[start : start + 10_000])
+        db.session.commit()
+
+
+def add_operators(app: Any, count: int) -> list[int]:
+    """Create `count` operators in bulk (they cannot log in); return their ids."""
+    from sqlalchemy import insert, select
+
+    from fedipanel.accounts.models import User
+    from fedipanel.db import db
+
+    with app.app_context():
+        db.session.execute(
+            insert(User),
+            [
+                {
+                    "email": f"op{n:05d}@customer{n}.example",
+                    "role": "operator",
+                    "slug": f"customer{n}",
+                    "password_hash": "!",
+                }
+                for n in range(count)
+            ],
+        )
+        db.session.commit()
+        ids = list(db.session.scalars(select(User.id).where(User.slug.like("customer%"))))
+        db.session.remove()
+    return ids
+
+
 # --- servers ------------------------------------------------------------------------------
 
 
 class Server:
     """A benchmark server process on 127.0.0.1; use as a context manager."""
 
-    def __init__(self, kind: str, env: Mapping[str, str], log_path: Path) -> None:
+    def __init__(
+        self, kind: str, env: Mapping[str, str], log_path: Path, server: str = "werkzeug"
+    ) -> None:
         self.kind = kind
         self.env = dict(env)
         self.log_path = log_path
+        self.server = server
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Server:
+        if self.server == "gunicorn":
+            return self._start_gunicorn()
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, str(Path(__file__).resolve()), "serve", self.kind],
@@ -170,6 +225,30 @@ class Server:
             )
         self.port = int(line.split()[1])
         return self
+
+    def _start_gunicorn(self) -> Server:
+        self.port = free_port()
+        target = "wsgi:app" if self.kind == "app" else "benchlib:bare_app()"
+        command = [sys.executable, "-m", "gunicorn", "--pythonpath", str(BENCH)]
+        command += ["-w", str(GUNICORN_WORKERS), "-k", "gthread"]
+        command += ["--threads", str(GUNICORN_THREADS), "-b", f"127.0.0.1:{self.port}", target]
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stderr=log, stdout=log
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                status, _h, _b = Client(self.port).request(
+                    "GET", "/healthz" if self.kind == "app" else "/"
+                )
+            except OSError:
+                time.sleep(0.1)
+                continue
+            if status == 200:
+                return self
+        self.stop()
+        raise RuntimeError(f"gunicorn ({self.kind}) did not start:\n{self.log_path.read_text()}")
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
@@ -208,18 +287,25 @@ def _read_line(stream: Any, timeout: float) -> str:
     return buffer.decode(errors="replace").strip()
 
 
+def bare_app() -> Any:
+    """Return the baseline: a Flask app with one route answering "Hello"."""
+    from flask import Flask
+
+    app = Flask("bare")
+
+    @app.get("/")
+    def hello() -> str:
+        return "Hello"
+
+    return app
+
+
 def serve(kind: str) -> None:
     """Serve the panel or the bare app until terminated (runs in the server process)."""
-    from flask import Flask
     from werkzeug.serving import make_server
 
     if kind == "bare":
-        app = Flask("bare")
-
-        @app.get("/")
-        def hello() -> str:
-            return "Hello"
-
+        app = bare_app()
     else:
         from fedipanel import create_app
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from fedipanel.accounts.models import Role, User
 from fedipanel.db import db
@@ -23,6 +23,19 @@ def all_operators() -> list[User]:
     return list(
         db.session.scalars(select(User).where(User.role == Role.OPERATOR).order_by(User.email))
     )
+
+
+def operators_page(page: int, per_page: int) -> tuple[list[User], int]:
+    """Return the operators on `page` (from 1, by email) and how many operators there are."""
+    total = db.session.scalar(select(func.count()).where(User.role == Role.OPERATOR)) or 0
+    rows = db.session.scalars(
+        select(User)
+        .where(User.role == Role.OPERATOR)
+        .order_by(User.email)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return list(rows), total
 
 
 def operators_after(after_id: int | None, limit: int) -> tuple[list[User], bool]:

@@ -223,10 +223,13 @@ def log_tail(deployment_id: int, limit: int = 100) -> list[str]:
     return list(reversed(lines))
 
 
-def full_log(deployment_id: int) -> list[str]:
-    """Return every log line of a deployment."""
+def full_log(deployment_id: int, skip: int = 0) -> list[str]:
+    """Return every log line of a deployment, or those after the first `skip`."""
     return list(
         db.session.scalars(
-            select(LogLine.line).where(LogLine.deployment_id == deployment_id).order_by(LogLine.id)
+            select(LogLine.line)
+            .where(LogLine.deployment_id == deployment_id)
+            .order_by(LogLine.id)
+            .offset(skip)
         )
     )

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from fedipanel.db import db
-from fedipanel.maintenance.windows import window_for
+from fedipanel.maintenance.windows import Effective, window_for
 from fedipanel.rollouts.choices import MOVABLE, choices
 from fedipanel.rollouts.messages import iso
 from fedipanel.rollouts.models import DONE, Rollout, RolloutStatus, RolloutTarget, TargetState
@@ -103,9 +103,11 @@ def targets_of(operator_id: int) -> list[RolloutTarget]:
     return list(db.session.scalars(query))
 
 
-def updates_for(operator_id: int, now: datetime) -> list[dict[str, Any]]:
+def updates_for(
+    operator_id: int, now: datetime, window: Effective | None = None
+) -> list[dict[str, Any]]:
     """Return the operator's current and recent updates for the dashboard, times in their zone."""
-    zone = window_for(operator_id).window.zone()
+    zone = (window or window_for(operator_id)).window.zone()
 
     def shown(text: str | None) -> str:
         if not text:

@@ -10,7 +10,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select, union_all
 
 from fedipanel.core.usage import Metric, Month, Sample, month_totals
 from fedipanel.db import db
@@ -54,23 +54,38 @@ class MonthUsage:
         return dict(zip(COLUMNS, values, strict=True))
 
 
+def _statements() -> tuple[Select[Any], Select[Any]]:
+    """Build the two queries of `samples_for` once: pages run them on every view."""
+    mine = UsageSample.operator_id == bindparam("operator_id")
+    columns = (UsageSample.metric, UsageSample.at, UsageSample.value)
+    last_before = [
+        select(*columns)
+        .where(mine, UsageSample.metric == metric.value, UsageSample.at <= bindparam("start"))
+        .order_by(UsageSample.at.desc(), UsageSample.id.desc())
+        .limit(1)
+        .subquery()
+        for metric in Metric
+    ]
+    during = (
+        select(*columns)
+        .where(mine, UsageSample.at > bindparam("start"), UsageSample.at < bindparam("end"))
+        .order_by(UsageSample.at, UsageSample.id)
+    )
+    return union_all(*(select(part) for part in last_before)), during  # type: ignore[return-value]
+
+
+_LAST_BEFORE, _DURING = _statements()
+
+
 def samples_for(operator_id: int, start: datetime, end: datetime) -> dict[Metric, list[Sample]]:
     """Return each metric's samples that shape [start, end): the last one before, then inside."""
-    series: dict[Metric, list[Sample]] = {}
-    for metric in Metric:
-        mine = (UsageSample.operator_id == operator_id, UsageSample.metric == metric)
-        before = db.session.execute(
-            select(UsageSample.at, UsageSample.value)
-            .where(*mine, UsageSample.at <= start)
-            .order_by(UsageSample.at.desc(), UsageSample.id.desc())
-            .limit(1)
-        ).all()
-        during = db.session.execute(
-            select(UsageSample.at, UsageSample.value)
-            .where(*mine, UsageSample.at > start, UsageSample.at < end)
-            .order_by(UsageSample.at, UsageSample.id)
-        ).all()
-        series[metric] = [Sample(row.at, row.value) for row in [*before, *during]]
+    params = {"operator_id": operator_id, "start": start, "end": end}
+    before = db.session.execute(_LAST_BEFORE, params).all()
+    during = db.session.execute(_DURING, params).all()
+    series: dict[Metric, list[Sample]] = {metric: [] for metric in Metric}
+    for row in [*before, *during]:
+        if row.metric in series:
+            series[Metric(row.metric)].append(Sample(row.at, row.value))
     return series
 
 

@@ -58,7 +58,7 @@ def dashboard() -> str:
         usage=report.this_month(operator.id, utcnow()),
         mail_relay=_relay_name(),
         maintenance=maintenance,
-        updates=updates_for(operator.id, utcnow()),
+        updates=updates_for(operator.id, utcnow(), maintenance),
         maintenance_opening=maintenance.next(utcnow()),
         # What runs: the services of the last successful deployment, never the saved ones.
         service_checks=service_status(operator.id, deployed) if deployed else [],

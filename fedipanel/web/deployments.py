@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_login import login_required
+from jinja2_fragments.flask import render_block
 from markupsafe import Markup
 
 from fedipanel.accounts.models import User
@@ -29,10 +30,10 @@ from fedipanel.deployments.lifecycle import (
     deployment_for,
     deployments_of,
     full_log,
-    log_tail,
     start_deployment,
     waiting_for_worker,
 )
+from fedipanel.deployments.live import lines_after, numbered_tail, phase_key, state_key
 from fedipanel.deployments.models import Deployment
 from fedipanel.errors import PanelError, Refused
 from fedipanel.services.checks import checks_of
@@ -102,23 +103,62 @@ def _visible_deployment(deployment_id: int) -> Deployment:
 @login_required
 def show(deployment_id: int) -> Any:
     deployment = _visible_deployment(deployment_id)
+    after = request.args.get("after", "")
+    if is_htmx() and deployment.is_active and is_digits(after) and len(after) < 19:
+        return _poll(deployment, int(after))
     # The provider reads the operator's deployment; the operator's own links are left out.
     operator = (
         db.session.get(User, deployment.operator_id) if current_account().is_provider else None
     )
-    body = render_page_or_block(
-        "deployments/show.html",
-        "progress",
-        deployment=deployment,
-        operator=operator,
-        log=log_html(log_tail(deployment.id)),
+    waiting = waiting_for_worker(deployment)
+    tail = numbered_tail(deployment.id)
+    finished = deployment.is_finished
+    context = {
+        "deployment": deployment,
+        "operator": operator,
+        "log": log_html(n.line for n in tail),
+        "poll": _poll_values(deployment, tail[-1].seq if tail else 0, waiting),
         # What the deployment did with disabled services' data.
-        outcomes=outcomes(deployment.id),
-        checks=checks_of(deployment.operator_id, deployment.id),
-        no_worker=NO_WORKER if waiting_for_worker(deployment) else None,
+        "outcomes": outcomes(deployment.id),
+        "checks": checks_of(deployment.operator_id, deployment.id) if finished else (),
+        "no_worker": NO_WORKER if waiting else None,
+    }
+    response = make_response(render_page_or_block("deployments/show.html", "progress", **context))
+    if is_htmx():
+        # A poll that finds the deployment finished replaces the whole card, then stops.
+        response.headers["HX-Retarget"] = "#progress"
+        response.headers["HX-Reswap"] = "outerHTML"
+        if finished:
+            response.status_code = STOP_POLLING
+    return response
+
+
+def _poll_values(deployment: Deployment, after: int, waiting: bool) -> dict[str, str]:
+    """Return what the page sends with its next poll: its last line and what it shows."""
+    return {
+        "after": str(after),
+        "state": state_key(deployment, waiting),
+        "phase": phase_key(deployment),
+    }
+
+
+def _poll(deployment: Deployment, after: int) -> Response:
+    """Answer a running deployment's poll with only what changed since the page's last line."""
+    waiting = waiting_for_worker(deployment)
+    lines = lines_after(deployment.id, after)
+    poll = _poll_values(deployment, lines[-1].seq if lines else after, waiting)
+    if not lines and poll["state"] == request.args.get("state"):
+        return Response(status=204)  # htmx leaves the page as it is
+    body = render_block(
+        "deployments/show.html",
+        "poll",
+        deployment=deployment,
+        log=log_html(n.line for n in lines),
+        poll=poll,
+        announce=poll["phase"] != request.args.get("phase"),
+        no_worker=NO_WORKER if waiting else None,
     )
-    status = STOP_POLLING if is_htmx() and deployment.is_finished else 200
-    return make_response(body, status)
+    return make_response(body)
 
 
 @bp.route("/deployments/<int:deployment_id>/log.txt")

@@ -16,6 +16,7 @@ from fedipanel.audit import log
 from fedipanel.audit.log import Action
 from fedipanel.configurations import versions
 from fedipanel.core.registry import SERVICE_LABELS
+from fedipanel.core.validators import is_digits
 from fedipanel.deployments.lifecycle import deployments_of, latest_deployments
 from fedipanel.deployments.pending import pending_changes
 from fedipanel.machines.quota import FIELDS, Usage, parse_quota, quota_of, set_quota, total_usage
@@ -33,16 +34,31 @@ bp = Blueprint("operators", __name__, url_prefix="/provider")
 
 # How much of each list the operator's page shows; the full lists are a link away.
 RECENT = 20
+# Operators per page of the provider's list.
+PER_PAGE = 50
+
+
+def _page_number() -> int:
+    """Return the page asked for; anything that is not a page number is the first page."""
+    asked = request.args.get("page", "")
+    return int(asked) if is_digits(asked) and 0 < len(asked) < 7 and int(asked) > 0 else 1
 
 
 def _render(values: dict[str, str], errors: dict[str, str], status: int = 200) -> tuple[str, int]:
-    operators = accounts.all_operators()
-    latest = latest_deployments([op.id for op in operators])
+    number = _page_number()
+    operators, total = accounts.operators_page(number, PER_PAGE)
+    pages = max(1, -(-total // PER_PAGE))
+    if number > pages:  # a page past the end shows the last one
+        number = pages
+        operators, total = accounts.operators_page(number, PER_PAGE)
     failing = store.failing_tests()
     page = render_template(
         "operators/index.html",
         operators=operators,
-        latest=latest,
+        latest=latest_deployments([op.id for op in operators]),
+        total=total,
+        page=number,
+        pages=pages,
         values=values,
         errors=errors,
         failing=[s for s in SECTIONS if s.name in failing],

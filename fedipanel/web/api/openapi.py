@@ -300,10 +300,22 @@ def openapi_document(*, allow_http_webhooks: bool = False) -> dict[str, Any]:
         "/deployments/{id}": {
             "get": {
                 "summary": "One deployment with its log",
-                "parameters": [deployment_id],
+                "parameters": [
+                    deployment_id,
+                    {
+                        "name": "after",
+                        "in": "query",
+                        "description": (
+                            "The number of log lines the caller already has: `log` then holds "
+                            "only the later lines"
+                        ),
+                        "schema": {"type": "integer", "minimum": 0, "maximum": 10**18},
+                    },
+                ],
                 "responses": {
                     "200": _json(_ref("Deployment"), "The deployment"),
                     "404": ERRORS,
+                    "422": ERRORS,
                     **AUTH_ERRORS,
                 },
             }

@@ -26,7 +26,7 @@ from fedipanel.planning.plans import PlanError, plan_for
 from fedipanel.settings import effective
 from fedipanel.web.api.auth import api_error, api_operator, token_required
 from fedipanel.web.api.openapi import openapi_document
-from fedipanel.web.api.params import json_body, json_fields
+from fedipanel.web.api.params import int_arg, json_body, json_fields, query_args
 from fedipanel.web.audit import audit
 from fedipanel.web.errors import status_of
 
@@ -123,8 +123,11 @@ def list_deployments() -> Any:
 @bp.get("/deployments/<int:deployment_id>")
 @token_required
 def get_deployment(deployment_id: int) -> Any:
+    query_args("after")
+    # A poller passes the number of lines it already has and gets only the later ones.
+    skip = int_arg("after", default=0, low=0) or 0
     deployment = deployment_for(api_operator(), deployment_id)
-    return jsonify({**_summary(deployment), "log": full_log(deployment.id)})
+    return jsonify({**_summary(deployment), "log": full_log(deployment.id, skip)})
 
 
 def _summary(row: Deployment) -> dict[str, Any]:
