@@ -126,7 +126,7 @@ def test_finished_deployment_replaces_the_card_and_stops_polling(
     assert done.headers["HX-Reswap"] == "outerHTML"
     body = done.get_data(as_text=True)
     assert 'id="progress"' in body
-    assert 'id="deployed"' in body
+    assert 'id="outcome"' in body
     assert "hx-trigger" not in body
     assert "hx-vals" not in body
 
