@@ -35,9 +35,7 @@ def apply_admins(ctx: DeployContext) -> None:
             ctx.simulate(f"{ctx.settings.admin_command} {machine.service}: account {_who(machine)}")
         return
     pem = private_key_pem(deploy_key(ctx.operator.id))
-    for name in ctx.state.machines:
-        if not ctx.hosts[name].host_public_key:
-            raise StepFailed(f"no SSH host key is recorded for machine {name}; cannot trust it")
+    trusted = ctx.host_keys(list(ctx.state.machines))
 
     def work(lane: parallel.Lane, machine: Machine) -> None:
         host = ctx.hosts[lane.name]
@@ -47,7 +45,7 @@ def apply_admins(ctx: DeployContext) -> None:
                 machine.service,
                 command=ctx.settings.admin_command,
                 private_key_pem=pem,
-                host_public_key=host.host_public_key,
+                host_public_key=trusted[lane.name],
                 port=ctx.settings.vm_ssh_port,
                 user=host.user or "root",
                 timeout=ctx.settings.admin_timeout,

@@ -38,9 +38,7 @@ def deliver(ctx: DeployContext) -> None:
             ctx.simulate(f"secrets copied to {name} ({directory(ctx)}, mode 0400): {names}")
         return
     pem = private_key_pem(deploy_key(ctx.operator.id))
-    for name in wanted:
-        if not ctx.hosts[name].host_public_key:
-            raise StepFailed(f"no SSH host key is recorded for machine {name}; cannot trust it")
+    trusted = ctx.host_keys(list(wanted))
 
     def work(lane: parallel.Lane, files: dict[str, str]) -> None:
         host = ctx.hosts[lane.name]
@@ -49,7 +47,7 @@ def deliver(ctx: DeployContext) -> None:
                 host.host,
                 files,
                 private_key_pem=pem,
-                host_public_key=host.host_public_key,
+                host_public_key=trusted[lane.name],
                 port=ctx.settings.vm_ssh_port,
                 user=host.user or "root",
                 directory=directory(ctx),
