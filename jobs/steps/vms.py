@@ -45,16 +45,27 @@ def provision_proxmox(ctx: DeployContext, settings: ProxmoxSettings, changes: li
     _client(ctx, settings)  # a bad URL or token ID fails here, before any thread starts
     known = recorded_facts(ctx.operator.id, "machine")
     owner = Owner(ctx.operator.id, ctx.slug)
+    # Addresses are leased here, in plan order, so that each machine gets the same one however
+    # the threads happen to run.
+    infrastructure = {settings.cluster.gateway or "", *settings.cluster.nameservers}
+    leased = {}
+    for change in changes:
+        try:
+            leased[change.name] = addresses.lease(
+                owner.operator_id, change.name, settings.addresses, avoid=infrastructure
+            )
+        except AddressError as exc:
+            raise StepFailed(f"machine {change.name}: {exc}") from None
     finished: list[str] = []
 
     def work(lane: parallel.Lane, change: Change) -> Host:
         client = _client(ctx, settings)  # its own HTTP session: one per thread
-        facts = known.get(change.name) or {}
+        facts, address = known.get(change.name) or {}, leased[change.name]
         try:
-            return _ensure_vm(ctx, owner, lane, client, settings, change, facts)
+            return _ensure_vm(ctx, owner, lane, client, settings, change, facts, address)
         except ProxmoxError as exc:
             raise StepFailed(f"Proxmox: {exc.message}") from None
-        except (ssh_hostkey.HostKeyError, AddressError) as exc:
+        except ssh_hostkey.HostKeyError as exc:
             lane.check()  # the wait for SSH was cut short because another machine failed
             raise StepFailed(f"machine {change.name}: {exc}") from None
 
@@ -94,15 +105,12 @@ def _ensure_vm(
     settings: ProxmoxSettings,
     change: Change,
     facts: dict[str, Any],
+    address: str,
 ) -> Host:
     """Clone, configure, resize, start and wait for one VM (in its own thread)."""
     name, spec, slug = change.name, change.spec, owner.slug
     say = lane.say
     size = MachineSize(int(spec["cores"]), int(spec["memory_mib"]), int(spec["disk_gib"]))
-    infrastructure = {settings.cluster.gateway or "", *settings.cluster.nameservers}
-    address = lane.call(
-        addresses.lease, owner.operator_id, name, settings.addresses, avoid=infrastructure
-    )
     vm = _find(client, slug, name, facts)
     if vm is None:
         lane.stage("cloning")
