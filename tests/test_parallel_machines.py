@@ -14,6 +14,7 @@ from fedipanel.resources.models import RecordedResource
 from tests.fakes.proxmox import FakeProxmox
 from tests.helpers import Api, sample_config, wait_for_jobs
 from tests.plugins.proxmox import panel_settings
+from tests.test_parallel_steps import Gate
 
 # Starts programs of its own (sshd per VM): not in `make test-fast`.
 pytestmark = pytest.mark.external
@@ -143,3 +144,23 @@ def test_a_failing_clone_stops_the_others_and_what_exists_is_recorded(
     assert _cloned(fake_pve).count("acme-mastodon") == 1  # found again, not cloned twice
     assert len(fake_pve.owned()) == 3
     assert set(_recorded(app)) == set(MACHINES)
+
+
+def test_secrets_reach_the_machines_at_the_same_time(
+    app: Flask, operator_api: Api, fake_pve: FakeProxmox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jobs.steps.secrets
+
+    gate = Gate(3)
+    original = jobs.steps.secrets.ssh_deliver
+
+    def delivering(*args: Any, **kwargs: Any) -> Any:
+        with gate:
+            return original(*args, **kwargs)
+
+    monkeypatch.setattr(jobs.steps.secrets, "ssh_deliver", delivering)
+    operator_api.put("/configuration", THREE)
+    result = _deploy(app, operator_api)
+    assert result["status"] == "succeeded", result["error"]
+    assert gate.began == 3
+    assert gate.most == 3
