@@ -163,3 +163,24 @@ def test_a_bad_parallel_machines_setting_is_refused_with_its_name(
 def test_parallel_machines_is_read_as_a_number(tmp_path: Path, value: Any, expected: int) -> None:
     app = create_base_app(app_config(tmp_path, PARALLEL_MACHINES=value))
     assert app.config["PARALLEL_MACHINES"] == expected
+
+
+def test_a_failure_in_the_jobs_thread_stops_the_machines_and_is_raised() -> None:
+    ctx, log = _ctx(2)
+
+    def broken(lines: list[str]) -> None:
+        raise OSError("database is gone")
+
+    log.log = broken  # type: ignore[method-assign]
+
+    def work(lane: parallel.Lane, item: None) -> str:
+        lane.say("cloning")
+        for _ in range(1000):  # until the job's thread has failed
+            if lane.stopping():
+                break
+            time.sleep(0.01)
+        lane.stage("configuring")
+        return "never"
+
+    with pytest.raises(OSError, match="database is gone"):
+        parallel.run_each(ctx, [("a", None), ("b", None)], work, prefix=lambda name: name)

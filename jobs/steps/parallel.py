@@ -131,8 +131,8 @@ def run_each(
         for name, item in items:
             pool.submit(run, name, item)
         while len(outcomes) < len(items):
-            kind, name, payload = events.get()
             try:
+                kind, name, payload = events.get()
                 if kind == "done":
                     outcomes[name] = payload
                     if on_done is not None:
@@ -142,7 +142,8 @@ def run_each(
                 else:
                     _answer(*payload)
             except BaseException as exc:
-                # The job's thread failed (the database?): stop the machines, then say why.
+                # The job's thread failed (the database, a job time-out): stop the machines,
+                # keep answering them until each has ended, then say why.
                 stop.set()
                 failure = failure or exc
     if failure is not None:
