@@ -47,6 +47,13 @@ BENCHMARKS = [
         "Seconds from a line printed by nixops4 to that line in the JSON API, against lines "
         "written straight to the database and polled the same way.",
     ),
+    (
+        "bench_machines.py",
+        "Machines in parallel",
+        "The machine step of a three-machine deployment on the fake Proxmox with realistic task "
+        "times (clone 3 s, start 2 s, SSH 1 s, different per machine), against its slowest "
+        "machine alone in the same run; one after another (FEDIPANEL_PARALLEL_MACHINES=1) too.",
+    ),
 ]
 
 

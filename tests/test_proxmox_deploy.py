@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,15 @@ def _deploy(app: Flask, api: Api) -> dict[str, Any]:
     return dict(api.get(f"/deployments/{response.get_json()['id']}").get_json())
 
 
+def _ops(requests: list[tuple[str, str, dict[str, str]]], vmid: int) -> list[tuple[str, str]]:
+    """Return the VM-changing requests on one VM, as (method, last part of the path)."""
+    return [
+        (m, p.rsplit("/", 1)[-1])
+        for m, p, _v in requests
+        if m != "GET" and re.search(rf"/qemu/{vmid}(/config|/resize|/status/\w+)?$", p)
+    ]
+
+
 def _facts(app: Flask) -> dict[str, dict[str, Any]]:
     with app.app_context():
         rows = db.session.scalars(
@@ -79,14 +89,22 @@ def test_deploy_clones_configures_resizes_starts_and_records_the_host_key(
     assert result["status"] == "succeeded", result["error"]
     assert "virtual machines" not in result["simulated"]
     assert fake_pve.rejected == []
-    assert fake_pve.operations() == VM_STEPS * 2
-    clone = fake_pve.calls("POST", r"/clone$")[0]
+    # The two VMs come up at the same time: each one's steps in order, the two interleaved.
+    assert sorted(fake_pve.operations()) == sorted(VM_STEPS * 2)
+    for vmid in fake_pve.owned():
+        assert _ops(fake_pve.requests, vmid) == [
+            ("POST", "config"),
+            ("PUT", "resize"),
+            ("POST", "start"),
+        ]
+    clone = next(c for c in fake_pve.calls("POST", r"/clone$") if c["name"] == "acme-mastodon")
     assert clone["full"] == "1"
     assert clone["storage"] == "linstor"
     assert clone["pool"] == "fedipanel"
     assert clone["name"] == "acme-mastodon"
     assert clone["target"] == "pve2"  # the node with the most free memory
-    config = fake_pve.calls("POST", r"/config$")[0]
+    facts = _facts(app)
+    config = fake_pve.calls("POST", rf"/qemu/{facts['mastodon']['vmid']}/config$")[0]
     with app.app_context():
         from fedipanel.accounts.users import find_user
         from fedipanel.keys.deploy_keys import deploy_key
@@ -101,8 +119,8 @@ def test_deploy_clones_configures_resizes_starts_and_records_the_host_key(
     assert config["tags"] == "fedipanel;op-acme;m-mastodon"
     assert config["cores"] == "4"
     assert config["memory"] == "8192"
-    assert fake_pve.calls("PUT", r"/resize$")[0] == {"disk": "scsi0", "size": "40G"}
-    facts = _facts(app)
+    resized = f"/qemu/{facts['mastodon']['vmid']}/resize$"
+    assert fake_pve.calls("PUT", resized) == [{"disk": "scsi0", "size": "40G"}]
     vms = {vm.config["name"]: vm for vm in fake_pve.owned().values()}
     assert {name: vm.status for name, vm in vms.items()} == {
         "acme-mastodon": "running",
@@ -158,19 +176,25 @@ def test_adding_resizing_and_removing_services_across_two_deployments(
     result = _deploy(app, operator_api)
     assert result["status"] == "succeeded", result["error"]
     later = [(m, p, v) for m, p, v in fake_pve.requests[before:] if m != "GET"]
-    assert [(m, p.rsplit("/", 1)[-1]) for m, p, _ in later] == [
-        ("POST", "config"),  # mastodon: new cores and memory
-        ("PUT", "resize"),
-        ("POST", "reboot"),
-        ("POST", "clone"),  # pixelfed
-        ("POST", "config"),
-        ("PUT", "resize"),
-        ("POST", "start"),
+    facts = _facts(app)
+    mastodon, pixelfed = facts["mastodon"]["vmid"], facts["pixelfed"]["vmid"]
+    # Mastodon (new cores and memory) and Pixelfed (new) at the same time, then PeerTube goes.
+    assert _ops(later, mastodon) == [("POST", "config"), ("PUT", "resize"), ("POST", "reboot")]
+    assert [v["name"] for _m, p, v in later if p.endswith("/clone")] == ["acme-pixelfed"]
+    assert _ops(later, pixelfed) == [("POST", "config"), ("PUT", "resize"), ("POST", "start")]
+    assert [(m, p.rsplit("/", 1)[-1]) for m, p, _ in later[-2:]] == [
         ("POST", "stop"),  # peertube, after everything else
         ("DELETE", str(peertube["vmid"])),
     ]
-    assert later[0][2] == {"cores": "6", "memory": "12288"}
-    assert later[1][2] == {"disk": "scsi0", "size": "50G"}
+    assert len(later) == 9
+    assert next(v for _m, p, v in later if p.endswith(f"/{mastodon}/config")) == {
+        "cores": "6",
+        "memory": "12288",
+    }
+    assert next(v for _m, p, v in later if p.endswith(f"/{mastodon}/resize")) == {
+        "disk": "scsi0",
+        "size": "50G",
+    }
     assert later[-1][2] == {"purge": "1", "destroy-unreferenced-disks": "1"}
     names = sorted(vm.config["name"] for vm in fake_pve.owned().values())
     assert names == ["acme-mastodon", "acme-pixelfed"]
@@ -255,27 +279,36 @@ def test_a_failing_clone_task_fails_with_proxmox_words_and_the_next_run_continue
     app: Flask, operator_api: Api, fake_pve: FakeProxmox
 ) -> None:
     operator_api.put("/configuration", sample_config())
-    fake_pve.knobs.fail_clone = "clone failed: storage 'linstor' has not enough free space"
+    fake_pve.knobs.fail_clone_of["acme-mastodon"] = (
+        "clone failed: storage 'linstor' has not enough free space"
+    )
     failed = _deploy(app, operator_api)
     assert failed["status"] == "failed"
     assert "clone failed: storage 'linstor' has not enough free space" in failed["error"]
-    assert fake_pve.owned() == {}
+    # PeerTube's clone, asked for at the same time, may exist: if so, it is recorded.
+    owned = {vm.config["name"] for vm in fake_pve.owned().values()}
+    assert owned <= {"acme-peertube"}
+    assert {f"acme-{name}" for name in _facts(app)} == owned
     result = _deploy(app, operator_api)
     assert result["status"] == "succeeded", result["error"]
     assert len(fake_pve.owned()) == 2
+    clones = [c["name"] for c in fake_pve.calls("POST", r"/clone$")]
+    assert clones.count("acme-peertube") == 1
 
 
 def test_a_failure_part_way_is_continued_without_cloning_again(
     app: Flask, operator_api: Api, fake_pve: FakeProxmox
 ) -> None:
     operator_api.put("/configuration", sample_config())
-    # PeerTube's start fails for good after Mastodon is done and PeerTube's VM exists.
-    fake_pve.knobs.fail_once = [("POST", r"/status/start$", 400, "x")] * 0
+    # The first resize fails for good, after both VMs were cloned.
+    fake_pve.knobs.hold_clones = 2
     fake_pve.knobs.fail_once.append(("PUT", r"/resize$", 400, "Parameter verification failed."))
     failed = _deploy(app, operator_api)
     assert failed["status"] == "failed"
     assert "Parameter verification failed." in failed["error"]
-    assert set(_facts(app)) == {"mastodon"}
+    # Every VM that exists is recorded, so the next run finds them.
+    assert set(_facts(app)) == {"mastodon", "peertube"}
+    assert len(fake_pve.owned()) == 2
     result = _deploy(app, operator_api)
     assert result["status"] == "succeeded", result["error"]
     assert fake_pve.count()["clone"] == 2  # one per machine, none twice

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import stat
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,24 @@ def test_a_key_the_machine_does_not_know_is_refused(sshd: Sshd, tmp_path: Path) 
 def test_unsafe_file_names_are_refused_before_connecting() -> None:
     with pytest.raises(DeliveryError, match="refusing"):
         deliver("127.0.0.1", {"../etc/passwd": "x"}, private_key_pem="", host_public_key="")
+
+
+def test_deliveries_to_one_directory_at_the_same_time_take_turns(
+    sshd: Sshd, keys: tuple[str, str], tmp_path: Path
+) -> None:
+    # Machines of one deployment get their secrets at once; in tests they share a file system.
+    target = tmp_path / "keys"
+    args = {
+        "private_key_pem": keys[0],
+        "host_public_key": sshd.host_public_key,
+        "port": sshd.port,
+        "directory": str(target),
+    }
+    batches = [{f"m{n}-{i}": f"secret {n} {i}" for i in range(20)} for n in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda files: deliver("127.0.0.1", files, **args), batches))
+    for files, result in zip(batches, results, strict=True):
+        assert sorted(result.written + result.unchanged) == sorted(files)
+    # Whichever came last left exactly its own files.
+    left = sorted(p.name for p in target.iterdir())
+    assert left in [sorted(files) for files in batches]

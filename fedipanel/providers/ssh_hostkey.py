@@ -6,17 +6,29 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 
 
 class HostKeyError(Exception):
     """The machine's SSH server did not answer or gave no usable key."""
 
 
-def wait_for_port(address: str, port: int, timeout: float, poll: float = 0.5) -> None:
-    """Wait until a TCP connection to address:port succeeds and the server says SSH."""
+def wait_for_port(
+    address: str,
+    port: int,
+    timeout: float,
+    poll: float = 0.5,
+    stop: Callable[[], bool] | None = None,
+) -> None:
+    """Wait until a TCP connection to address:port succeeds and the server says SSH.
+
+    `stop` is asked between tries; when it says yes, the wait ends with HostKeyError.
+    """
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:
+        if stop is not None and stop():
+            raise HostKeyError(f"stopped waiting for SSH on {address}:{port}")
         try:
             with socket.create_connection((address, port), timeout=min(5.0, timeout)) as sock:
                 sock.settimeout(5.0)
@@ -54,7 +66,9 @@ def scan(address: str, port: int = 22, timeout: float = 30.0) -> str:
     raise HostKeyError(f"{address}:{port} offered no ed25519 host key")
 
 
-def host_key(address: str, port: int, timeout: float) -> str:
+def host_key(
+    address: str, port: int, timeout: float, stop: Callable[[], bool] | None = None
+) -> str:
     """Wait for SSH on the machine, then return its host key."""
-    wait_for_port(address, port, timeout)
+    wait_for_port(address, port, timeout, stop=stop)
     return scan(address, port)

@@ -4,8 +4,10 @@ One `ssh` run per machine (`ssh_command`: the OpenSSH client, without a shell on
 executes a short POSIX script on the machine. The files travel on standard input, base64 per
 line, never on a command line. The script writes each file atomically, root-owned with mode
 0400, into one fixed directory, leaves unchanged files untouched, and removes every other file
-in that directory, so secrets no longer used disappear. The host key must be the one recorded
-when the machine was created (StrictHostKeyChecking=yes against a one-line known_hosts file).
+in that directory, so secrets no longer used disappear. Two deliveries to one directory take
+turns (flock on a file beside it), so one never removes the other's file half-written. The
+host key must be the one recorded when the machine was created (StrictHostKeyChecking=yes
+against a one-line known_hosts file).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ dir=%(dir)s
 mkdir -p "$dir"
 chown root:root "$dir"
 chmod 0700 "$dir"
+exec 9>"$(dirname "$dir")/.$(basename "$dir").lock"
+flock 9
 keep=/
 while IFS=' ' read -r name data; do
   case "$name" in ''|*/*|.*) echo "refused file name" >&2; exit 2;; esac

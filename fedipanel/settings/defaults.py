@@ -34,6 +34,7 @@ RUNTIME: dict[str, Any] = {
     "SIZES": None,  # JSON, overrides the sizes on the settings page
     "KEYS_DIR": paths.KEYS_DIR,
     "VM_BOOT_TIMEOUT": 600.0,
+    "PARALLEL_MACHINES": 4,  # machines of one deployment worked on at once (VMs, secrets, checks)
     "VM_SHUTDOWN_TIMEOUT": 180,  # seconds a kept VM may take to shut down before it is stopped
     "WIPE_COMMAND": "fedipanel-wipe",  # run over SSH on a pool VM before it returns to the pool
     "WIPE_TIMEOUT": 600.0,

@@ -51,6 +51,7 @@ class Settings:
     dns_ttl: int
     keys_dir: str
     vm_boot_timeout: float
+    parallel_machines: int
     vm_shutdown_timeout: int
     vm_ssh_port: int
     accounting_retention_days: int
@@ -147,6 +148,7 @@ def build(
         dns_ttl=int(config["DNS_TTL"]),
         keys_dir=str(config["KEYS_DIR"]),
         vm_boot_timeout=float(config["VM_BOOT_TIMEOUT"]),
+        parallel_machines=int(config["PARALLEL_MACHINES"]),
         accounting_retention_days=int(config["ACCOUNTING_RETENTION_DAYS"]),
         vm_shutdown_timeout=int(config["VM_SHUTDOWN_TIMEOUT"]),
         vm_ssh_port=attempt("ssh", lambda: check_port(values["VM_SSH_PORT"] or 22), 22),

@@ -40,11 +40,26 @@ def load_into(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     if not app.config.get("FLAKE_DIR"):
         app.config["FLAKE_DIR"] = str(Path(app.root_path).parent / "nix")
     app.config["SIMULATE"] = flag(app.config["SIMULATE"])
+    app.config["PARALLEL_MACHINES"] = parallel_machines(app.config["PARALLEL_MACHINES"])
     # Served over HTTPS (behind a TLS-terminating proxy): cookies only travel encrypted.
     if flag(app.config["HTTPS"]):
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
         app.config["PREFERRED_URL_SCHEME"] = "https"
+
+
+MAX_PARALLEL_MACHINES = 64
+
+
+def parallel_machines(value: object) -> int:
+    """Read FEDIPANEL_PARALLEL_MACHINES: a whole number from 1 to 64."""
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= MAX_PARALLEL_MACHINES:
+        raise ValueError(
+            f"FEDIPANEL_PARALLEL_MACHINES must be a whole number from 1 to "
+            f"{MAX_PARALLEL_MACHINES} (how many machines are worked on at once), not {text!r}"
+        )
+    return int(text)
 
 
 def flag(value: object) -> bool:

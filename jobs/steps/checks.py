@@ -16,6 +16,7 @@ from fedipanel.providers.ssh_admin import AdminError, apply_admin
 from fedipanel.services.checks import Outcome, save_check
 from fedipanel.services.passwords import ensure_password
 from jobs.runner import StepFailed
+from jobs.steps import parallel
 from jobs.steps.context import SIMULATED, DeployContext
 
 
@@ -34,24 +35,32 @@ def apply_admins(ctx: DeployContext) -> None:
             ctx.simulate(f"{ctx.settings.admin_command} {machine.service}: account {_who(machine)}")
         return
     pem = private_key_pem(deploy_key(ctx.operator.id))
-    for name, machine in ctx.state.machines.items():
-        host = ctx.hosts[name]
-        if not host.host_public_key:
-            raise StepFailed(f"no SSH host key is recorded for machine {name}; cannot trust it")
+    trusted = ctx.host_keys(list(ctx.state.machines))
+
+    def work(lane: parallel.Lane, machine: Machine) -> None:
+        host = ctx.hosts[lane.name]
         try:
             applied = apply_admin(
                 host.host,
                 machine.service,
                 command=ctx.settings.admin_command,
                 private_key_pem=pem,
-                host_public_key=host.host_public_key,
+                host_public_key=trusted[lane.name],
                 port=ctx.settings.vm_ssh_port,
                 user=host.user or "root",
                 timeout=ctx.settings.admin_timeout,
             )
         except AdminError as exc:
-            raise StepFailed(f"the administrator account on {name} failed: {exc}") from None
-        ctx.progress.log([f"{name}: {line}" for line in applied.lines] or [f"{name}: applied"])
+            raise StepFailed(f"the administrator account on {lane.name} failed: {exc}") from None
+        for line in applied.lines or ["applied"]:
+            lane.say(line)
+
+    outcomes = parallel.run_each(
+        ctx, list(ctx.state.machines.items()), work, prefix=lambda name: f"{name}: "
+    )
+    failure = parallel.first_failure(outcomes)
+    if failure is not None:
+        raise failure
 
 
 def _who(machine: Machine) -> str:
@@ -62,54 +71,82 @@ def _who(machine: Machine) -> str:
 def check_services(ctx: DeployContext) -> None:
     ctx.progress.phase("Checking services", 94)
     reason = simulated_because(ctx)
-    failures = []
-    for name, machine in ctx.state.machines.items():
-        url = f"https://{machine.fqdn}/"
-        username = machine.admin.username if machine.admin else ""
-        if reason:
-            outcome = Outcome(url, username, None, reason, "simulated", reason)
+    if reason:
+        for machine in ctx.state.machines.values():
+            url = f"https://{machine.fqdn}/"
+            username = machine.admin.username if machine.admin else ""
             ctx.simulate(f"{url} answers; {username} logs in")
-        else:
-            outcome = _check(ctx, name, machine)
-            if outcome.health_ok is not True or outcome.login != "ok":
-                failures.append(outcome.login_detail or outcome.health_detail)
-        save_check(ctx.operator.id, machine.service, ctx.deployment.id, outcome)
+            outcome = Outcome(url, username, None, reason, "simulated", reason)
+            save_check(ctx.operator.id, machine.service, ctx.deployment.id, outcome)
+        return
+    # Passwords come from the database, so they are read here, in the job's thread.
+    passwords = {}
+    for machine in ctx.state.machines.values():
+        passwords[machine.service] = ensure_password(ctx.operator.id, machine.service)
+        ctx.progress.hide(passwords[machine.service])
+
+    def work(lane: parallel.Lane, machine: Machine) -> Outcome:
+        return _check(ctx, lane, machine, passwords[machine.service])
+
+    def saved(outcome: parallel.Outcome[Outcome]) -> None:
+        if outcome.result is not None:
+            service = ctx.state.machines[outcome.name].service
+            save_check(ctx.operator.id, service, ctx.deployment.id, outcome.result)
+
+    outcomes = parallel.run_each(
+        ctx,
+        list(ctx.state.machines.items()),
+        work,
+        prefix=lambda name: f"{_label(ctx.state.machines[name])}: ",
+        on_done=saved,
+    )
+    failure = parallel.first_failure(outcomes)
+    if failure is not None:
+        raise failure
+    failures = [
+        o.result.login_detail or o.result.health_detail
+        for o in outcomes
+        if o.result is not None and (o.result.health_ok is not True or o.result.login != "ok")
+    ]
     if failures:
         raise StepFailed("; ".join(failures))
 
 
-def _check(ctx: DeployContext, name: str, machine: Machine) -> Outcome:
+def _label(machine: Machine) -> str:
+    return registry.service(machine.service).label
+
+
+def _check(ctx: DeployContext, lane: parallel.Lane, machine: Machine, password: str) -> Outcome:
+    """Wait for one service to answer, then log its administrator in (in its own thread)."""
     settings = ctx.settings
-    label = registry.service(machine.service).label
+    label = _label(machine)
     target = Target(
         service=machine.service,
         label=label,
         fqdn=machine.fqdn,
-        address=ctx.hosts[name].host,
+        address=ctx.hosts[lane.name].host,
         port=settings.health_port,
         ca_bundle=settings.health_ca_bundle,
     )
     url = f"https://{machine.fqdn}/"
     admin = machine.admin
     assert admin is not None  # noqa: S101 - the configurator gives every machine one
-    password = ensure_password(ctx.operator.id, machine.service)
-    ctx.progress.hide(password)
 
     def retrying(problem: str, wait: float) -> None:
-        ctx.progress.log([f"{label}: {problem}; asking again in {wait:.0f} s"])
+        lane.say(f"{problem}; asking again in {wait:.0f} s")
 
     try:
         health = service_checks.wait_healthy(target, settings.health_timeout, on_retry=retrying)
     except CheckFailed as exc:
         detail = f"{label}: {exc}"
-        ctx.progress.log([detail])
+        lane.say(detail)
         return Outcome(url, admin.username, False, detail, None, "")
-    ctx.progress.log([f"{label}: {health}"])
+    lane.say(health)
     try:
         login = service_checks.check_login(target, Admin(admin.username, admin.email, password))
     except CheckFailed as exc:
         detail = f"{exc}"
-        ctx.progress.log([detail])
+        lane.say(detail)
         return Outcome(url, admin.username, True, health, "failed", detail)
-    ctx.progress.log([f"{label}: {login}"])
+    lane.say(login)
     return Outcome(url, admin.username, True, health, "ok", login)

@@ -16,6 +16,7 @@ from fedipanel.deployments.progress import Progress
 from fedipanel.deployments.systems import SystemKey
 from fedipanel.resources.records import record
 from fedipanel.settings.effective import Settings
+from jobs.runner import StepFailed
 
 SIMULATED = "[simulated]"
 LIVE_ACTIONS = (Action.CREATE, Action.UPDATE, Action.KEEP)
@@ -54,6 +55,16 @@ class DeployContext:
         """Record that the resource of `change` now exists."""
         resource = Resource(kind=change.kind, name=change.name, spec=change.spec)
         record(self.operator.id, self.deployment.id, resource, facts, simulated=simulated)
+
+    def host_keys(self, names: list[str]) -> dict[str, str]:
+        """Return the recorded SSH host key of each machine; fail if one has none to trust."""
+        keys = {}
+        for name in names:
+            key = self.hosts[name].host_public_key
+            if not key:
+                raise StepFailed(f"no SSH host key is recorded for machine {name}; cannot trust it")
+            keys[name] = key
+        return keys
 
     def simulate(self, line: str) -> None:
         """Log a step that only happened in the simulator, at a watchable pace."""

@@ -4,6 +4,7 @@ SMTP password, each service's administrator password).
 Before nixops4 runs, each machine gets the panel's secrets for its service in one fixed
 directory (`/var/lib/fedipanel/keys`, FEDIPANEL_KEYS_DIR), copied over SSH with the operator's
 deploy key: root-owned files with mode 0400, unchanged ones untouched, unused ones removed.
+The machines get theirs at the same time (FEDIPANEL_PARALLEL_MACHINES at most).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from fedipanel.providers.ssh_secrets import deliver as ssh_deliver
 from fedipanel.services.passwords import ensure_password
 from fedipanel.storage import records as storage
 from jobs.runner import StepFailed
+from jobs.steps import parallel
 from jobs.steps.context import DeployContext
 
 
@@ -35,24 +37,23 @@ def deliver(ctx: DeployContext) -> None:
             names = ", ".join(sorted(wanted.get(name, {}))) or "no files"
             ctx.simulate(f"secrets copied to {name} ({directory(ctx)}, mode 0400): {names}")
         return
-    key = deploy_key(ctx.operator.id)
-    pem = private_key_pem(key)
-    for name, files in wanted.items():
-        host = ctx.hosts[name]
-        if not host.host_public_key:
-            raise StepFailed(f"no SSH host key is recorded for machine {name}; cannot trust it")
+    pem = private_key_pem(deploy_key(ctx.operator.id))
+    trusted = ctx.host_keys(list(wanted))
+
+    def work(lane: parallel.Lane, files: dict[str, str]) -> None:
+        host = ctx.hosts[lane.name]
         try:
             result = ssh_deliver(
                 host.host,
                 files,
                 private_key_pem=pem,
-                host_public_key=host.host_public_key,
+                host_public_key=trusted[lane.name],
                 port=ctx.settings.vm_ssh_port,
                 user=host.user or "root",
                 directory=directory(ctx),
             )
         except DeliveryError as exc:
-            raise StepFailed(f"secrets could not reach {name}: {exc}") from None
+            raise StepFailed(f"secrets could not reach {lane.name}: {exc}") from None
         parts = [
             f"{label} {', '.join(names)}"
             for label, names in (
@@ -62,7 +63,14 @@ def deliver(ctx: DeployContext) -> None:
             )
             if names
         ]
-        ctx.progress.log([f"secrets on {name}: {'; '.join(parts) or 'none'}"])
+        lane.say("; ".join(parts) or "none")
+
+    outcomes = parallel.run_each(
+        ctx, list(wanted.items()), work, prefix=lambda name: f"secrets on {name}: "
+    )
+    failure = parallel.first_failure(outcomes)
+    if failure is not None:
+        raise failure
 
 
 def directory(ctx: DeployContext) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fedipanel.core.document import Host
@@ -17,6 +18,7 @@ from fedipanel.providers.proxmox.settings import ProxmoxSettings
 from fedipanel.resources.records import forget, recorded_facts
 from fedipanel.storage.records import record_outcome
 from jobs.runner import StepFailed
+from jobs.steps import parallel
 from jobs.steps.context import DeployContext
 
 
@@ -38,46 +40,88 @@ def _find(client: Client, slug: str, machine: str, facts: dict[str, Any]) -> pro
 
 
 def provision_proxmox(ctx: DeployContext, settings: ProxmoxSettings, changes: list[Change]) -> None:
-    """Create, change, start or check each machine's VM, recording it as soon as it exists."""
-    client = _client(ctx, settings)
+    """Bring up every machine's VM at once (FEDIPANEL_PARALLEL_MACHINES at most), recording each
+    VM as soon as it exists; after a failure no further clone starts."""
+    _client(ctx, settings)  # a bad URL or token ID fails here, before any thread starts
     known = recorded_facts(ctx.operator.id, "machine")
-    for index, change in enumerate(changes):
-        ctx.progress.advance(10 + int(14 * index / max(1, len(changes))))
+    owner = Owner(ctx.operator.id, ctx.slug)
+    # Addresses are leased here, in plan order, so that each machine gets the same one however
+    # the threads happen to run.
+    infrastructure = {settings.cluster.gateway or "", *settings.cluster.nameservers}
+    leased = {}
+    for change in changes:
         try:
-            host = _ensure_vm(ctx, client, settings, change, known.get(change.name) or {})
+            leased[change.name] = addresses.lease(
+                owner.operator_id, change.name, settings.addresses, avoid=infrastructure
+            )
+        except AddressError as exc:
+            raise StepFailed(f"machine {change.name}: {exc}") from None
+    finished: list[str] = []
+
+    def work(lane: parallel.Lane, change: Change) -> Host:
+        client = _client(ctx, settings)  # its own HTTP session: one per thread
+        facts, address = known.get(change.name) or {}, leased[change.name]
+        try:
+            return _ensure_vm(ctx, owner, lane, client, settings, change, facts, address)
         except ProxmoxError as exc:
             raise StepFailed(f"Proxmox: {exc.message}") from None
-        except (ssh_hostkey.HostKeyError, AddressError) as exc:
+        except ssh_hostkey.HostKeyError as exc:
+            lane.check()  # the wait for SSH was cut short because another machine failed
             raise StepFailed(f"machine {change.name}: {exc}") from None
-        ctx.hosts[change.name] = host
+
+    def done(outcome: parallel.Outcome[Host]) -> None:
+        finished.append(outcome.name)
+        ctx.progress.advance(10 + int(14 * len(finished) / max(1, len(changes))))
+
+    outcomes = parallel.run_each(
+        ctx,
+        [(change.name, change) for change in changes],
+        work,
+        prefix=lambda name: f"VM {name}: ",
+        aliases=lambda name: (f"VM {provision.vm_name(owner.slug, name)}: ",),
+        on_done=done,
+    )
+    for outcome in outcomes:
+        if outcome.result is not None:
+            ctx.hosts[outcome.name] = outcome.result
+    failure = parallel.first_failure(outcomes)
+    if failure is not None:
+        raise failure
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose VMs these are, read once in the job's thread."""
+
+    operator_id: int
+    slug: str
 
 
 def _ensure_vm(
     ctx: DeployContext,
+    owner: Owner,
+    lane: parallel.Lane,
     client: Client,
     settings: ProxmoxSettings,
     change: Change,
     facts: dict[str, Any],
+    address: str,
 ) -> Host:
-    name, spec, slug = change.name, change.spec, ctx.slug
-
-    def say(line: str) -> None:
-        ctx.progress.log([line])
-
+    """Clone, configure, resize, start and wait for one VM (in its own thread)."""
+    name, spec, slug = change.name, change.spec, owner.slug
+    say = lane.say
     size = MachineSize(int(spec["cores"]), int(spec["memory_mib"]), int(spec["disk_gib"]))
-    infrastructure = {settings.cluster.gateway or "", *settings.cluster.nameservers}
-    address = addresses.lease(ctx.operator.id, name, settings.addresses, avoid=infrastructure)
     vm = _find(client, slug, name, facts)
     if vm is None:
-        ctx.progress.phase(f"VM {name}: cloning", ctx_progress(ctx))
+        lane.stage("cloning")
         vm = cloning.clone(client, settings.cluster, slug, name, say)
         say(f"VM {name}: clone {vm.vmid} exists on {vm.node}")
     else:
         say(f"VM {name}: found {vm.vmid} on {vm.node} ({vm.status})")
     facts = {"via": MachineBackend.PROXMOX, "vmid": vm.vmid, "node": vm.node, "address": address}
-    ctx.record(change, facts, simulated=False)
+    lane.call(ctx.record, change, facts, simulated=False)
 
-    ctx.progress.phase(f"VM {name}: configuring", ctx_progress(ctx))
+    lane.stage("configuring")
     restart = provision.configure(
         client,
         settings.cluster,
@@ -92,12 +136,12 @@ def _ensure_vm(
         f"VM {name}: {size.cores} vCPU, {size.memory_mib} MiB, cloud-init user root, "
         f"address {address}" + (" (changed)" if restart else "")
     )
-    ctx.progress.phase(f"VM {name}: resizing disk", ctx_progress(ctx))
+    lane.stage("resizing disk")
     if provision.grow_disk(client, vm, size.disk_gib):
         say(f"VM {name}: disk grown to {size.disk_gib} GiB")
     else:
         say(f"VM {name}: disk already {size.disk_gib} GiB or larger")
-    ctx.progress.phase(f"VM {name}: starting", ctx_progress(ctx))
+    lane.stage("starting")
     if provision.start(client, vm):
         say(f"VM {name}: started" + (" again with its disk" if change.starts_kept_machine else ""))
     elif restart:
@@ -105,16 +149,13 @@ def _ensure_vm(
         provision.reboot(client, vm)
     else:
         say(f"VM {name}: already running")
-    ctx.progress.phase(f"VM {name}: waiting for SSH", ctx_progress(ctx))
-    key = ssh_hostkey.host_key(address, settings.ssh_port, ctx.settings.vm_boot_timeout)
+    lane.stage("waiting for SSH")
+    key = ssh_hostkey.host_key(
+        address, settings.ssh_port, ctx.settings.vm_boot_timeout, stop=lane.stopping
+    )
     say(f"VM {name}: SSH answers on {address}:{settings.ssh_port}; host key {key}")
-    ctx.record(change, facts | {"host_key": key}, simulated=False)
+    lane.call(ctx.record, change, facts | {"host_key": key}, simulated=False)
     return Host(host=address, user="root", host_public_key=key)
-
-
-def ctx_progress(ctx: DeployContext) -> int:
-    """Stay within the machines step's share of the progress bar."""
-    return 10 + min(14, len(ctx.hosts) * 4)
 
 
 def keep_proxmox(ctx: DeployContext, change: Change, settings: ProxmoxSettings) -> None:

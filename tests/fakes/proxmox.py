@@ -72,6 +72,8 @@ class Knobs:
     """Failures tests can inject."""
 
     fail_clone: str | None = None  # the next clone task ends with this exit status
+    # The clone task of the VM with this name ends with this exit status.
+    fail_clone_of: dict[str, str] = field(default_factory=dict)
     nextid_collisions: int = 0  # this many /cluster/nextid answers are taken right after
     fail_once: list[tuple[str, str, int, str]] = field(
         default_factory=list
@@ -80,6 +82,24 @@ class Knobs:
     fail_tasks: list[tuple[str, str]] = field(default_factory=list)  # task type, exit status
     # VMs whose guest ignores the ACPI power button, so a shutdown runs into its timeout.
     ignore_acpi: set[int] = field(default_factory=set)
+    # Clone tasks keep running until this many clones were asked for (or `hold_timeout` passed):
+    # a test sees clones overlap without depending on how fast threads are scheduled.
+    hold_clones: int = 0
+    hold_timeout: float = 20.0
+
+
+@dataclass
+class Timing:
+    """How long tasks take, as on a real cluster (the default: all fast, for tests).
+
+    `tasks` maps a task type (`qmclone`, `qmconfig`, `resize`, `qmstart`, ...) to seconds, else
+    the fake's `task_delay`; `boot` is how long a started VM takes until its SSH answers; `factor`
+    makes one VM (by name) slower or faster than the others.
+    """
+
+    tasks: dict[str, float] = field(default_factory=dict)
+    boot: float = 0.0
+    factor: dict[str, float] = field(default_factory=dict)
 
 
 class FakeProxmox:
@@ -109,6 +129,11 @@ class FakeProxmox:
         self.ssh_port = ssh_port
         self.sshd = sshd
         self.knobs = Knobs()
+        self.timing = Timing()
+        # The most tasks (and clones) that ran at the same time, for tests of parallelism.
+        self.max_in_flight = 0
+        self.max_clones_in_flight = 0
+        self.clones_asked = 0
         self.faults: Faults | None = None
         self.lock = threading.RLock()
         self.vms: dict[int, FakeVm] = {}
@@ -239,7 +264,7 @@ class FakeProxmox:
     def _tick(self) -> None:
         now = time.monotonic()
         for task in self.tasks.values():
-            if task.exitstatus is None and now >= task.done_at:
+            if task.exitstatus is None and now >= task.done_at and not self._held(task, now):
                 try:
                     if task.finish is not None:
                         task.finish()
@@ -247,7 +272,20 @@ class FakeProxmox:
                 except ApiError as exc:
                     task.exitstatus = exc.message
 
-    def _task(self, node: str, kind: str, vmid: int, finish: Any = None) -> str:
+    def _held(self, task: Task, now: float) -> bool:
+        return (
+            task.kind == "qmclone"
+            and self.clones_asked < self.knobs.hold_clones
+            and now < task.started + self.knobs.hold_timeout
+        )
+
+    def _duration(self, kind: str, name: str) -> float:
+        seconds = self.timing.tasks.get(kind, self.task_delay)
+        return seconds * self.timing.factor.get(name, 1.0)
+
+    def _task(
+        self, node: str, kind: str, vmid: int, finish: Any = None, name: str | None = None
+    ) -> str:
         for i, (failing, message) in enumerate(self.knobs.fail_tasks):
             if failing == kind:
                 del self.knobs.fail_tasks[i]
@@ -263,9 +301,16 @@ class FakeProxmox:
             f"UPID:{node}:{self._pid:08X}:{self._pid * 7:08X}:{start:08X}:{kind}:{vmid}:{TOKEN_ID}:"
         )
         now = time.monotonic()
+        if name is None:
+            target = self.vms.get(vmid)
+            name = target.config.get("name", "") if target is not None else ""
         self.tasks[upid] = Task(
-            upid, node, kind, vmid, TOKEN_ID, now, now + self.task_delay, finish
+            upid, node, kind, vmid, TOKEN_ID, now, now + self._duration(kind, name), finish
         )
+        running = [t for t in self.tasks.values() if t.exitstatus is None]
+        self.max_in_flight = max(self.max_in_flight, len(running))
+        clones = sum(1 for t in running if t.kind == "qmclone")
+        self.max_clones_in_flight = max(self.max_clones_in_flight, clones)
         return upid
 
     def _node(self, node: str) -> None:
@@ -463,8 +508,9 @@ class FakeProxmox:
         config["lock"] = "clone"
         vm = FakeVm(newid, target, config, pool=pool, disk=self.disk_dir(newid))
         self.vms[newid] = vm
-        failure = self.knobs.fail_clone
-        self.knobs.fail_clone = None
+        failure = self.knobs.fail_clone_of.pop(config["name"], None)
+        if failure is None:
+            failure, self.knobs.fail_clone = self.knobs.fail_clone, None
 
         def finish() -> None:
             if failure:
@@ -474,7 +520,8 @@ class FakeProxmox:
             vm.disk.mkdir(parents=True)
             vm.config.pop("lock", None)
 
-        return self._task(node, "qmclone", int(vmid), finish)
+        self.clones_asked += 1
+        return self._task(node, "qmclone", int(vmid), finish, name=config["name"])
 
     def _set_config(self, vm: FakeVm, v: dict[str, str]) -> None:
         self._unlocked(vm)
@@ -533,7 +580,7 @@ class FakeProxmox:
             if vm.status == "running":
                 raise ApiError(500, f"VM {vm.vmid} already running")
             vm.status = "running"
-            self._start_sshd(vm)
+            self._boot(vm)
 
         return self._task(node, "qmstart", vm.vmid, finish)
 
@@ -568,6 +615,22 @@ class FakeProxmox:
             self._power_off(vm)
 
         return self._task(node, "qmshutdown", vm.vmid, finish)
+
+    def _boot(self, vm: FakeVm) -> None:
+        """Let the guest's SSH answer once it has booted (at once unless `timing.boot`)."""
+        seconds = self.timing.boot * self.timing.factor.get(vm.config.get("name", ""), 1.0)
+        if seconds <= 0:
+            self._start_sshd(vm)
+            return
+
+        def booted() -> None:
+            with self.lock:
+                if vm.status == "running" and vm.vmid not in self.sshd_processes:
+                    self._start_sshd(vm)
+
+        timer = threading.Timer(seconds, booted)
+        timer.daemon = True
+        timer.start()
 
     def _power_off(self, vm: FakeVm) -> None:
         vm.status = "stopped"

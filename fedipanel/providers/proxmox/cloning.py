@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from typing import Any
 
 from fedipanel.providers.proxmox.client import Client, ProxmoxError
 from fedipanel.providers.proxmox.provision import (
@@ -38,6 +40,12 @@ def template_node(client: Client, template: int) -> str:
     raise ProxmoxError(f"template VM {template} does not exist")
 
 
+# /cluster/nextid reserves nothing and the clone call takes the id at once (Proxmox writes the
+# new VM's locked configuration before it answers): machines cloned from this process at the
+# same time pick and take their ids one after the other, so they never race each other for one.
+_PICKING = threading.Lock()
+
+
 def clone(
     client: Client, cluster: Cluster, slug: str, machine: str, say: Say, max_collisions: int = 5
 ) -> Vm:
@@ -46,12 +54,23 @@ def clone(
     target = roomiest_node(client, cluster.nodes)
     name = vm_name(slug, machine)
     for _ in range(max_collisions):
-        vmid = int(client.get("cluster/nextid"))
-        say(f"VM {name}: cloning template {cluster.template} as {vmid} on {target}")
-        if _clone_as(client, cluster, source, target, vmid, slug, machine, say):
-            wait_unlocked(client, target, vmid, name, say)
-            return Vm(vmid, target, name)
-        say(f"VM {name}: id {vmid} was taken meanwhile; asking for another")
+        with _PICKING:
+            vmid = int(client.get("cluster/nextid"))
+            say(f"VM {name}: cloning template {cluster.template} as {vmid} on {target}")
+            asked = _clone_as(client, cluster, source, target, vmid, slug, machine, say)
+        if asked is False:
+            say(f"VM {name}: id {vmid} was taken meanwhile; asking for another")
+            continue
+        if asked is not True:
+            say(f"VM {name}: waiting for the clone task")
+            try:
+                client.wait(source, asked, f"cloning VM {name}")
+            except ProxmoxError as exc:
+                if not (exc.ambiguous and _is_ours(client, target, vmid, slug, machine)):
+                    raise
+                say(f"VM {name}: {exc.message}, but the clone {vmid} exists: continuing")
+        wait_unlocked(client, target, vmid, name, say)
+        return Vm(vmid, target, name)
     raise ProxmoxError(f"could not find a free VM id for {name} after {max_collisions} tries")
 
 
@@ -64,12 +83,13 @@ def _clone_as(
     slug: str,
     machine: str,
     say: Say,
-) -> bool:
-    """Clone the template as `vmid`; return False when another VM took that id.
+) -> Any:
+    """Ask for a clone of the template as `vmid`; return its task, or whether the VM is ours.
 
-    The id is the clone's idempotency key: after a failure that may have come after Proxmox
-    cloned (no answer, a gateway's 5xx), the VM is looked for at that id, and only when it is
-    not there is the same clone asked for again, so that a second one can never appear.
+    True: the clone exists already (a lost answer); False: another VM took that id. The id is
+    the clone's idempotency key: after a failure that may have come after Proxmox cloned (no
+    answer, a gateway's 5xx), the VM is looked for at that id, and only when it is not there
+    is the same clone asked for again, so that a second one can never appear.
     """
     name = vm_name(slug, machine)
     delay = client.retry.backoff
@@ -85,9 +105,7 @@ def _clone_as(
                 target=target if target != source else None,
                 description=description(slug, machine),
             )
-            say(f"VM {name}: waiting for the clone task")
-            client.wait(source, upid, f"cloning VM {name}")
-            return True
+            return upid or True
         except ProxmoxError as exc:
             taken = "already exists" in exc.message
             if not (exc.ambiguous or taken):
