@@ -43,7 +43,8 @@ BENCHMARKS = [
     (
         "bench_log_latency.py",
         "Live log latency",
-        "Seconds from a line printed by nixops4 to that line in the JSON API, against lines "
+        "Seconds from a line printed by nixops4 (deploying to four loopback pool VMs) to that "
+        "line in the deployment page in headless chromium, and in the JSON API, against lines "
         "written straight to the database and polled the same way.",
     ),
 ]
