@@ -95,6 +95,20 @@ def start_workers(
     return processes
 
 
+def stop_all(processes: list[subprocess.Popen[Any]], grace: float = 10.0) -> None:
+    """Terminate these processes together (workers shut down in parallel), then kill leftovers."""
+    running = [p for p in processes if p.poll() is None]
+    for process in running:
+        process.terminate()
+    deadline = time.monotonic() + grace
+    for process in running:
+        try:
+            process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def rss_mb(pid: int) -> float:
     """Return the resident set size of `pid` in MB (VmRSS in /proc/<pid>/status)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
