@@ -22,8 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import PASSWORD, panel_app, panel_environment, quiet_logging
+from benchlib import panel_app, panel_environment, quiet_logging
 from processes import redis_server_program, start_redis, start_workers, stop_all, wait_for
+from seeding import seed_operators
 
 # Each simulated step waits this long; a real VM, bucket or nixops4 step waits longer still.
 STEP_DELAY = float(os.environ.get("BENCH_STEP_DELAY", "0.5"))
@@ -31,32 +32,6 @@ PER_WORKER = int(os.environ.get("BENCH_PER_WORKER", "2"))
 WORKERS = 4
 GOAL = 3.5
 RUN_LIMIT = 120.0
-
-
-def seed_operators(app: Any, count: int) -> list[int]:
-    """Create `count` operators, each with a configuration of its own; return their ids."""
-    from fedipanel.accounts import users as accounts
-    from fedipanel.configurations.versions import save_configuration
-    from fedipanel.db import db
-
-    ids = []
-    with app.app_context():
-        db.create_all()
-        for n in range(count):
-            operator = accounts.create_user(f"op{n}@bench.example", PASSWORD, "operator", f"op{n}")
-            config = {
-                "domain": f"op{n}.example",
-                "admin": {"username": "alice", "email": f"alice@op{n}.example"},
-                "services": {
-                    "mastodon": {"enable": True},
-                    "pixelfed": {"enable": False},
-                    "peertube": {"enable": True},
-                },
-            }
-            save_configuration(operator, config, source="web", author=operator)
-            ids.append(operator.id)
-        db.session.remove()
-    return ids
 
 
 def deploy_all(app: Any, operator_ids: list[int]) -> tuple[list[int], bool]:
@@ -125,7 +100,7 @@ def main() -> int:
             env = panel_environment(tmp, REDIS_URL=url, SIMULATOR_STEP_DELAY=STEP_DELAY)
             with quiet_logging():
                 app = panel_app(env)
-                operators = seed_operators(app, PER_WORKER * (1 + WORKERS))
+                operators = [op for op, _token in seed_operators(app, PER_WORKER * (1 + WORKERS))]
                 processes += start_workers(env, url, tmp, 1)
                 one, refused_one, one_counts = run_batch(app, operators[:PER_WORKER])
                 processes += start_workers(env, url, tmp, WORKERS - 1, first=2)
