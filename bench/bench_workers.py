@@ -1,14 +1,16 @@
 """Deployments per minute with one and with four `fedipanel worker` processes on redis-server.
 
 Every system is simulated at a realistic pace (FEDIPANEL_SIMULATOR_STEP_DELAY=STEP_DELAY: each
-simulated VM, bucket, DNS and nixops4 step waits that long, as the real systems make a worker wait
-on I/O). Operators are distinct, each with one deployment; a second deployment of an operator
-whose first is still active must be refused (the one-deployment-per-operator lock).
+simulated nixops4 line waits that long, each VM, bucket or DNS step half of it, as the real
+systems make a worker wait on I/O). Operators are distinct, each with one deployment; a second
+deployment of an operator whose first is still active must be refused (the one-deployment-per-
+operator lock).
 
 Baseline, same run: one worker runs PER_WORKER deployments queued at once; then three more
 workers join and the four run 4 * PER_WORKER deployments of other operators queued at once.
 Throughput is deployments finished / seconds from the first enqueue to the last finish. Goal:
 four workers reach at least 3.5x the throughput of one. Prints Markdown, then `BENCH-JSON`.
+BENCH_STEP_DELAY and BENCH_PER_WORKER in the environment override the two for experiments.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from processes import redis_server_program, start_redis, start_workers, stop_all
 from seeding import seed_operators
 
 # Each simulated step waits this long; a real VM, bucket or nixops4 step waits longer still.
-STEP_DELAY = float(os.environ.get("BENCH_STEP_DELAY", "0.5"))
+STEP_DELAY = float(os.environ.get("BENCH_STEP_DELAY", "0.75"))
 PER_WORKER = int(os.environ.get("BENCH_PER_WORKER", "2"))
 WORKERS = 4
 GOAL = 3.5
