@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 OUTPUT = ROOT / "docs" / "benchmarks.md"
-TIMEOUT = 240  # seconds per benchmark; all of them together take three to four minutes on 2 cores
+TIMEOUT = 240  # seconds per benchmark; all of them together take about five minutes on 2 cores
 MARKER = "BENCH-JSON "
 
 BENCHMARKS = [
@@ -184,7 +184,7 @@ def main() -> int:
         ".venv/bin/python bench/bench_log_latency.py --embedded  # without redis-server",
         "```",
         "",
-        "The whole run takes three to four minutes on 2 cores and only talks to 127.0.0.1. The "
+        "The whole run takes about five minutes on 2 cores and only talks to 127.0.0.1. The "
         "worker, memory and log latency benchmarks use a throwaway `redis-server` and real "
         "`flask fedipanel worker` processes; the log latency one deploys to the loopback pool "
         "VMs of tests/fakes/loopback_machines.py (sshd, as root) and watches the page in "
