@@ -8,6 +8,8 @@ it is stamped, alternately on stdout and stderr as nixops4 does. Environment:
     BENCH_FAKE_LINES     number of lines (default 60)
     BENCH_FAKE_MIN/MAX   seconds between lines, drawn uniformly (default 0.05 / 0.1)
     BENCH_FAKE_SEED      seed of that draw (default 1)
+    BENCH_FAKE_START     seconds to wait before the first line (default 0), as nixops4
+                         evaluates before it prints
 """
 
 import os
@@ -24,6 +26,7 @@ def main(argv: list[str]) -> int:
     low = float(os.environ.get("BENCH_FAKE_MIN", "0.05"))
     high = float(os.environ.get("BENCH_FAKE_MAX", "0.1"))
     pause = random.Random(int(os.environ.get("BENCH_FAKE_SEED", "1")))
+    time.sleep(float(os.environ.get("BENCH_FAKE_START", "0")))
     for number in range(1, count + 1):
         time.sleep(pause.uniform(low, high))
         stream = sys.stderr if number % 2 else sys.stdout

@@ -42,9 +42,22 @@ BENCHMARKS = [
         "queued) and rendering the provider's board, against planning the same operators alone.",
     ),
     (
+        "bench_workers.py",
+        "Workers scale",
+        "Deployments per minute of four `fedipanel worker` processes against one, on a real "
+        "redis-server, every system simulated at a realistic pace (waits, not CPU).",
+    ),
+    (
+        "bench_memory.py",
+        "Memory",
+        "Resident memory of the web process and a worker after 10,000 requests (pages and API) "
+        "and 100 deployments, against their size at start.",
+    ),
+    (
         "bench_log_latency.py",
         "Live log latency",
-        "Seconds from a line printed by nixops4 to that line in the JSON API, against lines "
+        "Seconds from a line printed by nixops4 (deploying to four loopback pool VMs) to that "
+        "line in the deployment page in headless chromium, and in the JSON API, against lines "
         "written straight to the database and polled the same way.",
     ),
     (
@@ -179,10 +192,12 @@ def main() -> int:
         ".venv/bin/python bench/bench_log_latency.py --embedded  # without redis-server",
         "```",
         "",
-        "The whole run takes about a minute on 2 cores and only talks to 127.0.0.1. The log "
-        "latency benchmark uses a throwaway `redis-server` and a real `flask fedipanel worker` "
-        "when redis-server is installed, else the embedded queue. Run it on an otherwise idle "
-        "machine: the ratios absorb a steady load, not a burst.",
+        "The whole run takes about five minutes on 2 cores and only talks to 127.0.0.1. The "
+        "worker, memory and log latency benchmarks use a throwaway `redis-server` and real "
+        "`flask fedipanel worker` processes; the log latency one deploys to the loopback pool "
+        "VMs of tests/fakes/loopback_machines.py (sshd, as root) and watches the page in "
+        "/usr/bin/chromium. Run it on an otherwise idle machine: the ratios absorb a steady "
+        "load, not a burst.",
         "",
     ]
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
