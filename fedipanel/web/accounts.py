@@ -16,6 +16,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -95,7 +96,7 @@ def logout() -> Response:
         audit(Action.LOGOUT)
     logout_user()
     session.clear()
-    flash("You are logged out.")
+    flash(gettext("You are logged out."))
     return redirect(url_for("accounts.login"))
 
 
@@ -127,7 +128,7 @@ def setup() -> Response | tuple[str, int] | str:
     setup_codes.forget_setup_code(current_app.instance_path)
     login_user(user)
     audit(Action.OPERATOR_CREATED, role="provider", created=user.email)
-    flash("Your provider account is ready. Create your first operator below.")
+    flash(gettext("Your provider account is ready. Create your first operator below."))
     return redirect(url_for("operators.index"))
 
 
@@ -153,7 +154,7 @@ def reset_password(token: str) -> Response | tuple[str, int]:
     audit_by(user, Action.PASSWORD_CHANGED, via="reset link")
     if current_user.is_authenticated and current_user.id == user.id:
         logout_user()
-    flash("Your new password is set and every open session has ended. Log in with it.")
+    flash(gettext("Your new password is set and every open session has ended. Log in with it."))
     return redirect(url_for("accounts.login"))
 
 
@@ -174,11 +175,15 @@ def create_token() -> Response:
 
 def _ask_revoke(token: ApiToken, unconfirmed: bool = False) -> tuple[str, int]:
     return confirm.ask(
-        title="Revoke an API token",
-        question=f"Revoke the token '{token.name}' ({token.prefix}…)? Scripts using it get 401 "
-        "from now on; a revoked token cannot be used again.",
+        title=gettext("Revoke an API token"),
+        question=gettext(
+            "Revoke the token '%(name)s' (%(prefix)s…)? Scripts using it get 401 "
+            "from now on; a revoked token cannot be used again.",
+            name=token.name,
+            prefix=token.prefix,
+        ),
         action=url_for("accounts.revoke_token", token_id=token.id),
-        button="Revoke the token",
+        button=gettext("Revoke the token"),
         cancel=url_for("accounts.tokens"),
         unconfirmed=unconfirmed,
     )
@@ -189,9 +194,9 @@ def _ask_revoke(token: ApiToken, unconfirmed: bool = False) -> tuple[str, int]:
 def ask_revoke_token(token_id: int) -> Response | tuple[str, int]:
     token = users.token_of(current_account(), token_id)
     if token is None:
-        abort(404, "That token does not exist.")
+        abort(404, gettext("That token does not exist."))
     if token.revoked_at is not None:
-        flash("That token is already revoked.")
+        flash(gettext("That token is already revoked."))
         return redirect(url_for("accounts.tokens"))
     return _ask_revoke(token)
 
@@ -201,11 +206,11 @@ def ask_revoke_token(token_id: int) -> Response | tuple[str, int]:
 def revoke_token(token_id: int) -> Response | tuple[str, int]:
     token = users.token_of(current_account(), token_id)
     if token is None:
-        flash("That token does not exist.")
+        flash(gettext("That token does not exist."))
         return redirect(url_for("accounts.tokens"))
     if not confirm.confirmed():
         return _ask_revoke(token, unconfirmed=True)
     users.revoke_token(current_account(), token_id)
     audit(Action.TOKEN_REVOKED, token_id=token_id)
-    flash("Token revoked. Scripts using it can no longer call the API.")
+    flash(gettext("Token revoked. Scripts using it can no longer call the API."))
     return redirect(url_for("accounts.tokens"))

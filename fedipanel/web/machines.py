@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -55,7 +56,7 @@ def quotas() -> tuple[str, int]:
 def save_quota(operator_id: int) -> Response | tuple[str, int]:
     operator = db.session.get(User, operator_id)
     if operator is None or operator.role != Role.OPERATOR:
-        abort(404, "No such operator.")
+        abort(404, gettext("No such operator."))
     limits: dict[str, int | None] = {}
     typed = {key: request.form.get(key, "").strip() for key, _label in FIELDS}
     errors: dict[str, str] = {}
@@ -65,11 +66,16 @@ def save_quota(operator_id: int) -> Response | tuple[str, int]:
         except ValueError as exc:
             errors[key] = f"{label} {exc}, or empty for unlimited"
     if errors:
-        flash(f"{operator.email}: nothing was saved; see the fields marked below.", "error")
+        flash(
+            gettext(
+                "%(email)s: nothing was saved; see the fields marked below.", email=operator.email
+            ),
+            "error",
+        )
         return _quotas_page(errors, {operator_id: typed}, 422)
     set_quota(operator_id, Usage(**limits))
     audit(Action.QUOTA_CHANGED, operator_id=operator_id, **limits)
-    flash(f"Quota for {operator.email} saved.")
+    flash(gettext("Quota for %(email)s saved.", email=operator.email))
     return redirect(url_for("machines.quotas"))
 
 
@@ -96,20 +102,20 @@ def add_vm() -> Any:
         audit(Action.POOL_VM_ADDED, vm=row.address)
     except pool.PoolError as exc:
         return _pool_page(values, {exc.field: exc.message}, 422)
-    flash(f"{row.address} added to the pool.")
+    flash(gettext("%(address)s added to the pool.", address=row.address))
     return redirect(url_for("machines.vm_pool"))
 
 
 def _ask_remove(row: PooledVm, unconfirmed: bool = False) -> tuple[str, int]:
     return confirm.ask(
-        title="Remove a VM from the pool",
-        question=f"Remove {row.address} from the pool?",
+        title=gettext("Remove a VM from the pool"),
+        question=gettext("Remove %(address)s from the pool?", address=row.address),
         details=[
-            "FediPanel no longer hands it to operators' machines.",
-            "The VM itself is not touched: it keeps running as it is.",
+            gettext("FediPanel no longer hands it to operators' machines."),
+            gettext("The VM itself is not touched: it keeps running as it is."),
         ],
         action=url_for("machines.remove_vm", entry_id=row.id),
-        button="Remove it from the pool",
+        button=gettext("Remove it from the pool"),
         cancel=url_for("machines.vm_pool"),
         unconfirmed=unconfirmed,
     )
@@ -120,9 +126,16 @@ def _ask_remove(row: PooledVm, unconfirmed: bool = False) -> tuple[str, int]:
 def ask_remove_vm(entry_id: int) -> Response | tuple[str, int]:
     row = pool.entry(entry_id)
     if row is None:
-        abort(404, "No such VM in the pool.")
+        abort(404, gettext("No such VM in the pool."))
     if row.operator_id is not None:
-        flash(f"{row.address} is in use by machine {row.machine}: it cannot be removed.", "error")
+        flash(
+            gettext(
+                "%(address)s is in use by machine %(machine)s: it cannot be removed.",
+                address=row.address,
+                machine=row.machine,
+            ),
+            "error",
+        )
         return redirect(url_for("machines.vm_pool"))
     return _ask_remove(row)
 
@@ -139,7 +152,7 @@ def remove_vm(entry_id: int) -> Response | tuple[str, int]:
     except pool.PoolError as exc:
         flash(exc.message, "error")
     else:
-        flash("Removed from the pool.")
+        flash(gettext("Removed from the pool."))
     return redirect(url_for("machines.vm_pool"))
 
 
@@ -152,5 +165,9 @@ def clear_vm(entry_id: int) -> Response:
         flash(exc.message, "error")
     else:
         audit(Action.POOL_VM_CLEARED, vm=address, reason=reason)
-        flash(f"{address} is back in the pool: it will be handed out again.")
+        flash(
+            gettext(
+                "%(address)s is back in the pool: it will be handed out again.", address=address
+            )
+        )
     return redirect(url_for("machines.vm_pool"))

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from fedipanel.accounts import operators as accounts
@@ -66,7 +67,13 @@ def create() -> Response | tuple[str, int]:
     except users.AccountError as exc:
         return _render(values, exc.problems, 400)
     audit(Action.OPERATOR_CREATED, operator_id=user.id, created=user.email, slug=user.slug)
-    flash(f"Operator {user.email} created with deployment name '{user.slug}'.")
+    flash(
+        gettext(
+            "Operator %(email)s created with deployment name '%(slug)s'.",
+            email=user.email,
+            slug=user.slug,
+        )
+    )
     return redirect(url_for("operators.index"))
 
 
@@ -116,11 +123,14 @@ def disable(operator_id: int) -> Response:
     if accounts.disable(operator):
         audit(Action.OPERATOR_DISABLED, operator_id=operator.id)
         flash(
-            f"{operator.email} is disabled: no login, no API token, no deployment. "
-            "Their services keep running."
+            gettext(
+                "%(email)s is disabled: no login, no API token, no deployment. "
+                "Their services keep running.",
+                email=operator.email,
+            )
         )
     else:
-        flash(f"{operator.email} was already disabled.")
+        flash(gettext("%(email)s was already disabled.", email=operator.email))
     return redirect(url_for("operators.show", operator_id=operator.id))
 
 
@@ -130,9 +140,14 @@ def enable(operator_id: int) -> Response:
     operator = accounts.get_operator(operator_id)
     if accounts.enable(operator):
         audit(Action.OPERATOR_ENABLED, operator_id=operator.id)
-        flash(f"{operator.email} is enabled again: they can log in, use their tokens and deploy.")
+        flash(
+            gettext(
+                "%(email)s is enabled again: they can log in, use their tokens and deploy.",
+                email=operator.email,
+            )
+        )
     else:
-        flash(f"{operator.email} was not disabled.")
+        flash(gettext("%(email)s was not disabled.", email=operator.email))
     return redirect(url_for("operators.show", operator_id=operator.id))
 
 
