@@ -49,7 +49,8 @@ def _outside_the_catalog(source: str) -> str:
     """
     out: list[str] = []
     line, in_trans, expect_tag = 1, False, False
-    for lineno, kind, value in Environment().lex(source):
+    # Only lexed, never rendered: autoescaping does not apply.
+    for lineno, kind, value in Environment(autoescape=True).lex(source):
         if lineno > line:
             out.append("\n" * (lineno - line))
             line = lineno
@@ -127,7 +128,7 @@ def test_the_check_finds_text_outside_the_catalog(tmp_path: Path) -> None:
 
 def test_the_not_yet_wrapped_list_names_existing_templates() -> None:
     names = {str(p.relative_to(TEMPLATES)) for p in _templates()}
-    assert NOT_YET_WRAPPED <= names
+    assert names >= NOT_YET_WRAPPED
 
 
 def _msgids(path: Path) -> set[str]:
@@ -138,7 +139,7 @@ def _msgids(path: Path) -> set[str]:
 def test_the_catalog_holds_exactly_the_texts_of_the_code(tmp_path: Path) -> None:
     fresh = tmp_path / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-q", "-F", "babel.cfg",
+        [sys.executable, "-m", "babel.messages.frontend", "-q", "extract", "-F", "babel.cfg",
          "-k", "N_", "-k", "lazy_gettext", "--no-location", "-o", str(fresh),
          "fedipanel", "templates"],
         cwd=ROOT, check=True,
