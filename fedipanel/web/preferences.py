@@ -20,7 +20,7 @@ def preference_form(user: User, values: dict[str, str] | None = None) -> dict[st
     return {
         # Each language in its own words, so that anyone finds theirs.
         "languages": [
-            (code, Locale.parse(code).get_display_name(code).capitalize())
+            (code, (Locale.parse(code).get_display_name(code) or code).capitalize())
             for code in available_languages()
         ],
         "time_zones": sorted(time_zones()),
