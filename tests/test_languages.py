@@ -161,3 +161,15 @@ def test_the_provider_token_has_preferences_too(client: FlaskClient, factory: Fa
     api = Api(client, factory.token(factory.provider()))
     changed = client.patch("/api/v1/me/preferences", json={"language": "nl"}, headers=api.headers)
     assert changed.status_code == 200
+
+
+def test_the_cores_messages_show_translated_on_the_form(
+    client: FlaskClient, auth: Auth, factory: Factory
+) -> None:
+    factory.operator("op@acme.example")
+    auth.login("op@acme.example")
+    _choose(client, "nl")
+    form = {"domain": "ACME.example", "admin.username": "alice", "admin.email": "alice@acme.example"}
+    page = client.post("/configuration", data=form).get_data(as_text=True)
+    assert "moet in kleine letters zijn" in page
+    assert "must be lowercase" not in page
