@@ -169,7 +169,11 @@ def test_the_cores_messages_show_translated_on_the_form(
     factory.operator("op@acme.example")
     auth.login("op@acme.example")
     _choose(client, "nl")
-    form = {"domain": "ACME.example", "admin.username": "alice", "admin.email": "alice@acme.example"}
+    form = {
+        "domain": "ACME.example",
+        "admin.username": "alice",
+        "admin.email": "alice@acme.example",
+    }
     page = client.post("/configuration", data=form).get_data(as_text=True)
     assert "moet in kleine letters zijn" in page
     assert "must be lowercase" not in page

@@ -16,7 +16,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -66,17 +66,21 @@ def login() -> Response | tuple[str, int] | str:
     wait = users.login_blocked_for(email, address)
     if wait:
         minutes = max(1, round(wait / 60))
-        error = f"Too many failed attempts. Try again in about {minutes} minute(s)."
+        error = ngettext(
+            "Too many failed attempts. Try again in about %(num)d minute.",
+            "Too many failed attempts. Try again in about %(num)d minutes.",
+            minutes,
+        )
         return render_template("accounts/login.html", email=email, error=error), 429
     user = users.find_user(email)
     if not users.check_password(user, password) or user is None:
         users.record_login_failure(email, address)
         audit(Action.LOGIN_FAILED, operator_id=user.id if user else None, email=email[:254])
-        error = "Wrong email or password."
+        error = gettext("Wrong email or password.")
         return render_template("accounts/login.html", email=email, error=error), 401
     if not user.is_active:
         audit(Action.LOGIN_FAILED, operator_id=user.id, email=user.email, reason="disabled")
-        error = "This account is disabled. Please contact your provider."
+        error = gettext("This account is disabled. Please contact your provider.")
         return render_template("accounts/login.html", email=email, error=error), 403
     users.clear_login_failures(email)
     session.clear()  # a fresh session on login: no fixation
@@ -111,14 +115,25 @@ def setup() -> Response | tuple[str, int] | str:
     wait = setup_codes.setup_blocked_for()
     if wait:
         errors = {
-            "code": f"Too many wrong set-up codes. Try again in {wait} second(s) "
-            f"(at most {setup_codes.MAX_FAILURES_PER_MINUTE} tries a minute)."
+            "code": ngettext(
+                "Too many wrong set-up codes. Try again in %(num)d second "
+                "(at most %(tries)d tries a minute).",
+                "Too many wrong set-up codes. Try again in %(num)d seconds "
+                "(at most %(tries)d tries a minute).",
+                wait,
+                tries=setup_codes.MAX_FAILURES_PER_MINUTE,
+            )
         }
         return render_template("accounts/setup.html", values=values, errors=errors), 429
     expected = setup_codes.setup_code(current_app.instance_path)
     if not hmac.compare_digest(values["code"].strip(), expected):
         setup_codes.record_setup_failure(request.remote_addr or "unknown")
-        errors = {"code": "This is not the set-up code printed by `flask fedipanel init`."}
+        errors = {
+            "code": gettext(
+                "This is not the set-up code printed by `%(command)s`.",
+                command="flask fedipanel init",
+            )
+        }
         return render_template("accounts/setup.html", values=values, errors=errors), 400
     try:
         user = users.create_user(values["email"], request.form.get("password", ""), Role.PROVIDER)
@@ -137,7 +152,7 @@ def reset_password(token: str) -> Response | tuple[str, int]:
     """Let the holder of a one-time link from the provider set a new password."""
     reset = password_resets.find(token)
     if reset is None:
-        message = (
+        message = gettext(
             "This password reset link is not valid: it has expired (links last one hour), "
             "was used already, or a newer one replaced it. Ask your provider for a new link."
         )
