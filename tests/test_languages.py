@@ -177,3 +177,16 @@ def test_the_cores_messages_show_translated_on_the_form(
     page = client.post("/configuration", data=form).get_data(as_text=True)
     assert "moet in kleine letters zijn" in page
     assert "must be lowercase" not in page
+
+
+def test_states_show_in_the_users_language_and_unknown_words_as_they_are(app: Flask) -> None:
+    state = app.jinja_env.filters["state"]
+    with app.test_request_context(headers={"Accept-Language": "nl"}):
+        assert [state(word) for word in ("succeeded", "create", "queued", "bespoke")] == [
+            "gelukt",
+            "aanmaken",
+            "in wachtrij",
+            "bespoke",
+        ]
+    with app.test_request_context():
+        assert state("succeeded") == "succeeded"

@@ -16,7 +16,7 @@ from babel import dates
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, has_request_context, request
-from flask_babel import Babel, format_date, format_datetime, get_locale
+from flask_babel import Babel, format_date, format_datetime, get_locale, gettext
 from flask_login import current_user
 
 from fedipanel.accounts.preferences import (
@@ -25,9 +25,33 @@ from fedipanel.accounts.preferences import (
     available_languages,
     known_time_zone,
 )
+from fedipanel.core.text import N_
 
 babel = Babel()
 TIME_ZONE_COOKIE = "fedipanel_tz"
+# The states and plan actions the pages show as badges; stored and sent in the API as in English.
+STATES = {
+    word: word
+    for word in (
+        N_("queued"),
+        N_("running"),
+        N_("succeeded"),
+        N_("failed"),
+        N_("cancelled"),
+        N_("active"),
+        N_("paused"),
+        N_("finished"),
+        N_("notified"),
+        N_("scheduled"),
+        N_("overdue"),
+        N_("blocked"),
+        N_("skipped"),
+        N_("create"),
+        N_("update"),
+        N_("delete"),
+        N_("keep"),
+    )
+}
 
 
 def init_i18n(app: Flask) -> None:
@@ -45,6 +69,7 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.filters["when"] = when
     app.jinja_env.filters["day"] = day
     app.jinja_env.filters["when_in"] = when_in
+    app.jinja_env.filters["state"] = state
     app.jinja_env.globals["page_language"] = page_language
 
 
@@ -135,3 +160,9 @@ def when_in(value: dt.datetime, zone: dt.tzinfo, pattern: str = "medium") -> str
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return dates.format_datetime(value, pattern, tzinfo=zone, locale=get_locale())
+
+
+def state(value: object) -> str:
+    """Show a state or plan action (queued, succeeded, create...) in the user's language."""
+    word = str(value)
+    return gettext(STATES[word]) if word in STATES else word
