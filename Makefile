@@ -7,10 +7,10 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run demo test test-fast lint format bench clean
+.PHONY: help setup run demo test test-fast lint format bench translations clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,12 @@ format: setup ## Format the code with ruff
 
 bench: setup ## Run the benchmarks and write docs/benchmarks.md
 	$(BIN)/python bench/run_all.py
+
+translations: setup ## Extract the pages' texts into messages.pot and update every language's catalog
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ -k lazy_gettext --no-location --sort-output \
+		--project FediPanel --copyright-holder FediPanel -o fedipanel/translations/messages.pot fedipanel templates
+	$(BIN)/pybabel -q update -i fedipanel/translations/messages.pot -d fedipanel/translations \
+		--ignore-obsolete --ignore-pot-creation-date --width 100
 
 clean: ## Remove the virtual environment and caches (keeps instance/)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache static/vendor

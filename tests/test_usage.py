@@ -249,4 +249,5 @@ def test_dashboard_shows_this_month_so_far(
         "disk-gib-days": "650.00",
         "s3-gib-days": "12.00",
     }
-    assert "to 2025-11-16 12:00 UTC" in page
+    # In UTC (no zone chosen), written the English way (CLDR puts a narrow space before PM).
+    assert "from Nov 1, 2025 to Nov 16, 2025, 12:00:00\u202fPM." in page

@@ -35,6 +35,9 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     disabled_at: Mapped[datetime | None]
     # Part of every session's user id: raising it ends every open session of the account.
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The pages' language (a catalog's code) and time zone (an IANA name); None follows the browser.
+    language: Mapped[str | None] = mapped_column(String(16))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan"

@@ -24,6 +24,7 @@ class Action(enum.StrEnum):
     LOGOUT = "logout"
     PASSWORD_CHANGED = "password.changed"
     PASSWORD_RESET = "password.reset"
+    PREFERENCES_CHANGED = "preferences.changed"
     CONFIGURATION_SAVED = "configuration.saved"
     DEPLOYMENT_STARTED = "deployment.started"
     DEPLOYMENT_FINISHED = "deployment.finished"

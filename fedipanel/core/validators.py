@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from fedipanel.core.text import N_
+
 T = TypeVar("T")
 
 SLUG_MAX = 40
@@ -54,12 +56,12 @@ RESERVED_USERNAMES = frozenset({"root", "admin", "administrator", "system", "pee
 def check_text(value: str) -> str:
     """Accept text that can be stored and sent anywhere: valid UTF-8 and no NUL character."""
     if "\x00" in value:
-        raise ValueError("must not contain a NUL character")
+        raise ValueError(N_("must not contain a NUL character"))
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError(
-            "must contain only characters that can be encoded as UTF-8 (no unpaired surrogates)"
+            N_("must contain only characters that can be encoded as UTF-8 (no unpaired surrogates)")
         ) from None
     return value
 
@@ -96,8 +98,10 @@ def check_label(value: str) -> str:
     """Accept one lowercase DNS label."""
     if not _LABEL.fullmatch(value):
         raise ValueError(
-            "must be 1-63 lowercase letters, digits or hyphens, "
-            "not starting or ending with a hyphen"
+            N_(
+                "must be 1-63 lowercase letters, digits or hyphens, "
+                "not starting or ending with a hyphen"
+            )
         )
     return value
 
@@ -106,10 +110,10 @@ def check_domain(value: str) -> str:
     """Accept a lowercase fully qualified domain name such as acme.example."""
     value = check_text(value).strip().rstrip(".")
     if value != value.lower():
-        raise ValueError("must be lowercase")
+        raise ValueError(N_("must be lowercase"))
     labels = value.split(".")
     if len(labels) < 2:
-        raise ValueError("must be a fully qualified domain such as acme.example")
+        raise ValueError(N_("must be a fully qualified domain such as acme.example"))
     if len(value) > DOMAIN_MAX:
         raise ValueError(
             f"must be at most {DOMAIN_MAX} characters, to leave room for service subdomains"
@@ -118,7 +122,7 @@ def check_domain(value: str) -> str:
         if not _LABEL.fullmatch(label):
             raise ValueError(f"'{label}' is not a valid DNS label")
     if not (labels[-1].isalpha() or _IDN_TLD.fullmatch(labels[-1])):
-        raise ValueError("the top-level domain must consist of letters (or be xn-- for IDN)")
+        raise ValueError(N_("the top-level domain must consist of letters (or be xn-- for IDN)"))
     return value
 
 
@@ -126,13 +130,13 @@ def check_host(value: str) -> str:
     """Accept an IP address or a host name (any case), as a server's address."""
     value = value.strip()
     if len(value) > 253:  # the longest host name; an IPv6 scope id could otherwise run on
-        raise ValueError("must be an IP address or a host name (at most 253 characters)")
+        raise ValueError(N_("must be an IP address or a host name (at most 253 characters)"))
     try:
         ipaddress.ip_address(value)
     except ValueError:
         labels = value.rstrip(".").split(".")
         if len(value) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
-            raise ValueError("must be an IP address or a host name") from None
+            raise ValueError(N_("must be an IP address or a host name")) from None
     return value
 
 
@@ -140,8 +144,10 @@ def check_username(value: str) -> str:
     """Accept a username that Mastodon, Pixelfed and PeerTube all allow."""
     if not _USERNAME.fullmatch(value):
         raise ValueError(
-            "must start with a lowercase letter and contain only lowercase letters, digits and "
-            "underscores (at most 30)"
+            N_(
+                "must start with a lowercase letter and contain only lowercase letters, digits and "
+                "underscores (at most 30)"
+            )
         )
     if value in RESERVED_USERNAMES:
         raise ValueError(f"'{value}' is reserved by one of the services")
@@ -152,7 +158,7 @@ def check_email(value: str) -> str:
     """Accept a plain address such as alice@acme.example."""
     value = value.strip()
     if len(value) > EMAIL_MAX or not _EMAIL.fullmatch(value):
-        raise ValueError("must be an email address such as alice@acme.example")
+        raise ValueError(N_("must be an email address such as alice@acme.example"))
     return value
 
 
@@ -160,7 +166,7 @@ def check_ssh_public_key(value: str) -> str:
     """Accept one line of an OpenSSH public key (with an optional comment)."""
     value = value.strip()
     if not _SSH_PUBLIC_KEY.fullmatch(value):
-        raise ValueError("must be one line of an OpenSSH public key")
+        raise ValueError(N_("must be one line of an OpenSSH public key"))
     return value
 
 
@@ -169,8 +175,10 @@ def check_host_key(value: str) -> str:
     key = " ".join(value.split()[:2])
     if not _HOST_KEY.fullmatch(key):
         raise ValueError(
-            "must be the VM's SSH host key, e.g. the content of "
-            "/etc/ssh/ssh_host_ed25519_key.pub (ssh-ed25519 AAAA...)"
+            N_(
+                "must be the VM's SSH host key, e.g. the content of "
+                "/etc/ssh/ssh_host_ed25519_key.pub (ssh-ed25519 AAAA...)"
+            )
         )
     return key
 
@@ -182,7 +190,7 @@ def check_url(value: str, *, schemes: tuple[str, ...] = ("http", "https")) -> st
     if parts.scheme not in schemes or not parts.hostname:
         raise ValueError(f"must be an {' or '.join(s + '://' for s in schemes)} URL")
     if parts.username or parts.password or "@" in parts.netloc:
-        raise ValueError("must not contain credentials")
+        raise ValueError(N_("must not contain credentials"))
     return value
 
 
@@ -190,7 +198,7 @@ def check_port(value: str | int) -> int:
     """Accept a TCP port number."""
     text = str(value).strip()
     if not (is_digits(text) and len(text) <= 5 and 0 < int(text) < 65536):
-        raise ValueError("must be a port number between 1 and 65535")
+        raise ValueError(N_("must be a port number between 1 and 65535"))
     return int(text)
 
 

@@ -6,6 +6,8 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from babel.dates import format_datetime
+from flask_babel import get_locale
 from sqlalchemy import select
 
 from fedipanel.db import db
@@ -112,7 +114,11 @@ def updates_for(
     def shown(text: str | None) -> str:
         if not text:
             return ""
-        return f"{datetime.fromisoformat(text).astimezone(zone):%A %d %B %Y, %H:%M} ({zone.key})"
+        # In the window's zone (named after it), in the page's language.
+        moment = datetime.fromisoformat(text)
+        language = get_locale() or "en"
+        shown = format_datetime(moment, "EEEE d MMMM y, HH:mm", tzinfo=zone, locale=language)
+        return f"{shown} ({zone.key})"
 
     found = []
     for target in targets_of(operator_id)[:5]:

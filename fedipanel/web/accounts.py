@@ -16,6 +16,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -65,17 +66,21 @@ def login() -> Response | tuple[str, int] | str:
     wait = users.login_blocked_for(email, address)
     if wait:
         minutes = max(1, round(wait / 60))
-        error = f"Too many failed attempts. Try again in about {minutes} minute(s)."
+        error = ngettext(
+            "Too many failed attempts. Try again in about %(num)d minute.",
+            "Too many failed attempts. Try again in about %(num)d minutes.",
+            minutes,
+        )
         return render_template("accounts/login.html", email=email, error=error), 429
     user = users.find_user(email)
     if not users.check_password(user, password) or user is None:
         users.record_login_failure(email, address)
         audit(Action.LOGIN_FAILED, operator_id=user.id if user else None, email=email[:254])
-        error = "Wrong email or password."
+        error = gettext("Wrong email or password.")
         return render_template("accounts/login.html", email=email, error=error), 401
     if not user.is_active:
         audit(Action.LOGIN_FAILED, operator_id=user.id, email=user.email, reason="disabled")
-        error = "This account is disabled. Please contact your provider."
+        error = gettext("This account is disabled. Please contact your provider.")
         return render_template("accounts/login.html", email=email, error=error), 403
     users.clear_login_failures(email)
     session.clear()  # a fresh session on login: no fixation
@@ -95,7 +100,7 @@ def logout() -> Response:
         audit(Action.LOGOUT)
     logout_user()
     session.clear()
-    flash("You are logged out.")
+    flash(gettext("You are logged out."))
     return redirect(url_for("accounts.login"))
 
 
@@ -110,14 +115,25 @@ def setup() -> Response | tuple[str, int] | str:
     wait = setup_codes.setup_blocked_for()
     if wait:
         errors = {
-            "code": f"Too many wrong set-up codes. Try again in {wait} second(s) "
-            f"(at most {setup_codes.MAX_FAILURES_PER_MINUTE} tries a minute)."
+            "code": ngettext(
+                "Too many wrong set-up codes. Try again in %(num)d second "
+                "(at most %(tries)d tries a minute).",
+                "Too many wrong set-up codes. Try again in %(num)d seconds "
+                "(at most %(tries)d tries a minute).",
+                wait,
+                tries=setup_codes.MAX_FAILURES_PER_MINUTE,
+            )
         }
         return render_template("accounts/setup.html", values=values, errors=errors), 429
     expected = setup_codes.setup_code(current_app.instance_path)
     if not hmac.compare_digest(values["code"].strip(), expected):
         setup_codes.record_setup_failure(request.remote_addr or "unknown")
-        errors = {"code": "This is not the set-up code printed by `flask fedipanel init`."}
+        errors = {
+            "code": gettext(
+                "This is not the set-up code printed by `%(command)s`.",
+                command="flask fedipanel init",
+            )
+        }
         return render_template("accounts/setup.html", values=values, errors=errors), 400
     try:
         user = users.create_user(values["email"], request.form.get("password", ""), Role.PROVIDER)
@@ -127,7 +143,7 @@ def setup() -> Response | tuple[str, int] | str:
     setup_codes.forget_setup_code(current_app.instance_path)
     login_user(user)
     audit(Action.OPERATOR_CREATED, role="provider", created=user.email)
-    flash("Your provider account is ready. Create your first operator below.")
+    flash(gettext("Your provider account is ready. Create your first operator below."))
     return redirect(url_for("operators.index"))
 
 
@@ -136,7 +152,7 @@ def reset_password(token: str) -> Response | tuple[str, int]:
     """Let the holder of a one-time link from the provider set a new password."""
     reset = password_resets.find(token)
     if reset is None:
-        message = (
+        message = gettext(
             "This password reset link is not valid: it has expired (links last one hour), "
             "was used already, or a newer one replaced it. Ask your provider for a new link."
         )
@@ -153,7 +169,7 @@ def reset_password(token: str) -> Response | tuple[str, int]:
     audit_by(user, Action.PASSWORD_CHANGED, via="reset link")
     if current_user.is_authenticated and current_user.id == user.id:
         logout_user()
-    flash("Your new password is set and every open session has ended. Log in with it.")
+    flash(gettext("Your new password is set and every open session has ended. Log in with it."))
     return redirect(url_for("accounts.login"))
 
 
@@ -174,11 +190,15 @@ def create_token() -> Response:
 
 def _ask_revoke(token: ApiToken, unconfirmed: bool = False) -> tuple[str, int]:
     return confirm.ask(
-        title="Revoke an API token",
-        question=f"Revoke the token '{token.name}' ({token.prefix}…)? Scripts using it get 401 "
-        "from now on; a revoked token cannot be used again.",
+        title=gettext("Revoke an API token"),
+        question=gettext(
+            "Revoke the token '%(name)s' (%(prefix)s…)? Scripts using it get 401 "
+            "from now on; a revoked token cannot be used again.",
+            name=token.name,
+            prefix=token.prefix,
+        ),
         action=url_for("accounts.revoke_token", token_id=token.id),
-        button="Revoke the token",
+        button=gettext("Revoke the token"),
         cancel=url_for("accounts.tokens"),
         unconfirmed=unconfirmed,
     )
@@ -189,9 +209,9 @@ def _ask_revoke(token: ApiToken, unconfirmed: bool = False) -> tuple[str, int]:
 def ask_revoke_token(token_id: int) -> Response | tuple[str, int]:
     token = users.token_of(current_account(), token_id)
     if token is None:
-        abort(404, "That token does not exist.")
+        abort(404, gettext("That token does not exist."))
     if token.revoked_at is not None:
-        flash("That token is already revoked.")
+        flash(gettext("That token is already revoked."))
         return redirect(url_for("accounts.tokens"))
     return _ask_revoke(token)
 
@@ -201,11 +221,11 @@ def ask_revoke_token(token_id: int) -> Response | tuple[str, int]:
 def revoke_token(token_id: int) -> Response | tuple[str, int]:
     token = users.token_of(current_account(), token_id)
     if token is None:
-        flash("That token does not exist.")
+        flash(gettext("That token does not exist."))
         return redirect(url_for("accounts.tokens"))
     if not confirm.confirmed():
         return _ask_revoke(token, unconfirmed=True)
     users.revoke_token(current_account(), token_id)
     audit(Action.TOKEN_REVOKED, token_id=token_id)
-    flash("Token revoked. Scripts using it can no longer call the API.")
+    flash(gettext("Token revoked. Scripts using it can no longer call the API."))
     return redirect(url_for("accounts.tokens"))

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, render_template, request
+from flask_babel import gettext
 from sqlalchemy import select
 
 from fedipanel.accounts.models import User
@@ -126,7 +127,7 @@ def parse_filters(args: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, st
         if action in ACTIONS:
             filters["action"] = action
         else:
-            errors["action"] = "not an action the audit log records"
+            errors["action"] = gettext("not an action the audit log records")
     return filters, errors
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flask_babel import gettext
 from pydantic import ValidationError
 
 from fedipanel.core.configuration import error_list
@@ -43,5 +44,6 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
     errors: dict[str, str] = {}
     for err in error_list(exc):
         key = ".".join(str(part) for part in err["loc"]) or "form"
-        errors.setdefault(key, err["msg"])
+        # The core's constant messages are in the catalog (marked N_); formatted ones stay English.
+        errors.setdefault(key, gettext(err["msg"]))
     return errors

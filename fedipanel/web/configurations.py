@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
@@ -112,13 +113,17 @@ def save() -> Any:
             operator, document, source="web", author=operator
         )
     except ValidationError as exc:
-        flash("Nothing was saved: please correct the fields marked below.", "error")
+        flash(gettext("Nothing was saved: please correct the fields marked below."), "error")
         return _render_form(document, field_errors(exc), 422)
     if changed:
         audit(Action.CONFIGURATION_SAVED, version=row.version, source="web")
-        flash(f"Saved as version {row.version}. Review the plan, then deploy.")
+        flash(
+            gettext(
+                "Saved as version %(version)s. Review the plan, then deploy.", version=row.version
+            )
+        )
     else:
-        flash(f"No changes: version {row.version} is still current.")
+        flash(gettext("No changes: version %(version)s is still current.", version=row.version))
     return redirect(url_for("configurations.plan"))
 
 
@@ -166,9 +171,11 @@ def plan_page(
     try:
         planned = plan_for(operator, settings)
     except PlanError as exc:
-        return render_template("error.html", code=422, title="Cannot plan", message=str(exc)), 200
+        return render_template(
+            "error.html", code=422, title=gettext("Cannot plan"), message=str(exc)
+        ), 200
     if planned is None:
-        flash("Save a configuration first; the plan shows what deploying it would do.")
+        flash(gettext("Save a configuration first; the plan shows what deploying it would do."))
         return redirect(url_for("configurations.edit"))
     page = render_template(
         "configurations/plan.html",

@@ -19,6 +19,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -33,15 +34,17 @@ from fedipanel.web.access import current_account, operator_required, provider_re
 from fedipanel.web.audit import audit
 from fedipanel.web.deployments import STOP_POLLING, log_html
 from fedipanel.web.htmx import is_htmx, render_page_or_block
+from fedipanel.web.preferences import preference_form, save_from_form
 
 bp = Blueprint("deletions", __name__)
 _WATCHING = "watching_deletion"
 
 
-def _account_page(errors: dict[str, str] | None = None) -> str:
+def account_page(errors: dict[str, str] | None = None, **preferences: Any) -> str:
     """The Account page; `errors` by field ("current", "new", "repeat" change the password).
 
-    Every user changes their password here; operators also delete their account here.
+    Every user changes their password and chooses a language and time zone here; operators
+    also delete their account here.
     """
     user = current_account()
     return render_template(
@@ -49,13 +52,14 @@ def _account_page(errors: dict[str, str] | None = None) -> str:
         operator=user,
         word=confirmation_word(user) if user.is_operator else None,
         errors=errors or {},
+        **preference_form(user, **preferences),
     )
 
 
 @bp.route("/account")
 @login_required
 def account() -> str:
-    return _account_page()
+    return account_page()
 
 
 @bp.route("/account/password", methods=["POST"])
@@ -70,12 +74,23 @@ def change_password() -> Any:
         request.form.get("repeat", ""),
     )
     if problems:
-        return _account_page(errors=problems), 422
+        return account_page(errors=problems), 422
     audit(Action.PASSWORD_CHANGED, via="account page")
     # The session version changed: this browser logs in again with it, the others are out.
     session.clear()
     login_user(user)
-    flash("Your password is changed. Every other session of your account has ended.")
+    flash(gettext("Your password is changed. Every other session of your account has ended."))
+    return redirect(url_for("deletions.account"))
+
+
+@bp.route("/account/preferences", methods=["POST"])
+@login_required
+def save_preferences() -> Any:
+    """Save one's own language and time zone; empty fields follow the browser."""
+    errors, values = save_from_form(current_account(), request.form)
+    if errors:
+        return account_page(errors=errors, values=values), 422
+    flash(gettext("Your language and time zone are saved."))
     return redirect(url_for("deletions.account"))
 
 
@@ -86,22 +101,16 @@ def delete_own_account() -> Any:
     word = confirmation_word(operator)
     errors: dict[str, str] = {}
     if not users.check_password(operator, request.form.get("password", "")):
-        errors["password"] = "This is not your password."  # noqa: S105 - a message
+        errors["password"] = gettext("This is not your password.")
     confirm = request.form.get("confirm", "")
     if confirm.strip().lower() != word:
-        errors["confirm"] = f"Type {word} to confirm."
+        errors["confirm"] = gettext("Type %(word)s to confirm.", word=word)
     if errors:
-        page = render_template(
-            "deletions/account.html", operator=operator, word=word, errors=errors
-        )
-        return page, 422
+        return account_page(errors=errors), 422
     try:
         deletion = start_deletion(operator, requested_by=operator, confirm=confirm)
     except PanelError as exc:
-        page = render_template(
-            "deletions/account.html", operator=operator, word=word, errors={"form": exc.message}
-        )
-        return page, 409
+        return account_page(errors={"form": exc.message}), 409
     audit(Action.OPERATOR_DELETION_STARTED, operator_id=operator.id, deletion=deletion.id)
     logout_user()
     session.clear()
@@ -112,7 +121,7 @@ def delete_own_account() -> Any:
 def _operator_or_404(operator_id: int) -> User:
     operator = db.session.get(User, operator_id)
     if operator is None or not operator.is_operator:
-        abort(404, "No such operator.")
+        abort(404, gettext("No such operator."))
     return operator
 
 
@@ -156,11 +165,11 @@ def show(deletion_id: int) -> Response:
     if not watching and not (current_user.is_authenticated and current_user.is_provider):
         if not current_user.is_authenticated:
             return redirect(url_for("accounts.login", next=request.path))
-        abort(404, "No such deletion.")
+        abort(404, gettext("No such deletion."))
     try:
         deletion = deletion_view(deletion_id)
     except PanelError:
-        abort(404, "No such deletion.")
+        abort(404, gettext("No such deletion."))
     body = render_page_or_block(
         "deletions/show.html", "progress", deletion=deletion, log=log_html(deletion.log)
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from fedipanel.audit.log import Action
@@ -67,11 +68,11 @@ def save() -> Response | tuple[str, int]:
     try:
         connection = directory.parse(values, directory.settings_row(operator.id))
     except DirectoryInputError as exc:
-        flash("Nothing was saved; correct the field marked below.", "error")
+        flash(gettext("Nothing was saved; correct the field marked below."), "error")
         return _page(values, {exc.field: exc.message}, status=422)
     directory.save(operator.id, connection)
     audit(Action.DIRECTORY_SAVED, url=connection.directory.url)
-    flash("Directory saved. Deployments from now on wire your services to it.")
+    flash(gettext("Directory saved. Deployments from now on wire your services to it."))
     return redirect(url_for("identity.show"))
 
 
@@ -96,8 +97,8 @@ def sync_now() -> Response:
     try:
         row = sync.queue_sync(operator.id, "on demand")
     except sync.SyncRefused as exc:
-        flash(f"Cannot sync: {exc}.", "error")
+        flash(gettext("Cannot sync: %(problem)s.", problem=exc), "error")
         return redirect(url_for("identity.show"))
     audit(Action.DIRECTORY_SYNC_REQUESTED, sync=row.id)
-    flash(f"Sync {row.id} queued; its outcome appears below when it has run.")
+    flash(gettext("Sync %(id)s queued; its outcome appears below when it has run.", id=row.id))
     return redirect(url_for("identity.show"))

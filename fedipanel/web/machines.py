@@ -56,7 +56,7 @@ def quotas() -> tuple[str, int]:
 def save_quota(operator_id: int) -> Response | tuple[str, int]:
     operator = db.session.get(User, operator_id)
     if operator is None or operator.role != Role.OPERATOR:
-        abort(404, "No such operator.")
+        abort(404, gettext("No such operator."))
     typed = {key: request.form.get(key, "").strip() for key, _label in FIELDS}
     limits, errors = parse_quota(typed)
     if errors:
@@ -102,14 +102,14 @@ def add_vm() -> Any:
 
 def _ask_remove(row: PooledVm, unconfirmed: bool = False) -> tuple[str, int]:
     return confirm.ask(
-        title="Remove a VM from the pool",
-        question=f"Remove {row.address} from the pool?",
+        title=gettext("Remove a VM from the pool"),
+        question=gettext("Remove %(address)s from the pool?", address=row.address),
         details=[
-            "FediPanel no longer hands it to operators' machines.",
-            "The VM itself is not touched: it keeps running as it is.",
+            gettext("FediPanel no longer hands it to operators' machines."),
+            gettext("The VM itself is not touched: it keeps running as it is."),
         ],
         action=url_for("machines.remove_vm", entry_id=row.id),
-        button="Remove it from the pool",
+        button=gettext("Remove it from the pool"),
         cancel=url_for("machines.vm_pool"),
         unconfirmed=unconfirmed,
     )
@@ -120,9 +120,16 @@ def _ask_remove(row: PooledVm, unconfirmed: bool = False) -> tuple[str, int]:
 def ask_remove_vm(entry_id: int) -> Response | tuple[str, int]:
     row = pool.entry(entry_id)
     if row is None:
-        abort(404, "No such VM in the pool.")
+        abort(404, gettext("No such VM in the pool."))
     if row.operator_id is not None:
-        flash(f"{row.address} is in use by machine {row.machine}: it cannot be removed.", "error")
+        flash(
+            gettext(
+                "%(address)s is in use by machine %(machine)s: it cannot be removed.",
+                address=row.address,
+                machine=row.machine,
+            ),
+            "error",
+        )
         return redirect(url_for("machines.vm_pool"))
     return _ask_remove(row)
 
@@ -152,5 +159,9 @@ def clear_vm(entry_id: int) -> Response:
         flash(exc.message, "error")
     else:
         audit(Action.POOL_VM_CLEARED, vm=address, reason=reason)
-        flash(f"{address} is back in the pool: it will be handed out again.")
+        flash(
+            gettext(
+                "%(address)s is back in the pool: it will be handed out again.", address=address
+            )
+        )
     return redirect(url_for("machines.vm_pool"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import login_required
 from pydantic import ValidationError
 
@@ -89,7 +90,7 @@ def save() -> Any:
     if request.form.get("use_default") and not user.is_provider:
         if windows.clear_window(user.id):
             audit(Action.MAINTENANCE_WINDOW_CHANGED, operator_id=user.id, timezone="default")
-        flash("Your deployment now follows the provider's maintenance window.")
+        flash(gettext("Your deployment now follows the provider's maintenance window."))
         return redirect(url_for("maintenance.edit"))
     timezone, rows, filled = _read_form()
     data = {
@@ -114,8 +115,8 @@ def save() -> Any:
         timezone=window.timezone,
     )
     flash(
-        "The default maintenance window is saved."
+        gettext("The default maintenance window is saved.")
         if user.is_provider
-        else "Your maintenance window is saved."
+        else gettext("Your maintenance window is saved.")
     )
     return redirect(url_for("maintenance.edit"))

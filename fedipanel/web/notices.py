@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from fedipanel.audit.log import Action
@@ -39,7 +40,7 @@ def read(notice_id: int) -> Response | str:
     try:
         notices.mark_read(operator.id, notice_id)
     except NotFound:
-        abort(404, "That notice does not exist.")
+        abort(404, gettext("That notice does not exist."))
     if is_htmx():
         return render_template("notices/_card.html", notices=unread_notices(operator.id))
     back = "notices.index" if request.form.get("back") == "list" else "configurations.dashboard"
@@ -60,11 +61,13 @@ def set_webhook() -> Response:
 
 def _ask_remove(unconfirmed: bool = False) -> tuple[str, int]:
     return confirm.ask(
-        title="Remove the webhook",
-        question="Remove the webhook? Notices are no longer POSTed to it; they stay on your "
-        "dashboard and are still emailed. A new webhook gets a new secret.",
+        title=gettext("Remove the webhook"),
+        question=gettext(
+            "Remove the webhook? Notices are no longer POSTed to it; they stay on your "
+            "dashboard and are still emailed. A new webhook gets a new secret."
+        ),
         action=url_for("notices.remove_webhook"),
-        button="Remove the webhook",
+        button=gettext("Remove the webhook"),
         cancel=url_for("accounts.tokens"),
         unconfirmed=unconfirmed,
     )
@@ -74,7 +77,7 @@ def _ask_remove(unconfirmed: bool = False) -> tuple[str, int]:
 @operator_required
 def ask_remove_webhook() -> Any:
     if webhooks.webhook_of(current_account().id) is None:
-        flash("There is no webhook to remove.")
+        flash(gettext("There is no webhook to remove."))
         return redirect(url_for("accounts.tokens"))
     return _ask_remove()
 
@@ -86,5 +89,5 @@ def remove_webhook() -> Any:
         return _ask_remove(unconfirmed=True)
     if webhooks.remove_webhook(current_account().id):
         audit(Action.WEBHOOK_REMOVED)
-        flash("Webhook removed.")
+        flash(gettext("Webhook removed."))
     return redirect(url_for("accounts.tokens"))

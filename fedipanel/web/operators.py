@@ -154,11 +154,14 @@ def disable(operator_id: int) -> Response:
     if accounts.disable(operator):
         audit(Action.OPERATOR_DISABLED, operator_id=operator.id)
         flash(
-            f"{operator.email} is disabled: no login, no API token, no deployment. "
-            "Their services keep running."
+            gettext(
+                "%(email)s is disabled: no login, no API token, no deployment. "
+                "Their services keep running.",
+                email=operator.email,
+            )
         )
     else:
-        flash(f"{operator.email} was already disabled.")
+        flash(gettext("%(email)s was already disabled.", email=operator.email))
     return redirect(url_for("operators.show", operator_id=operator.id))
 
 
@@ -168,9 +171,14 @@ def enable(operator_id: int) -> Response:
     operator = accounts.get_operator(operator_id)
     if accounts.enable(operator):
         audit(Action.OPERATOR_ENABLED, operator_id=operator.id)
-        flash(f"{operator.email} is enabled again: they can log in, use their tokens and deploy.")
+        flash(
+            gettext(
+                "%(email)s is enabled again: they can log in, use their tokens and deploy.",
+                email=operator.email,
+            )
+        )
     else:
-        flash(f"{operator.email} was not disabled.")
+        flash(gettext("%(email)s was not disabled.", email=operator.email))
     return redirect(url_for("operators.show", operator_id=operator.id))
 
 

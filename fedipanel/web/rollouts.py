@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from pydantic import ValidationError
 
 from fedipanel.audit.log import Action
@@ -67,7 +68,7 @@ def _body(values: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
             deadline if deadline.tzinfo else deadline.replace(tzinfo=UTC)
         ).isoformat()
     except ValueError:
-        problems["deadline"] = "pick a date and time (UTC)"
+        problems["deadline"] = gettext("pick a date and time (UTC)")
     text = values["operators"].lower()
     if text in ("", "all"):
         body["operators"] = "all"
@@ -92,7 +93,9 @@ def _body(values: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
         try:
             change["flakeLock"] = json.loads(values["flakeLock"] or "null")
         except json.JSONDecodeError as exc:
-            problems["flakeLock"] = f"not JSON: {exc.msg} (line {exc.lineno})"
+            problems["flakeLock"] = gettext(
+                "not JSON: %(msg)s (line %(lineno)s)", msg=exc.msg, lineno=exc.lineno
+            )
     elif kind == "proxmox":
         change["parameters"] = _proxmox_parameters(values, problems)
     body["change"] = change
@@ -165,7 +168,11 @@ def new() -> Any:
             audit(
                 Action.ROLLOUT_CREATED, rollout=rollout.id, title=rollout.title, kind=rollout.kind
             )
-            flash(f"Rollout #{rollout.id} created: every operator in it has been told.")
+            flash(
+                gettext(
+                    "Rollout #%(id)s created: every operator in it has been told.", id=rollout.id
+                )
+            )
             return redirect(url_for("rollouts.show", rollout_id=rollout.id))
     page = render_template(
         "rollouts/new.html", values=values, errors=errors, kinds=KINDS, services=SERVICE_NAMES
@@ -241,7 +248,7 @@ def schedule(rollout_id: int) -> Any:
         try:
             at = datetime.fromisoformat(request.form.get("at", ""))
         except ValueError:
-            flash("Pick one of your maintenance windows.")
+            flash(gettext("Pick one of your maintenance windows."))
             return redirect(url_for("configurations.dashboard"))
     try:
         choices.schedule(target, utcnow(), at=at, run_now=run_now)
@@ -249,5 +256,9 @@ def schedule(rollout_id: int) -> Any:
         flash(str(exc))
         return redirect(url_for("configurations.dashboard"))
     audit(Action.ROLLOUT_SCHEDULED, rollout=rollout_id, at=str(target.scheduled_for))
-    flash("The update runs now." if run_now else "Your update moves to the window you picked.")
+    flash(
+        gettext("The update runs now.")
+        if run_now
+        else gettext("Your update moves to the window you picked.")
+    )
     return redirect(url_for("configurations.dashboard"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from fedipanel.accounts.models import User
 from fedipanel.db import db
@@ -82,5 +83,7 @@ def rotate(service: str) -> Any:
     except PanelError as exc:
         flash(exc.message, "error")
         return redirect(url_for("configurations.dashboard"))
-    flash(f"A new administrator password for {service} is being deployed.")
+    flash(
+        gettext("A new administrator password for %(service)s is being deployed.", service=service)
+    )
     return redirect(url_for("deployments.show", deployment_id=deployment.id))

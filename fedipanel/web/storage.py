@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from fedipanel.accounts.models import User
@@ -23,7 +24,7 @@ _FORM_FIELDS = ("endpoint", "region", "bucket", "public_url", "access_key_id")
 def _operator_or_404(operator_id: int) -> User:
     user = db.session.get(User, operator_id)
     if user is None or not user.is_operator:
-        abort(404, "No such operator.")
+        abort(404, gettext("No such operator."))
     return user
 
 
@@ -56,7 +57,7 @@ def buckets(operator_id: int) -> tuple[str, int]:
 def assign(operator_id: int, name: str) -> Response | tuple[str, int]:
     operator = _operator_or_404(operator_id)
     if name not in SERVICE_NAMES:
-        abort(404, "No such service.")
+        abort(404, gettext("No such service."))
     values = {key: request.form.get(key, "").strip() for key in _FORM_FIELDS}
     try:
         records.assign_bucket(
@@ -70,10 +71,20 @@ def assign(operator_id: int, name: str) -> Response | tuple[str, int]:
             public_url=values["public_url"] or None,
         )
     except records.StorageInputError as exc:
-        flash(f"{name}: nothing was saved; correct the field marked below.", "error")
+        flash(
+            gettext("%(name)s: nothing was saved; correct the field marked below.", name=name),
+            "error",
+        )
         return _page(operator, {name: values}, {name: {exc.field: exc.message}}, 422)
     audit(Action.BUCKET_ASSIGNED, operator_id=operator.id, service=name, bucket=values["bucket"])
-    flash(f"{name} of {operator.email} now uses bucket {values['bucket']} from its next deploy.")
+    flash(
+        gettext(
+            "%(name)s of %(email)s now uses bucket %(bucket)s from its next deploy.",
+            name=name,
+            email=operator.email,
+            bucket=values["bucket"],
+        )
+    )
     return redirect(url_for("storage.buckets", operator_id=operator.id))
 
 
@@ -81,16 +92,28 @@ def _ask_unassign(
     operator: User, row: AssignedBucket, unconfirmed: bool = False
 ) -> tuple[str, int]:
     return confirm.ask(
-        title="Stop using a pre-configured bucket",
-        question=f"Stop using bucket {row.bucket} for {row.service} of {operator.email}?",
+        title=gettext("Stop using a pre-configured bucket"),
+        question=gettext(
+            "Stop using bucket %(bucket)s for %(service)s of %(email)s?",
+            bucket=row.bucket,
+            service=row.service,
+            email=operator.email,
+        ),
         details=[
-            f"From its next deployment, {row.service} uses buckets FediPanel creates on Garage, "
-            f"which start empty: media in {row.bucket} are no longer served.",
-            f"The bucket and its data stay as they are at {row.endpoint}; FediPanel never "
-            "deletes them.",
+            gettext(
+                "From its next deployment, %(service)s uses buckets FediPanel creates on Garage, "
+                "which start empty: media in %(bucket)s are no longer served.",
+                service=row.service,
+                bucket=row.bucket,
+            ),
+            gettext(
+                "The bucket and its data stay as they are at %(endpoint)s; FediPanel never "
+                "deletes them.",
+                endpoint=row.endpoint,
+            ),
         ],
         action=url_for("storage.unassign", operator_id=operator.id, name=row.service),
-        button="Stop using it",
+        button=gettext("Stop using it"),
         cancel=url_for("storage.buckets", operator_id=operator.id),
         unconfirmed=unconfirmed,
     )
@@ -102,7 +125,7 @@ def ask_unassign(operator_id: int, name: str) -> tuple[str, int]:
     operator = _operator_or_404(operator_id)
     row = records.assigned_bucket(operator.id, name)
     if row is None:
-        abort(404, "This service has no pre-configured bucket.")
+        abort(404, gettext("This service has no pre-configured bucket."))
     return _ask_unassign(operator, row)
 
 
@@ -115,5 +138,11 @@ def unassign(operator_id: int, name: str) -> Response | tuple[str, int]:
         return _ask_unassign(operator, row, unconfirmed=True)
     if records.unassign_bucket(operator.id, name):
         audit(Action.BUCKET_UNASSIGNED, operator_id=operator.id, service=name)
-        flash(f"{name} of {operator.email} no longer uses its pre-configured bucket.")
+        flash(
+            gettext(
+                "%(name)s of %(email)s no longer uses its pre-configured bucket.",
+                name=name,
+                email=operator.email,
+            )
+        )
     return redirect(url_for("storage.buckets", operator_id=operator.id))

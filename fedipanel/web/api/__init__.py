@@ -12,6 +12,7 @@ from fedipanel.web.api import (
     notices,
     operator,
     operators,
+    preferences,
     rollouts,
     services,
     usage,
@@ -30,3 +31,4 @@ bp.register_blueprint(rollouts.bp)
 bp.register_blueprint(services.bp)
 bp.register_blueprint(identity.bp)
 bp.register_blueprint(notices.bp)
+bp.register_blueprint(preferences.bp)

@@ -13,6 +13,7 @@ from fedipanel.web.api.openapi_identity import identity_openapi
 from fedipanel.web.api.openapi_mail import mail_openapi
 from fedipanel.web.api.openapi_maintenance import maintenance_openapi
 from fedipanel.web.api.openapi_notices import notices_openapi
+from fedipanel.web.api.openapi_preferences import preferences_openapi
 from fedipanel.web.api.openapi_provider import provider_openapi
 from fedipanel.web.api.openapi_rollouts import rollouts_openapi
 from fedipanel.web.api.openapi_services import services_openapi
@@ -332,6 +333,7 @@ def openapi_document(*, allow_http_webhooks: bool = False) -> dict[str, Any]:
         services_openapi(ERRORS),
         identity_openapi(ERRORS),
         notices_openapi(ERRORS, allow_http_loopback=allow_http_webhooks),
+        preferences_openapi(ERRORS),
     ):
         schemas.update(extra_schemas)
         for path, methods in extra_paths.items():  # one path may gain methods from several
