@@ -7,7 +7,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run demo test test-fast lint format bench clean
+.PHONY: help setup run demo test test-fast lint format bench screenshots clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ format: setup ## Format the code with ruff
 
 bench: setup ## Run the benchmarks and write docs/benchmarks.md
 	$(BIN)/python bench/run_all.py
+
+screenshots: setup ## Take the README's screenshots again (desktop and phone) from a live panel in chromium
+	$(BIN)/python scripts/screenshots.py
 
 clean: ## Remove the virtual environment and caches (keeps instance/)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache static/vendor

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from flask import Flask
+from werkzeug.serving import make_server
 
 from fedipanel import create_app
+from fedipanel.db import db
 from tests.browser.live import Panel, missing_playwright, serve
 from tests.browser.site import Site, populate
 from tests.helpers import app_config
@@ -177,27 +182,30 @@ def test_page_fits_and_passes_axe(
     check(visitors[role, viewport], url(site[1]), STATUS.get(name, 200))
 
 
-@pytest.mark.parametrize("viewport", VIEWPORTS)
-def test_setup_page(browser: Browser, tmp_path: Path, viewport: str) -> None:
-    app = create_app(app_config(tmp_path, WTF_CSRF_ENABLED=True))
+@contextmanager
+def serve_before_setup(app: Flask) -> Iterator[str]:
+    """Serve `app` with its tables but no account yet, as `/setup` finds it; yield its URL."""
     with app.app_context():
-        from fedipanel.db import db  # the app's tables, without serve()'s accounts
-
         db.create_all()
-    from werkzeug.serving import make_server
-
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    import threading
-
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name="panel", daemon=True)
     thread.start()
-    context = browser.new_context(
-        base_url=f"http://127.0.0.1:{server.server_port}", viewport=VIEWPORTS[viewport]
-    )
     try:
-        check(context.new_page(), "/setup")
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
-        context.close()
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_setup_page(browser: Browser, tmp_path: Path, viewport: str) -> None:
+    app = create_app(app_config(tmp_path, WTF_CSRF_ENABLED=True))
+    with serve_before_setup(app) as url:
+        context = browser.new_context(base_url=url, viewport=VIEWPORTS[viewport])
+        try:
+            check(context.new_page(), "/setup")
+        finally:
+            context.close()
