@@ -1,4 +1,4 @@
-"""Every page, on a phone and on a desktop: no sideways scrolling and no axe-core violations."""
+"""Every page, at 360, 390 and 1280 px wide: no sideways scrolling and no axe-core violations."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
-VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
+SMALLEST = {"width": 360, "height": 740}  # the narrowest screen the pages promise to fit
+VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP, "smallest": SMALLEST}
 
 # GET routes that answer something other than a page of their own.
 NOT_PAGES = {
@@ -180,6 +181,48 @@ def test_page_fits_and_passes_axe(
 ) -> None:
     role, url = PAGES[name]
     check(visitors[role, viewport], url(site[1]), STATUS.get(name, 200))
+
+
+# A form sent with bad values: (who, page, values typed, the field whose message is checked)
+REFUSED_FORMS = {
+    "configuration": ("operator", "/configuration", {"#domain": "Acme Example"}, "#domain"),
+    "new operator": (
+        "provider",
+        "/provider/operators",
+        {"#email": "new@bluebird.example", "#password": "short"},
+        "#password",
+    ),
+    "pool VM": (
+        "provider",
+        "/provider/vm-pool",
+        {"#address": "not a host!", "#host_key": "ssh-ed25519 nope"},
+        "#address",
+    ),
+}
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("name", REFUSED_FORMS)
+def test_refused_form_ties_each_message_to_its_field(
+    visitors: dict[tuple[str, str], Page], site: tuple[Panel, Site], name: str, viewport: str
+) -> None:
+    role, url, values, checked = REFUSED_FORMS[name]
+    page = visitors[role, viewport]
+    page.goto(url)
+    for selector, value in values.items():
+        page.fill(selector, value)
+    with page.expect_navigation() as sent:
+        page.locator(checked).press("Enter")
+    assert sent.value is not None
+    assert sent.value.status in (400, 422)
+    field = page.locator(checked)
+    expect(field).to_have_attribute("aria-invalid", "true")
+    message = page.locator(f"#{field.get_attribute('aria-describedby')}")
+    expect(message).not_to_be_empty()
+    stuck_out = overflow(page)
+    assert not stuck_out, f"{url} scrolls sideways: {stuck_out}"
+    results = Axe().run(page)
+    assert results.violations_count == 0, f"{url}: {results.generate_report()}"
 
 
 @contextmanager
