@@ -164,13 +164,13 @@ def take(browser: Browser, url: str, out: Path) -> None:
     page = new_page(browser, url)
     log_in(page, OPERATOR)
     page.get_by_role("link", name="Configuration").click()
-    page.locator('[name="services.pixelfed.enable"]').check()
     domain = page.locator('[name="domain"]')
     domain.fill("Acme Example")
     with page.expect_response(lambda r: r.url.endswith("/configuration/validate")):
         domain.blur()
     page.locator("#error-domain:not(:empty)").wait_for()
     shoot(page, out, "configuration-error", full_page=True)
+    page.locator('[name="services.pixelfed.enable"]').check()
 
     domain.fill("acme.example")
     page.get_by_role("button", name="Save and review the plan").click()
