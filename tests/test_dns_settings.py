@@ -44,7 +44,7 @@ def test_provider_saves_dns_settings_and_the_secret_is_encrypted_and_never_shown
     app: Flask, provider: FlaskClient
 ) -> None:
     assert provider.post("/provider/settings/dns", data=FORM).status_code == 302
-    page = provider.get("/provider/settings").get_data(as_text=True)
+    page = provider.get("/provider/settings/dns").get_data(as_text=True)
     assert 'value="ns1.provider.example"' in page
     assert SECRET not in page
     with app.app_context():

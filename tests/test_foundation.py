@@ -145,7 +145,10 @@ def test_the_settings_page_says_where_each_value_comes_from(
     factory.provider()
     client = layered_app.test_client()
     Auth(client).login("admin@provider.example")
-    page = client.get("/provider/settings").get_data(as_text=True)
+    index = client.get("/provider/settings").get_data(as_text=True)
+    assert "default → saved in the panel → instance/config.py → environment" in index
+    assert '<tr id="mail" data-state="configured">' in index
+    page = client.get("/provider/settings/mail").get_data(as_text=True)
     assert "default → saved in the panel → instance/config.py → environment" in page
     assert "Set in instance/config.py." in page
     assert "Set in the environment." in page

@@ -42,7 +42,7 @@ def test_provider_connects_garage_and_the_token_is_encrypted_and_never_shown(
     garage: FakeGarage,
 ) -> None:
     assert provider.post("/provider/settings/garage", data=_form(garage)).status_code == 302
-    page = provider.get("/provider/settings").get_data(as_text=True)
+    page = provider.get("/provider/settings/garage").get_data(as_text=True)
     assert garage.token not in page
     assert f'value="{garage.s3_url}"' in page
     with app.app_context():

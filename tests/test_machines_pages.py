@@ -44,7 +44,7 @@ def test_proxmox_settings_are_saved_the_secret_encrypted_and_never_shown_again(
 ) -> None:
     response = _save(provider, fake_pve.settings(VM_ADDRESSES=ADDRESSES))
     assert response.status_code == 302
-    page = provider.get("/provider/settings").get_data(as_text=True)
+    page = provider.get("/provider/settings/proxmox").get_data(as_text=True)
     assert TOKEN_SECRET not in page
     assert fake_pve.url in page
     with app.app_context():

@@ -34,7 +34,7 @@ def test_provider_saves_mail_settings_and_the_secret_is_encrypted(
     app: Flask, provider: FlaskClient
 ) -> None:
     assert provider.post("/provider/settings/mail", data=MAIL).status_code == 302
-    page = provider.get("/provider/settings").get_data(as_text=True)
+    page = provider.get("/provider/settings/mail").get_data(as_text=True)
     assert 'value="smtp.provider.example"' in page
     assert "relay-password-123" not in page
     assert "set (hidden)" in page
@@ -73,7 +73,7 @@ def test_invalid_value_is_refused_at_the_field_and_nothing_saved(
 @pytest.mark.parametrize("app_overrides", [{"SMTP_HOST": "env-relay.example"}])
 def test_environment_wins_and_is_shown_read_only(app: Flask, provider: FlaskClient) -> None:
     provider.post("/provider/settings/mail", data=MAIL)
-    page = provider.get("/provider/settings").get_data(as_text=True)
+    page = provider.get("/provider/settings/mail").get_data(as_text=True)
     assert 'value="env-relay.example" disabled' in page
     with app.app_context():
         assert effective.current().provider["SMTP_HOST"].text == "env-relay.example"

@@ -100,12 +100,14 @@ def test_failing_settings_wait_for_confirmation_then_warn_until_fixed(
     assert last is not None
     assert not last.ok
     assert answer.replace("&#39;", "'") in last.problems
-    page = provider.get("/provider/settings").get_data(as_text=True)
+    page = provider.get(url).get_data(as_text=True)
     assert f'id="failing-{section}"' in page
     assert WARNING in page
+    index = provider.get("/provider/settings").get_data(as_text=True)
+    assert f'<tr id="{section}" data-state="failing">' in index
     operators = provider.get("/provider/operators").get_data(as_text=True)
     assert 'id="failing-settings"' in operators
-    assert f"#{section}" in operators
+    assert f'href="{url}"' in operators
     assert "Deployments will fail until fixed" in operators
 
     fixed = provider.post(url, data=good)
@@ -113,7 +115,9 @@ def test_failing_settings_wait_for_confirmation_then_warn_until_fixed(
     last = _last_test(app, section)
     assert last is not None
     assert last.ok, last.problems
-    assert WARNING not in provider.get("/provider/settings").get_data(as_text=True)
+    assert WARNING not in provider.get(url).get_data(as_text=True)
+    index = provider.get("/provider/settings").get_data(as_text=True)
+    assert f'<tr id="{section}" data-state="configured">' in index
     assert 'id="failing-settings"' not in provider.get("/provider/operators").get_data(as_text=True)
 
 
@@ -131,14 +135,15 @@ def test_the_test_button_records_a_failure_and_the_pages_warn(
 ) -> None:
     good, _bad, _answer = _garage(request)
     assert provider.post("/provider/settings/garage", data=good).status_code == 302
-    assert WARNING not in provider.get("/provider/settings").get_data(as_text=True)
+    assert WARNING not in provider.get("/provider/settings/garage").get_data(as_text=True)
     request.getfixturevalue("garage").close()  # Garage went away since
     answer = provider.post("/provider/settings/garage/test").get_data(as_text=True)
     assert "is unreachable" in answer, answer
     last = _last_test(app, "garage")
     assert last is not None
     assert not last.ok
-    assert WARNING in provider.get("/provider/settings").get_data(as_text=True)
+    assert WARNING in provider.get("/provider/settings/garage").get_data(as_text=True)
+    assert 'data-state="failing"' in provider.get("/provider/settings").get_data(as_text=True)
     assert 'id="failing-settings"' in provider.get("/provider/operators").get_data(as_text=True)
 
 

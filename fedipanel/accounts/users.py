@@ -116,6 +116,24 @@ def slug_from_email(email: str) -> str:
 
 def create_user(email: str, password: str, role: str, slug: str | None = None) -> User:
     """Create a provider or operator account, validating every field."""
+    problems = new_user_problems(email, password, role, slug)
+    if problems:
+        raise AccountError.of(problems)
+    email = email.strip().lower()
+    slug = (slug or slug_from_email(email)) if role == Role.OPERATOR else None
+    user = User(email=email, role=str(role), slug=slug, password_hash=hash_password(password))
+    db.session.add(user)
+    if slug is not None:
+        db.session.flush()  # the key names the operator's id
+        add_deploy_key(user.id, slug)
+    db.session.commit()
+    return user
+
+
+def new_user_problems(
+    email: str, password: str, role: str, slug: str | None = None
+) -> dict[str, str]:
+    """Return {field: problem} for every field that keeps an account from being created."""
     problems: dict[str, str] = {}
     try:
         email = check_email(email).lower()
@@ -134,16 +152,7 @@ def create_user(email: str, password: str, role: str, slug: str | None = None) -
             problems["slug"] = message
         elif db.session.scalar(select(User.id).where(User.slug == slug)) is not None:
             problems["slug"] = "this deployment name is taken"
-    if problems:
-        raise AccountError.of(problems)
-    slug = (slug or slug_from_email(email)) if role == Role.OPERATOR else None
-    user = User(email=email, role=str(role), slug=slug, password_hash=hash_password(password))
-    db.session.add(user)
-    if slug is not None:
-        db.session.flush()  # the key names the operator's id
-        add_deploy_key(user.id, slug)
-    db.session.commit()
-    return user
+    return problems
 
 
 def find_user(email: str) -> User | None:

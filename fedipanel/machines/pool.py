@@ -18,9 +18,13 @@ from fedipanel.timeutil import utcnow
 class PoolError(Exception):
     """A pool entry is invalid, in use, or the pool is empty; `field` names the input at fault."""
 
-    def __init__(self, message: str, field: str = "") -> None:
+    def __init__(
+        self, message: str, field: str = "", problems: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message, self.field = message, field
+        # Every input's problem, so that a form can show them all at once.
+        self.problems = problems or {field: message}
 
 
 def entries() -> list[PooledVm]:
@@ -35,16 +39,24 @@ def has_entries() -> bool:
 
 def add(address: str, host_key: str) -> PooledVm:
     """Add a pre-deployed VM reachable over SSH at `address` with this host key."""
+    problems: dict[str, str] = {}
+    key = ""
     try:
         address = check_host(address)
     except ValueError as exc:
-        raise PoolError(str(exc), "address") from None
+        problems["address"] = str(exc)
     try:
         key = check_host_key(host_key)
     except ValueError as exc:
-        raise PoolError(str(exc), "host_key") from None
-    if db.session.scalar(select(PooledVm).where(PooledVm.address == address)) is not None:
-        raise PoolError("this address is already in the pool", "address")
+        problems["host_key"] = str(exc)
+    if (
+        "address" not in problems
+        and db.session.scalar(select(PooledVm).where(PooledVm.address == address)) is not None
+    ):
+        problems["address"] = "this address is already in the pool"
+    if problems:
+        field, message = next(iter(problems.items()))
+        raise PoolError(message, field, problems)
     row = PooledVm(address=address, host_key=key)
     db.session.add(row)
     db.session.commit()

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from fedipanel.core.planner import KEPT, Action, Plan
+from fedipanel.core.validators import whole_number
 from fedipanel.db import db
 from fedipanel.machines.models import Quota
 
@@ -37,6 +38,19 @@ class Usage:
 
 
 UNLIMITED = Usage(None, None, None, None)
+
+
+def parse_quota(typed: Mapping[str, str]) -> tuple[dict[str, int | None], dict[str, str]]:
+    """Parse typed limits (empty: unlimited); return them and {field: problem} for each bad one."""
+    limits: dict[str, int | None] = {}
+    problems: dict[str, str] = {}
+    for key, label in FIELDS:
+        text = typed.get(key, "").strip()
+        try:
+            limits[key] = whole_number(text, 0, MAX_LIMIT) if text else None
+        except ValueError as exc:
+            problems[key] = f"{label} {exc}, or empty for unlimited"
+    return limits, problems
 
 
 def machine_usage(spec: Mapping[str, Any]) -> dict[str, int]:

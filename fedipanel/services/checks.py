@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from fedipanel.configurations.versions import current_configuration
+from fedipanel.core.configuration import Configuration
 from fedipanel.core.registry import SERVICE_LABELS
 from fedipanel.db import db
 from fedipanel.services.models import ServiceCheck
@@ -57,9 +58,12 @@ def checks_of(operator_id: int, deployment_id: int | None = None) -> list[Servic
     return list(db.session.scalars(query.order_by(ServiceCheck.service)))
 
 
-def service_status(operator_id: int) -> list[dict[str, Any]]:
-    """Return each enabled service with its URL, last health check and admin login."""
-    config = current_configuration(operator_id)
+def service_status(operator_id: int, config: Configuration | None = None) -> list[dict[str, Any]]:
+    """Return each enabled service with its URL, last health check and admin login.
+
+    The services are those of `config` (the deployed one, say), else of the saved configuration.
+    """
+    config = config or current_configuration(operator_id)
     if config is None:
         return []
     checks = {row.service: row for row in checks_of(operator_id)}

@@ -13,7 +13,7 @@ from fedipanel.configurations import versions
 from fedipanel.core.configuration import Configuration
 from fedipanel.core.registry import SERVICE_LABELS, SERVICES
 from fedipanel.deployments.lifecycle import active_deployment, deployments_of
-from fedipanel.deployments.pending import pending_changes
+from fedipanel.deployments.pending import Pending, pending_changes
 from fedipanel.deployments.systems import MachineBackend, machine_backend, simulated_systems
 from fedipanel.machines.quota import plan_summary
 from fedipanel.maintenance.windows import window_for
@@ -39,10 +39,17 @@ def dashboard() -> str:
     pending = pending_changes(operator.id)
     recent = deployments_of(operator.id, limit=5)
     maintenance = window_for(operator.id)
+    deployed = _deployed_configuration(pending)
     return render_template(
         "configurations/dashboard.html",
         current=pending.saved,
         pending=pending,
+        deployed=deployed,
+        differences=(
+            versions.diff(pending.deployed.data if pending.deployed else None, pending.saved.data)
+            if pending.saved is not None and not pending.up_to_date
+            else []
+        ),
         labels=SERVICE_LABELS,
         deployments=recent,
         # Only one deployment can be active, and no newer one can start while it is.
@@ -53,10 +60,21 @@ def dashboard() -> str:
         maintenance=maintenance,
         updates=updates_for(operator.id, utcnow()),
         maintenance_opening=maintenance.next(utcnow()),
-        service_checks=service_status(operator.id),
+        # What runs: the services of the last successful deployment, never the saved ones.
+        service_checks=service_status(operator.id, deployed) if deployed else [],
         has_password=set(generations(operator.id)),
         notices=unread_notices(operator.id),
     )
+
+
+def _deployed_configuration(pending: Pending) -> Configuration | None:
+    if pending.deployed is None:
+        return None
+    try:
+        return Configuration.model_validate(pending.deployed.data)
+    except ValidationError:
+        # Stored under an older schema: the page then lists no deployed service.
+        return None
 
 
 def _relay_name() -> str | None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
+
 from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
+from fedipanel.core.registry import SERVICE_LABELS
 from fedipanel.db import db
 from fedipanel.errors import Conflict, NotFound, PanelError, Refused, Unavailable
 from fedipanel.settings.loading import flag
@@ -31,6 +35,7 @@ KIND_LABELS = {
 def init_errors(app: Flask) -> None:
     """Register headers, error handlers and template globals."""
     app.jinja_env.filters["kind_label"] = lambda kind: KIND_LABELS.get(kind, kind)
+    app.jinja_env.filters["service_label"] = lambda name: SERVICE_LABELS.get(name, name)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(PanelError, _panel_error)
@@ -91,10 +96,34 @@ def _unexpected_error(exc: Exception) -> Response | tuple[str, int]:
     if isinstance(exc, PanelError):
         return _panel_error(exc)
     db.session.rollback()
-    current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
-    message = "Something went wrong on our side. Nothing you entered was lost; please try again."
+    # The reference joins what the user sees to the traceback in the log, and reveals nothing.
+    reference = secrets.token_hex(6)
+    current_app.logger.exception(
+        "Unhandled error %s on %s %s", reference, request.method, request.path
+    )
+    message = gettext(
+        "Something went wrong on our side and the request was not completed. If you were "
+        "saving something, check whether it was saved before entering it again."
+    )
     if wants_json():
-        response = jsonify({"errors": [{"loc": [], "msg": message}]})
+        msg = gettext("%(message)s Reference: %(reference)s.", message=message, reference=reference)
+        response = jsonify({"errors": [{"loc": [], "msg": msg}]})
         response.status_code = 500
         return response
-    return render_template("error.html", code=500, title="Internal error", message=message), 500
+    page = render_template(
+        "error.html",
+        code=500,
+        title=gettext("Internal error"),
+        message=message,
+        reference=reference,
+        back=_same_site_referrer(),
+    )
+    return page, 500
+
+
+def _same_site_referrer() -> str | None:
+    """Return the page the user came from, when it is one of the panel's own."""
+    referrer = request.referrer
+    if referrer and referrer.startswith(request.host_url) and referrer != request.url:
+        return referrer
+    return None

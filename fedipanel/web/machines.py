@@ -5,20 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from fedipanel.accounts.models import Role, User
 from fedipanel.audit.log import Action
-from fedipanel.core.validators import whole_number
 from fedipanel.db import db
 from fedipanel.machines import pool
 from fedipanel.machines.models import PooledVm
-from fedipanel.machines.quota import FIELDS, MAX_LIMIT, Usage, quota_of, set_quota, total_usage
+from fedipanel.machines.quota import FIELDS, Usage, parse_quota, quota_of, set_quota, total_usage
 from fedipanel.resources.records import machine_specs
 from fedipanel.web import confirm
 from fedipanel.web.access import provider_required
 from fedipanel.web.audit import audit
+from fedipanel.web.changes import notice_pool_added, notice_pool_removed, notice_quota
 
 bp = Blueprint("machines", __name__, url_prefix="/provider")
 
@@ -56,20 +57,19 @@ def save_quota(operator_id: int) -> Response | tuple[str, int]:
     operator = db.session.get(User, operator_id)
     if operator is None or operator.role != Role.OPERATOR:
         abort(404, "No such operator.")
-    limits: dict[str, int | None] = {}
     typed = {key: request.form.get(key, "").strip() for key, _label in FIELDS}
-    errors: dict[str, str] = {}
-    for key, label in FIELDS:
-        try:
-            limits[key] = whole_number(typed[key], 0, MAX_LIMIT) if typed[key] else None
-        except ValueError as exc:
-            errors[key] = f"{label} {exc}, or empty for unlimited"
+    limits, errors = parse_quota(typed)
     if errors:
-        flash(f"{operator.email}: nothing was saved; see the fields marked below.", "error")
+        flash(
+            gettext(
+                "%(email)s: nothing was saved; see the fields marked below.", email=operator.email
+            ),
+            "error",
+        )
         return _quotas_page(errors, {operator_id: typed}, 422)
     set_quota(operator_id, Usage(**limits))
     audit(Action.QUOTA_CHANGED, operator_id=operator_id, **limits)
-    flash(f"Quota for {operator.email} saved.")
+    notice_quota(operator.email)
     return redirect(url_for("machines.quotas"))
 
 
@@ -95,8 +95,8 @@ def add_vm() -> Any:
         row = pool.add(values["address"], values["host_key"])
         audit(Action.POOL_VM_ADDED, vm=row.address)
     except pool.PoolError as exc:
-        return _pool_page(values, {exc.field: exc.message}, 422)
-    flash(f"{row.address} added to the pool.")
+        return _pool_page(values, exc.problems, 422)
+    notice_pool_added(row.address)
     return redirect(url_for("machines.vm_pool"))
 
 
@@ -139,7 +139,7 @@ def remove_vm(entry_id: int) -> Response | tuple[str, int]:
     except pool.PoolError as exc:
         flash(exc.message, "error")
     else:
-        flash("Removed from the pool.")
+        notice_pool_removed()
     return redirect(url_for("machines.vm_pool"))
 
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from fedipanel.accounts import operators as accounts
@@ -17,7 +18,7 @@ from fedipanel.configurations import versions
 from fedipanel.core.registry import SERVICE_LABELS
 from fedipanel.deployments.lifecycle import deployments_of, latest_deployments
 from fedipanel.deployments.pending import pending_changes
-from fedipanel.machines.quota import FIELDS, quota_of, total_usage
+from fedipanel.machines.quota import FIELDS, Usage, parse_quota, quota_of, set_quota, total_usage
 from fedipanel.provider_settings import store
 from fedipanel.provider_settings.registry import SECTIONS
 from fedipanel.resources.records import machine_specs, recorded_of_kind
@@ -45,6 +46,7 @@ def _render(values: dict[str, str], errors: dict[str, str], status: int = 200) -
         values=values,
         errors=errors,
         failing=[s for s in SECTIONS if s.name in failing],
+        quota_fields=FIELDS,
     )
     return page, status
 
@@ -58,15 +60,35 @@ def index() -> tuple[str, int]:
 @bp.route("/operators", methods=["POST"])
 @provider_required
 def create() -> Response | tuple[str, int]:
-    values = {key: request.form.get(key, "").strip() for key in ("email", "slug")}
+    """Create an operator with an optional quota, reporting every field's problem at once."""
+    keys = ("email", "slug", *(key for key, _label in FIELDS))
+    # The password is never sent back: it is typed again after a refusal.
+    values = {key: request.form.get(key, "").strip() for key in keys}
+    password = request.form.get("password", "")
+    problems = users.new_user_problems(
+        values["email"], password, Role.OPERATOR, values["slug"] or None
+    )
+    limits, quota_problems = parse_quota(values)
+    problems.update(quota_problems)
+    if problems:
+        flash(gettext("Nothing was saved: please correct the fields marked below."), "error")
+        return _render(values, problems, 400)
     try:
-        user = users.create_user(
-            values["email"], request.form.get("password", ""), Role.OPERATOR, values["slug"] or None
-        )
-    except users.AccountError as exc:
+        user = users.create_user(values["email"], password, Role.OPERATOR, values["slug"] or None)
+    except users.AccountError as exc:  # taken meanwhile by another request
         return _render(values, exc.problems, 400)
+    if any(limit is not None for limit in limits.values()):
+        set_quota(user.id, Usage(**limits))
+        audit(Action.QUOTA_CHANGED, operator_id=user.id, **limits)
     audit(Action.OPERATOR_CREATED, operator_id=user.id, created=user.email, slug=user.slug)
-    flash(f"Operator {user.email} created with deployment name '{user.slug}'.")
+    flash(
+        gettext(
+            "Operator %(email)s created with deployment name '%(slug)s'. Send them the "
+            "address of this panel and their password: their dashboard guides them from there.",
+            email=user.email,
+            slug=user.slug,
+        )
+    )
     return redirect(url_for("operators.index"))
 
 

@@ -1,11 +1,14 @@
-"""The provider's settings page: one form per external system, with a connection test."""
+"""The provider's settings: an index of the sections and one page per external system, each
+with its form and connection test."""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from fedipanel.audit.log import Action
@@ -16,6 +19,7 @@ from fedipanel.settings import effective
 from fedipanel.settings.sources import PRECEDENCE, Source
 from fedipanel.web.access import provider_required
 from fedipanel.web.audit import audit
+from fedipanel.web.changes import AFFECTS, notice_changed
 
 bp = Blueprint("provider_settings", __name__, url_prefix="/provider/settings")
 
@@ -27,46 +31,87 @@ def _section_or_404(name: str) -> Section:
     return found
 
 
+def _fields(
+    sec: Section, settings: effective.Settings, submitted: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    shown: dict[str, dict[str, Any]] = {}
+    for f in sec.fields:
+        value = settings.provider[f.key]
+        saved = value.source == Source.SAVED
+        shown[f.key] = {
+            # A default is a placeholder, so that saving the form does not pin it.
+            "value": "" if f.secret else submitted.get(f.key, value.text if saved else ""),
+            "effective": value.text or "",
+            "placeholder": (value.text if value.source == Source.DEFAULT else None)
+            or f.placeholder,
+            "is_set": saved,
+            "fixed": settings.fixed(f.key),
+            "source": value.source,
+        }
+    return shown
+
+
 def _page(
-    errors: dict[str, dict[str, str]],
+    sec: Section,
+    errors: dict[str, str],
     submitted: dict[str, Any],
     status: int = 200,
-    refused: dict[str, list[str]] | None = None,
+    refused: list[str] | None = None,
 ) -> Any:
+    """Render one section's page: its form, what is wrong with it, and its last test."""
     settings = effective.current()
-    shown: dict[str, dict[str, dict[str, Any]]] = {}
-    for sec in SECTIONS:
-        shown[sec.name] = {}
-        for f in sec.fields:
-            value = settings.provider[f.key]
-            saved = value.source == Source.SAVED
-            shown[sec.name][f.key] = {
-                # A default is a placeholder, so that saving the form does not pin it.
-                "value": "" if f.secret else submitted.get(f.key, value.text if saved else ""),
-                "effective": value.text or "",
-                "placeholder": (value.text if value.source == Source.DEFAULT else None)
-                or f.placeholder,
-                "is_set": saved,
-                "fixed": settings.fixed(f.key),
-                "source": value.source,
-            }
     page = render_template(
-        "provider_settings/index.html",
-        sections=SECTIONS,
-        shown=shown,
+        "provider_settings/section.html",
+        sec=sec,
+        shown=_fields(sec, settings, submitted),
         errors=errors,
         precedence=PRECEDENCE,
         problems=settings.problems,
-        refused=refused or {},
-        failing=store.failing_tests(),
+        refused=refused or [],
+        failing=store.failing_tests().get(sec.name),
+        affects=AFFECTS.get(sec.name),
     )
     return page, status
 
 
+class State(enum.StrEnum):
+    """What the settings index says of a section."""
+
+    CONFIGURED = "configured"
+    SIMULATED = "simulated"
+    FAILING = "failing"
+    NOT_CONFIGURED = "not configured"
+
+
+def state_of(sec: Section, settings: effective.Settings, failing: Mapping[str, Any]) -> State:
+    """Return whether a section is configured, simulated, failing or not configured."""
+    if sec.name in failing or any(k.split(":")[0] == sec.name for k in settings.problems):
+        return State.FAILING
+    if any(settings.provider[f.key].source != Source.DEFAULT for f in sec.fields):
+        return State.CONFIGURED
+    # An external system nobody configured is simulated, unless simulation is forbidden.
+    if sec.test is not None and settings.simulate:
+        return State.SIMULATED
+    return State.NOT_CONFIGURED
+
+
 @bp.route("")
 @provider_required
-def index() -> Any:
-    return _page({}, {})
+def index() -> str:
+    settings = effective.current()
+    failing = store.failing_tests()
+    return render_template(
+        "provider_settings/index.html",
+        sections=[(sec, state_of(sec, settings, failing)) for sec in SECTIONS],
+        failing=failing,
+        precedence=PRECEDENCE,
+    )
+
+
+@bp.route("/<name>")
+@provider_required
+def show(name: str) -> Any:
+    return _page(_section_or_404(name), {}, {})
 
 
 @bp.route("/<name>", methods=["POST"])
@@ -79,19 +124,28 @@ def save(name: str) -> Response | Any:
         entered = {k: v for k, v in submitted.items() if v}
         problems = sec.validate({**settings.values(sec.keys), **entered})
         if problems:
-            flash(f"{sec.title}: nothing was saved; correct the fields marked below.", "error")
-            return _page({sec.name: problems}, submitted, 422)
+            flash(
+                gettext(
+                    "%(title)s: nothing was saved; correct the fields marked below.",
+                    title=sec.title,
+                ),
+                "error",
+            )
+            return _page(sec, problems, submitted, 422)
     cleared = request.form.getlist("clear")
     values = _after_save(sec, settings, submitted, cleared)
     tested = values is not None
     failures = _run_test(sec, values) if values is not None else []
     if failures and request.form.get("save_anyway") != "yes":
         flash(
-            f"{sec.title}: the connection test failed, so nothing was saved. Correct the "
-            "settings, or save them anyway (deployments will fail until fixed).",
+            gettext(
+                "%(title)s: the connection test failed, so nothing was saved. Correct the "
+                "settings, or save them anyway (deployments will fail until fixed).",
+                title=sec.title,
+            ),
             "error",
         )
-        return _page({}, submitted, 422, refused={sec.name: failures})
+        return _page(sec, {}, submitted, 422, refused=failures)
     store.save(sec, submitted, clear=cleared, fixed=settings.fixed)
     if tested:
         store.record_test(sec, failures)
@@ -102,13 +156,19 @@ def save(name: str) -> Response | Any:
     effective.forget()
     if failures:
         flash(
-            f"{sec.title} settings saved although their test failed: deployments will fail "
-            "until fixed.",
+            gettext(
+                "%(title)s settings saved although their test failed: deployments will fail "
+                "until fixed.",
+                title=sec.title,
+            ),
             "error",
         )
+    elif tested:
+        flash(gettext("%(title)s settings saved and tested.", title=sec.title))
     else:
-        flash(f"{sec.title} settings saved{' and tested' if tested else ''}.")
-    return redirect(url_for("provider_settings.index", _anchor=sec.name))
+        flash(gettext("%(title)s settings saved.", title=sec.title))
+    notice_changed(sec.name)
+    return redirect(url_for("provider_settings.show", name=sec.name))
 
 
 def _after_save(

@@ -78,6 +78,9 @@ PAGES: dict[str, tuple[str, Callable[[Site], str]]] = {
     "deletions.confirm_delete": ("provider", lambda s: f"/provider/operators/{s.operator}/delete"),
     "machines.quotas": ("provider", lambda s: "/provider/quotas"),
     "provider_settings.index": ("provider", lambda s: "/provider/settings"),
+    "provider_settings.show": ("provider", lambda s: "/provider/settings/proxmox"),
+    "provider_settings.show mail": ("provider", lambda s: "/provider/settings/mail"),
+    "provider_settings.show sizes": ("provider", lambda s: "/provider/settings/sizes"),
     "machines.vm_pool": ("provider", lambda s: "/provider/vm-pool"),
     "machines.ask_remove_vm": ("provider", lambda s: f"/provider/vm-pool/{s.pool_vm}/delete"),
     "audit_pages.provider": ("provider", lambda s: "/provider/audit"),
@@ -217,8 +220,9 @@ def test_refused_form_ties_each_message_to_its_field(
     assert sent.value.status in (400, 422)
     field = page.locator(checked)
     expect(field).to_have_attribute("aria-invalid", "true")
-    message = page.locator(f"#{field.get_attribute('aria-describedby')}")
-    expect(message).not_to_be_empty()
+    described_by = (field.get_attribute("aria-describedby") or "").split()
+    messages = [page.locator(f"#{name}.field-error") for name in described_by]
+    assert [m for m in messages if m.count() and m.inner_text().strip()], "no message named"
     stuck_out = overflow(page)
     assert not stuck_out, f"{url} scrolls sideways: {stuck_out}"
     results = Axe().run(page)

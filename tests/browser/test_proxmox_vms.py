@@ -56,7 +56,7 @@ def test_provider_tests_the_connection_and_operator_watches_vm_steps(
     page: Page, panel: Panel, console: Console
 ) -> None:
     log_in(page, panel, panel.provider_email)
-    page.goto("/provider/settings")
+    page.goto("/provider/settings/proxmox")
     section = page.locator("section#proxmox")
     expect(section.locator("#PROXMOX_TOKEN_SECRET")).to_have_value("(set in the environment)")
     section.get_by_role("button", name="Test connection").click()
