@@ -152,18 +152,18 @@ def take(browser: Browser, url: str, out: Path) -> None:
 
     page = new_page(browser, url)
     log_in(page, PROVIDER)
-    page.get_by_role("link", name="Operators").click()
+    page.get_by_role("link", name="Operators", exact=True).click()
     shoot(page, out, "operators", full_page=True)
     page.get_by_role("link", name=OPERATOR).click()
     shoot(page, out, "operator-page", full_page=True)
-    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name="Settings", exact=True).click()
     shoot(page, out, "settings")
     shoot_phone(page, out, "settings")
     page.context.close()
 
     page = new_page(browser, url)
     log_in(page, OPERATOR)
-    page.get_by_role("link", name="Configuration").click()
+    page.get_by_role("link", name="Configuration", exact=True).click()
     domain = page.locator('[name="domain"]')
     domain.fill("Acme Example")
     with page.expect_response(lambda r: r.url.endswith("/configuration/validate")):
@@ -199,7 +199,7 @@ def take(browser: Browser, url: str, out: Path) -> None:
     page.set_viewport_size(VIEWPORT)
     page.reload()
 
-    page.get_by_role("link", name="API tokens").click()
+    page.get_by_role("link", name="API tokens", exact=True).click()
     page.fill("#name", "CI pipeline")
     page.get_by_role("button", name="Create token").click()
     page.locator("#new-token").wait_for()
@@ -208,7 +208,7 @@ def take(browser: Browser, url: str, out: Path) -> None:
 
     page = new_page(browser, url)
     log_in(page, PROVIDER)
-    page.get_by_role("link", name="Audit log").click()
+    page.get_by_role("link", name="Audit log", exact=True).click()
     shoot(page, out, "audit-log", full_page=True)
     page.context.close()
 
