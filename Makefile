@@ -7,7 +7,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run demo test test-fast lint format bench translations clean
+.PHONY: help setup run demo test test-fast lint format bench translations screenshots clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -59,6 +59,8 @@ translations: setup ## Extract the pages' texts into messages.pot and update eve
 		--project FediPanel --copyright-holder FediPanel -o fedipanel/translations/messages.pot fedipanel templates
 	$(BIN)/pybabel -q update -i fedipanel/translations/messages.pot -d fedipanel/translations \
 		--ignore-obsolete --ignore-pot-creation-date --width 100
+screenshots: setup ## Take the README's screenshots again (desktop and phone) from a live panel in chromium
+	$(BIN)/python scripts/screenshots.py
 
 clean: ## Remove the virtual environment and caches (keeps instance/)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache static/vendor

@@ -1,10 +1,12 @@
-"""Take the screenshots in docs/screenshots/ from a throwaway panel driven by chromium.
+"""Take the README's screenshots in docs/screenshots/ from a throwaway panel driven by chromium.
 
-    .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+    make screenshots     (or: .venv/bin/python scripts/screenshots.py [--out docs/screenshots])
 
 Starts the real panel on a free local port (temporary SQLite database, embedded job queue,
 simulated infrastructure), creates a provider, two operators, a saved configuration and a
-finished deployment, then walks through the pages with Debian's chromium via Playwright.
+finished deployment, then walks through the pages with Debian's chromium via Playwright, on a
+desktop (1280 px wide) and, for the dashboard, the plan, a finished deployment and the settings,
+on a phone too (390x844, files named *-phone.png).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 VIEWPORT = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
 PASSWORD = secrets.token_urlsafe(16)
 PROVIDER = "admin@provider.example"
 OPERATOR = "ops@acme.example"
@@ -131,6 +134,15 @@ def shoot(page: Page, out: Path, name: str, full_page: bool = False) -> None:
     print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
 
 
+def shoot_phone(page: Page, out: Path, name: str) -> None:
+    """Shoot the page's first screen as a phone shows it, then go back to the desktop width."""
+    page.set_viewport_size(PHONE)
+    page.reload()
+    shoot(page, out, f"{name}-phone")
+    page.set_viewport_size(VIEWPORT)
+    page.reload()
+
+
 def take(browser: Browser, url: str, out: Path) -> None:
     page = new_page(browser, url)
     page.goto("/login")
@@ -140,27 +152,31 @@ def take(browser: Browser, url: str, out: Path) -> None:
 
     page = new_page(browser, url)
     log_in(page, PROVIDER)
-    page.get_by_role("link", name="Operators").click()
+    page.get_by_role("link", name="Operators", exact=True).click()
     shoot(page, out, "operators", full_page=True)
     page.get_by_role("link", name=OPERATOR).click()
     shoot(page, out, "operator-page", full_page=True)
+    page.get_by_role("link", name="Settings", exact=True).click()
+    shoot(page, out, "settings")
+    shoot_phone(page, out, "settings")
     page.context.close()
 
     page = new_page(browser, url)
     log_in(page, OPERATOR)
-    page.get_by_role("link", name="Configuration").click()
-    page.locator('[name="services.pixelfed.enable"]').check()
+    page.get_by_role("link", name="Configuration", exact=True).click()
     domain = page.locator('[name="domain"]')
     domain.fill("Acme Example")
     with page.expect_response(lambda r: r.url.endswith("/configuration/validate")):
         domain.blur()
     page.locator("#error-domain:not(:empty)").wait_for()
     shoot(page, out, "configuration-error", full_page=True)
+    page.locator('[name="services.pixelfed.enable"]').check()
 
     domain.fill("acme.example")
     page.get_by_role("button", name="Save and review the plan").click()
     page.wait_for_url("**/plan")
     shoot(page, out, "plan", full_page=True)
+    shoot_phone(page, out, "plan")
 
     page.locator("#deploy").click()
     page.wait_for_url("**/deployments/*")
@@ -171,8 +187,19 @@ def take(browser: Browser, url: str, out: Path) -> None:
     shoot(page, out, "deployment-running", full_page=True)
     page.locator("#status", has_text="succeeded").wait_for(timeout=60_000)
     shoot(page, out, "deployment-finished", full_page=True)
+    shoot_phone(page, out, "deployment-finished")
 
-    page.get_by_role("link", name="API tokens").click()
+    page.get_by_role("link", name="Dashboard", exact=True).click()
+    shoot(page, out, "dashboard", full_page=True)
+    shoot_phone(page, out, "dashboard")
+    page.set_viewport_size(PHONE)
+    page.reload()
+    page.get_by_text("Menu").click()
+    shoot(page, out, "menu-phone")
+    page.set_viewport_size(VIEWPORT)
+    page.reload()
+
+    page.get_by_role("link", name="API tokens", exact=True).click()
     page.fill("#name", "CI pipeline")
     page.get_by_role("button", name="Create token").click()
     page.locator("#new-token").wait_for()
@@ -181,7 +208,7 @@ def take(browser: Browser, url: str, out: Path) -> None:
 
     page = new_page(browser, url)
     log_in(page, PROVIDER)
-    page.get_by_role("link", name="Audit log").click()
+    page.get_by_role("link", name="Audit log", exact=True).click()
     shoot(page, out, "audit-log", full_page=True)
     page.context.close()
 

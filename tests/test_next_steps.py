@@ -27,7 +27,7 @@ def _element(page: str, element_id: str, tag: str) -> str:
 
 def _outcome(page: str) -> str:
     start = page.index('id="outcome"')
-    return page[start : page.index('<div class="log-scroll">', start)]
+    return page[start : page.index('<div class="log-scroll"', start)]
 
 
 def test_a_finished_deployment_links_each_service_with_its_health_and_admin_login(

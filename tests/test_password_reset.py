@@ -134,7 +134,9 @@ def test_a_bad_new_password_is_refused_at_its_field_and_the_link_still_works(
     client = app.test_client()
     refused = _set(client, path, password, repeat)
     assert refused.status_code == 422
-    assert re.search(rf'class="field-error">[^<]*{message}', refused.get_data(as_text=True))
+    assert re.search(
+        rf'class="field-error" id="error-\w+">[^<]*{message}', refused.get_data(as_text=True)
+    )
     assert Auth(client).login("op@acme.example", PASSWORD).status_code == 302  # unchanged
     assert _set(app.test_client(), path, NEW_PASSWORD).status_code == 302
 
