@@ -70,6 +70,7 @@ class EmbeddedQueue:
         self._created_at = utcnow()
         self._stop = threading.Event()
         self._timers: weakref.WeakSet[threading.Timer] = weakref.WeakSet()
+        self._repeaters: list[threading.Thread] = []
 
     def is_lost(self, job_id: str | None, queued_at: datetime) -> bool:
         # The in-memory queue of an earlier web process died with it.
@@ -135,13 +136,20 @@ class EmbeddedQueue:
                     log.exception("periodic task %s failed", getattr(task, "__name__", task))
                 del app
 
-        threading.Thread(target=repeat, name="fedipanel-timer", daemon=True).start()
+        thread = threading.Thread(target=repeat, name="fedipanel-timer", daemon=True)
+        thread.start()
+        self._repeaters.append(thread)
 
     def close(self) -> None:
         """Stop the timers (queued jobs still run)."""
         self._stop.set()
         for timer in list(self._timers):
             timer.cancel()
+        # A task already running finishes before close() returns: nothing of this app is left
+        # working (or logging) once its owner has moved on.
+        for thread in self._repeaters:
+            if thread is not threading.current_thread():
+                thread.join(timeout=30)
 
     def _work(self) -> None:
         while True:
