@@ -113,11 +113,6 @@ def test_the_check_finds_text_outside_the_catalog(tmp_path: Path) -> None:
     assert untranslated_text(page, tmp_path) == ["page.html:3: A tip", "page.html:3: … used"]
 
 
-def test_the_not_yet_wrapped_list_names_existing_templates() -> None:
-    names = {str(p.relative_to(TEMPLATES)) for p in _templates()}
-    assert names >= NOT_YET_WRAPPED
-
-
 def _msgids(path: Path) -> set[str]:
     with path.open("rb") as handle:
         return {str(m.id) for m in read_po(handle) if m.id}

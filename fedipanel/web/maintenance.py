@@ -76,7 +76,7 @@ def _field_errors(exc: ValidationError, filled: list[int]) -> dict[str, str]:
             field = f"slot-{filled[loc[1]]}-{loc[2]}"
         elif loc and loc[0] == "slots":
             field = "slots"
-            msg = "add at least one slot: a start time and a number of hours"
+            msg = gettext("add at least one slot: a start time and a number of hours")
         else:
             field = str(loc[0]) if loc else "timezone"
         errors.setdefault(field, msg)

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from fedipanel.core.sections import Section, SettingField, Values
+from fedipanel.core.text import N_
 from fedipanel.core.validators import PROXMOX_NODE, PROXMOX_STORAGE, check_url, is_digits, problem
 from fedipanel.providers.proxmox.addresses import AddressError, AddressRange, parse_range
 from fedipanel.providers.proxmox.client import (
@@ -19,39 +20,56 @@ from fedipanel.providers.proxmox.client import (
 from fedipanel.providers.proxmox.provision import Cluster
 
 FIELDS = (
-    SettingField("PROXMOX_URL", "API URL", "The cluster's API", placeholder="https://pve1:8006"),
+    SettingField(
+        "PROXMOX_URL", N_("API URL"), N_("The cluster's API"), placeholder="https://pve1:8006"
+    ),
     SettingField(
         "PROXMOX_TOKEN_ID",
-        "API token ID",
-        "See the README for the privileges it needs",
+        N_("API token ID"),
+        N_("See the README for the privileges it needs"),
         placeholder="fedipanel@pve!panel",
     ),
-    SettingField("PROXMOX_TOKEN_SECRET", "API token secret", "The token's UUID", secret=True),
+    SettingField(
+        "PROXMOX_TOKEN_SECRET", N_("API token secret"), N_("The token's UUID"), secret=True
+    ),
     SettingField(
         "PROXMOX_VERIFY",
-        "Verify TLS",
-        "true, false, or the path of a CA bundle on the panel's machine",
+        N_("Verify TLS"),
+        N_("true, false, or the path of a CA bundle on the panel's machine"),
         placeholder="true",
     ),
     SettingField(
-        "PROXMOX_NODES", "Nodes", "Comma-separated; empty: every node", placeholder="pve1,pve2"
+        "PROXMOX_NODES",
+        N_("Nodes"),
+        N_("Comma-separated; empty: every node"),
+        placeholder="pve1,pve2",
     ),
     SettingField(
-        "PROXMOX_TEMPLATE", "Template VMID", "A NixOS cloud-init template", placeholder="9000"
+        "PROXMOX_TEMPLATE",
+        N_("Template VMID"),
+        N_("A NixOS cloud-init template"),
+        placeholder="9000",
     ),
-    SettingField("PROXMOX_STORAGE", "Storage", "Where VM disks go (shared)", placeholder="linstor"),
-    SettingField("PROXMOX_POOL", "Pool", "Resource pool for the VMs", placeholder="fedipanel"),
+    SettingField(
+        "PROXMOX_STORAGE", N_("Storage"), N_("Where VM disks go (shared)"), placeholder="linstor"
+    ),
+    SettingField(
+        "PROXMOX_POOL", N_("Pool"), N_("Resource pool for the VMs"), placeholder="fedipanel"
+    ),
     SettingField(
         "VM_ADDRESSES",
-        "Address range",
-        "Static addresses for VMs, with prefix",
+        N_("Address range"),
+        N_("Static addresses for VMs, with prefix"),
         placeholder="192.0.2.10-192.0.2.99/24",
     ),
-    SettingField("VM_GATEWAY", "Gateway", placeholder="192.0.2.1"),
+    SettingField("VM_GATEWAY", N_("Gateway"), placeholder="192.0.2.1"),
     SettingField(
-        "VM_NAMESERVERS", "Name servers", "Comma- or space-separated", placeholder="192.0.2.53"
+        "VM_NAMESERVERS",
+        N_("Name servers"),
+        N_("Comma- or space-separated"),
+        placeholder="192.0.2.53",
     ),
-    SettingField("VM_SSH_PORT", "SSH port", "Where new VMs answer SSH", placeholder="22"),
+    SettingField("VM_SSH_PORT", N_("SSH port"), N_("Where new VMs answer SSH"), placeholder="22"),
 )
 KEYS = tuple(f.key for f in FIELDS)
 _NODE = re.compile(PROXMOX_NODE)
@@ -204,13 +222,15 @@ def _plain(exc: Exception) -> str:
 
 SECTION = Section(
     name="proxmox",
-    title="Proxmox",
+    title=N_("Proxmox"),
     description=(
-        "The cluster operators' VMs are cloned on. Without it, machines come from the pool "
-        "of pre-deployed VMs (Provider → VM pool), or are simulated. Each operator keeps the "
-        "template, storage, pool and nodes of their first deployment: a change here reaches "
-        'existing operators only through a rollout (kind "New Proxmox parameters"); new '
-        "operators get it at once."
+        N_(
+            "The cluster operators' VMs are cloned on. Without it, machines come from the pool "
+            "of pre-deployed VMs (Provider → VM pool), or are simulated. Each operator keeps the "
+            "template, storage, pool and nodes of their first deployment: a change here reaches "
+            'existing operators only through a rollout (kind "New Proxmox parameters"); new '
+            "operators get it at once."
+        )
     ),
     fields=FIELDS,
     validate=validate,
