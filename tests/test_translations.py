@@ -123,7 +123,7 @@ def test_the_catalog_holds_exactly_the_texts_of_the_code(tmp_path: Path) -> None
     subprocess.run(
         [sys.executable, "-m", "babel.messages.frontend", "-q", "extract", "-F", "babel.cfg",
          "-k", "N_", "-k", "lazy_gettext", "--no-location", "-o", str(fresh),
-         "fedipanel", "templates"],
+         "fedipanel", "jobs", "templates"],
         cwd=ROOT, check=True,
     )  # fmt: skip
     expected = _msgids(fresh)

@@ -20,6 +20,7 @@ from fedipanel.settings.sources import PRECEDENCE, Source
 from fedipanel.web.access import provider_required
 from fedipanel.web.audit import audit
 from fedipanel.web.changes import AFFECTS, notice_changed
+from fedipanel.web.i18n import translated
 
 bp = Blueprint("provider_settings", __name__, url_prefix="/provider/settings")
 
@@ -64,7 +65,7 @@ def _page(
         "provider_settings/section.html",
         sec=sec,
         shown=_fields(sec, settings, submitted),
-        errors=errors,
+        errors=translated(errors),
         precedence=PRECEDENCE,
         problems=settings.problems,
         refused=refused or [],

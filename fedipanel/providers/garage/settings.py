@@ -110,10 +110,10 @@ def validate(values: Values) -> dict[str, str]:
             )
     quota = values.get("S3_QUOTA_GIB")
     if quota and not (is_digits(quota) and 0 < int(quota) <= 10**9):
-        problems["S3_QUOTA_GIB"] = "must be a whole number of GiB from 1 to 1000000000"
+        problems["S3_QUOTA_GIB"] = N_("must be a whole number of GiB from 1 to 1000000000")
     region = values.get("S3_REGION")
     if region and not (len(region) <= 64 and region.replace("-", "").replace("_", "").isalnum()):
-        problems["S3_REGION"] = "must be a region name such as garage"
+        problems["S3_REGION"] = N_("must be a region name such as garage")
     return problems
 
 

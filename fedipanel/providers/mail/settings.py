@@ -79,13 +79,13 @@ def validate(values: Values) -> dict[str, str]:
             problems[key] = message
     user = values.get("SMTP_USER")
     if user and (len(user) > 254 or not set(user) <= _USER_CHARS):
-        problems["SMTP_USER"] = (
+        problems["SMTP_USER"] = N_(
             "must be a user name of at most 254 letters, digits and punctuation such as @ . - _ "
             "(no spaces, quotes, commas, =, # or $)"
         )
     password = values.get("SMTP_PASSWORD")
     if password and ("\n" in password or "\r" in password or "\x00" in password):
-        problems["SMTP_PASSWORD"] = "must be one line"  # noqa: S105 - a message, not a password
+        problems["SMTP_PASSWORD"] = N_("must be one line")
     return problems
 
 

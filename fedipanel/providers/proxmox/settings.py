@@ -95,24 +95,24 @@ def validate(values: Values) -> dict[str, str]:
     problems: dict[str, str] = {}
     url = values.get("PROXMOX_URL")
     if url and problem(lambda u: check_url(u, schemes=("https",)), url):
-        problems["PROXMOX_URL"] = "must look like https://host:8006 (no credentials)"
+        problems["PROXMOX_URL"] = N_("must look like https://host:8006 (no credentials)")
     token_id = values.get("PROXMOX_TOKEN_ID")
     if token_id and not re.fullmatch(
         r"[^\s:/@!]+@[A-Za-z][A-Za-z0-9.\-_]+![A-Za-z][\w.\-]*", token_id
     ):
-        problems["PROXMOX_TOKEN_ID"] = "must look like user@realm!tokenid"  # noqa: S105
+        problems["PROXMOX_TOKEN_ID"] = N_("must look like user@realm!tokenid")
     verify = parse_verify(values.get("PROXMOX_VERIFY"))
     if isinstance(verify, str) and not verify.startswith("/"):
-        problems["PROXMOX_VERIFY"] = "must be true, false, or the absolute path of a CA bundle"
+        problems["PROXMOX_VERIFY"] = N_("must be true, false, or the absolute path of a CA bundle")
     bad_nodes = [n for n in _split(values.get("PROXMOX_NODES")) if not _NODE.fullmatch(n)]
     if bad_nodes:
         problems["PROXMOX_NODES"] = f"not a node name: {', '.join(bad_nodes)}"
     template = values.get("PROXMOX_TEMPLATE")
     if template and not (is_digits(template) and 100 <= int(template) <= 999999999):
-        problems["PROXMOX_TEMPLATE"] = "must be a VMID (a number from 100 to 999999999)"
+        problems["PROXMOX_TEMPLATE"] = N_("must be a VMID (a number from 100 to 999999999)")
     storage = values.get("PROXMOX_STORAGE")
     if storage and not _STORAGE.fullmatch(storage):
-        problems["PROXMOX_STORAGE"] = "not a storage ID"
+        problems["PROXMOX_STORAGE"] = N_("not a storage ID")
     if values.get("VM_ADDRESSES"):
         try:
             parse_range(values["VM_ADDRESSES"])
@@ -126,11 +126,11 @@ def validate(values: Values) -> dict[str, str]:
                 problems[key] = f"{part} is not an IP address"
     port = values.get("VM_SSH_PORT")
     if port and not (is_digits(port) and 0 < int(port) < 65536):
-        problems["VM_SSH_PORT"] = "must be a port number between 1 and 65535"
+        problems["VM_SSH_PORT"] = N_("must be a port number between 1 and 65535")
     if url:
         for key in ("PROXMOX_TOKEN_ID", "PROXMOX_TEMPLATE", "VM_ADDRESSES"):
             if not values.get(key):
-                problems.setdefault(key, "needed when Proxmox is configured")
+                problems.setdefault(key, N_("needed when Proxmox is configured"))
     return problems
 
 
@@ -143,7 +143,7 @@ def load(values: Values) -> ProxmoxSettings:
     """Turn the effective settings into ProxmoxSettings; raise ValueError saying what is wrong."""
     problems = validate(values)
     if not values.get("PROXMOX_TOKEN_SECRET"):
-        problems["PROXMOX_TOKEN_SECRET"] = "needed when Proxmox is configured"  # noqa: S105
+        problems["PROXMOX_TOKEN_SECRET"] = N_("needed when Proxmox is configured")
     if problems:
         raise ValueError(
             "Proxmox settings: "
