@@ -16,7 +16,7 @@ def test_a_settings_section_shows_its_title_labels_and_errors_in_dutch(
     factory.provider()
     auth.login("admin@provider.example")
     page = client.get("/provider/settings/proxmox", headers=DUTCH).get_data(as_text=True)
-    assert "<label" in page and ">Adresbereik</label>" in page
+    assert ">Adresbereik</label>" in page
     assert "Address range" not in page
     assert "standaard → opgeslagen in het panel" in page
     refused = client.post(
