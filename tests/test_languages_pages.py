@@ -68,3 +68,14 @@ def test_error_pages_speak_dutch(client: FlaskClient, auth: Auth, factory: Facto
     assert refused.status_code == 403
     assert "Deze pagina is voor de beheerders van de aanbieder." in refused.get_data(as_text=True)
     assert "<h1>Not found</h1>" in client.get("/no-such-page").get_data(as_text=True)
+
+
+def test_the_maintenance_form_names_the_days_in_dutch(
+    client: FlaskClient, auth: Auth, factory: Factory
+) -> None:
+    factory.operator("op@acme.example")
+    auth.login("op@acme.example")
+    page = client.get("/maintenance", headers=DUTCH).get_data(as_text=True)
+    assert ">maandag</option>" in page
+    assert ">zondag</option>" in page
+    assert ">Monday</option>" in client.get("/maintenance").get_data(as_text=True)
