@@ -56,7 +56,7 @@ bench: setup ## Run the benchmarks and write docs/benchmarks.md
 
 translations: setup ## Extract the pages' texts into messages.pot and update every language's catalog
 	$(BIN)/pybabel -q extract -F babel.cfg -k N_ -k lazy_gettext --no-location --sort-output \
-		--project FediPanel --copyright-holder FediPanel -o fedipanel/translations/messages.pot fedipanel templates
+		--project FediPanel --copyright-holder FediPanel -o fedipanel/translations/messages.pot fedipanel jobs templates
 	$(BIN)/pybabel -q update -i fedipanel/translations/messages.pot -d fedipanel/translations \
 		--ignore-obsolete --ignore-pot-creation-date --width 100
 screenshots: setup ## Take the README's screenshots again (desktop and phone) from a live panel in chromium

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fedipanel.accounts.models import User
 from fedipanel.core.configurator import DesiredState
 from fedipanel.core.planner import Action, plan_changes
+from fedipanel.core.text import N_
 from fedipanel.db import db
 from fedipanel.deployments.deletions import close_account, record_leftovers
 from fedipanel.deployments.models import Deployment
@@ -36,7 +37,7 @@ def delete_account(deployment_id: int, progress: Progress) -> None:
     if simulated:
         labels = ", ".join(s.label for s in simulated)
         progress.log([f"{SIMULATED} not configured by the provider, simulated: {labels}"])
-    progress.phase("Planning the removal", 2)
+    progress.phase(N_("Planning the removal"), 2)
     # Nothing is kept: every recorded resource goes (pre-configured buckets are left as they
     # are; only their assignment goes with the account).
     plan = plan_changes([], recorded_resources(operator.id), keep_data=())
@@ -59,7 +60,7 @@ def delete_account(deployment_id: int, progress: Progress) -> None:
             f"still there: {'; '.join(left)}. The account stays disabled; start the deletion "
             "again to continue."
         )
-    progress.phase("Closing the account", 97)
+    progress.phase(N_("Closing the account"), 97)
     close_account(
         deployment_id,
         closing_lines=[

@@ -12,6 +12,7 @@ from fedipanel.accounts.models import User
 from fedipanel.configurations.models import ConfigurationVersion
 from fedipanel.core.configuration import Configuration
 from fedipanel.core.planner import Action, Change
+from fedipanel.core.text import N_
 from fedipanel.db import db
 from fedipanel.deployments.models import Deployment
 from fedipanel.deployments.progress import Progress
@@ -108,7 +109,7 @@ def plan(
     deployment: Deployment, operator: User, settings: Settings, progress: Progress
 ) -> PlannedDeployment:
     """Plan the deployment's configuration version against what exists now."""
-    progress.phase("Planning", 2)
+    progress.phase(N_("Planning"), 2)
     row = db.session.scalar(
         select(ConfigurationVersion).where(
             ConfigurationVersion.operator_id == operator.id,
@@ -145,7 +146,7 @@ def remove_unused(ctx: DeployContext) -> None:
     deletions = ctx.changes(*REMOVERS, "ssh_key", "mail", "nixos", actions=(Action.DELETE,))
     if not deletions:
         return
-    ctx.progress.phase("Removing what is no longer used", 92)
+    ctx.progress.phase(N_("Removing what is no longer used"), 92)
     for change in deletions:
         remover = REMOVERS.get(change.kind)
         if remover is not None:

@@ -45,10 +45,10 @@ def test_an_operator_who_chose_dutch_sees_the_pages_in_dutch(
     for path, dutch in (
         ("/account", "Taal en tijdzone"),
         ("/configuration", "Opslaan en het plan bekijken"),
-        ("/account/tokens", "Nog geen tokens."),
+        ("/account/tokens", "Nog geen tokens: maak er hierboven een aan"),
         ("/deployments", "<h1>Uitrollen</h1>"),
         ("/maintenance", "Wekelijkse tijdvakken"),
-        ("/notices", "Nog geen meldingen."),
+        ("/notices", "Nog geen meldingen: als je aanbieder"),
         ("/account/audit", "Regels worden nooit bewerkt of verwijderd."),
     ):
         page = client.get(path).get_data(as_text=True)

@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, delete, func, select
 
 from fedipanel.accounts.models import ApiToken, LoginFailure, Role, User
+from fedipanel.core.text import N_
 from fedipanel.core.validators import check_email, check_slug, check_text, problem
 from fedipanel.db import db
 from fedipanel.keys.deploy_keys import add_deploy_key
@@ -87,14 +88,14 @@ def change_password(user: User, current: str, new: str, repeated: str) -> dict[s
     """
     problems: dict[str, str] = {}
     if not check_password(user, current):
-        problems["current"] = "This is not your password."
+        problems["current"] = N_("This is not your password.")
     weak = password_problem(new)
     if weak:
         problems["new"] = f"{weak[0].upper()}{weak[1:]}."
     elif new == current:
-        problems["new"] = "Must differ from your current password."
+        problems["new"] = N_("Must differ from your current password.")
     if new != repeated:
-        problems["repeat"] = "The two passwords differ."
+        problems["repeat"] = N_("The two passwords differ.")
     if problems:
         return problems
     user.password_hash = hash_password(new)
@@ -140,18 +141,18 @@ def new_user_problems(
     except ValueError as exc:
         problems["email"] = str(exc)
     if role not in (Role.PROVIDER, Role.OPERATOR):
-        problems["role"] = "must be 'provider' or 'operator'"
+        problems["role"] = N_("must be 'provider' or 'operator'")
     weak = password_problem(password)
     if weak:
         problems["password"] = weak
     if "email" not in problems and find_user(email) is not None:
-        problems["email"] = "an account with this email already exists"
+        problems["email"] = N_("an account with this email already exists")
     if role == Role.OPERATOR and slug:
         message = problem(check_slug, slug)
         if message:
             problems["slug"] = message
         elif db.session.scalar(select(User.id).where(User.slug == slug)) is not None:
-            problems["slug"] = "this deployment name is taken"
+            problems["slug"] = N_("this deployment name is taken")
     return problems
 
 

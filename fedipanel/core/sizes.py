@@ -8,6 +8,7 @@ import re
 from fedipanel.core.registry import DEFAULT_SIZES, SERVICES
 from fedipanel.core.resources import MachineSize
 from fedipanel.core.sections import Section, SettingField, Values
+from fedipanel.core.text import N_
 
 _SIZE = re.compile(r"^\s*(\d{1,9})\s*/\s*(\d{1,9})\s*/\s*(\d{1,9})\s*$")
 # Far beyond any VM Proxmox can run, yet small enough that nothing downstream overflows.
@@ -90,13 +91,15 @@ def sizes_from(values: Values, overrides: object = None) -> dict[str, MachineSiz
 
 SECTION = Section(
     name="sizes",
-    title="Machine sizes",
-    description="The virtual hardware of each service's machine. A disk can grow but never shrink.",
+    title=N_("Machine sizes"),
+    description=N_(
+        "The virtual hardware of each service's machine. A disk can grow but never shrink."
+    ),
     fields=tuple(
         SettingField(
             key_of(s.name),
             f"{s.label} machine",
-            "vCPUs/memory MiB/disk GiB; empty: the default (FEDIPANEL_SIZES wins)",
+            N_("vCPUs/memory MiB/disk GiB; empty: the default (FEDIPANEL_SIZES wins)"),
             placeholder=_format(s.default_size),
         )
         for s in SERVICES

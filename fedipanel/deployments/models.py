@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from fedipanel.core.text import N_
 from fedipanel.db import db
 from fedipanel.timeutil import utcnow
 
@@ -53,7 +54,7 @@ class Deployment(db.Model):  # type: ignore[name-defined]
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(20), default=Kind.DEPLOY)
     status: Mapped[str] = mapped_column(String(16), default=Status.QUEUED, index=True)
-    phase: Mapped[str] = mapped_column(String(120), default="Waiting for a worker")
+    phase: Mapped[str] = mapped_column(String(120), default=N_("Waiting for a worker"))
     progress: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
     config_version: Mapped[int | None]

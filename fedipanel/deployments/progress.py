@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from flask import Flask
 from sqlalchemy import insert, update
 
+from fedipanel.core.text import N_
 from fedipanel.db import db
 from fedipanel.deployments.models import Deployment, LogLine, Status
 from fedipanel.timeutil import utcnow
@@ -36,7 +37,7 @@ class Progress:
         result = db.session.execute(
             update(Deployment)
             .where(Deployment.id == self.deployment_id, Deployment.status == Status.QUEUED)
-            .values(status=Status.RUNNING, started_at=now, heartbeat_at=now, phase="Starting")
+            .values(status=Status.RUNNING, started_at=now, heartbeat_at=now, phase=N_("Starting"))
         )
         db.session.commit()
         return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -70,14 +71,14 @@ class Progress:
         self._update(simulated=systems)
 
     def succeed(self) -> None:
-        self._finish(Status.SUCCEEDED, None, phase="Deployed", progress=100)
+        self._finish(Status.SUCCEEDED, None, phase=N_("Deployed"), progress=100)
 
     def fail(self, error: str) -> None:
         # A step may have failed on the database itself: start from a clean transaction.
         db.session.rollback()
         error = self._redact(error)
         self.log([f"FediPanel: deployment failed: {error}"])
-        self._finish(Status.FAILED, error, phase="Failed")
+        self._finish(Status.FAILED, error, phase=N_("Failed"))
 
     def _finish(self, status: Status, error: str | None, **values: object) -> None:
         db.session.rollback()

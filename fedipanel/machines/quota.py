@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from fedipanel.core.planner import KEPT, Action, Plan
+from fedipanel.core.text import N_
 from fedipanel.core.validators import whole_number
 from fedipanel.db import db
 from fedipanel.machines.models import Quota
@@ -16,10 +17,10 @@ from fedipanel.machines.models import Quota
 # The largest limit one can set: far beyond any cluster, small enough for every database integer.
 MAX_LIMIT = 10**9
 FIELDS: tuple[tuple[str, str], ...] = (
-    ("vms", "VMs"),
-    ("cores", "vCPUs"),
-    ("memory_mib", "MiB memory"),
-    ("disk_gib", "GiB disk"),
+    ("vms", N_("VMs")),
+    ("cores", N_("vCPUs")),
+    ("memory_mib", N_("MiB memory")),
+    ("disk_gib", N_("GiB disk")),
 )
 
 

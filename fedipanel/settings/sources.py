@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import enum
 
+from fedipanel.core.text import N_
+
 
 class Source(enum.StrEnum):
-    DEFAULT = "default"
-    SAVED = "saved in the panel"
+    DEFAULT = N_("default")
+    SAVED = N_("saved in the panel")
     INSTANCE_FILE = "instance/config.py"
-    ENVIRONMENT = "environment"
+    ENVIRONMENT = N_("environment")
 
 
 # The precedence, in one place: a later source wins. What the host fixes in instance/config.py

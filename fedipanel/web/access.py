@@ -7,9 +7,11 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from flask import abort
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from fedipanel.accounts.models import User
+from fedipanel.core.text import N_
 from fedipanel.db import db
 from fedipanel.web.extensions import login_manager
 
@@ -34,7 +36,7 @@ def _role_required(role_check: str, message: str) -> Callable[[F], F]:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if not getattr(current_user, role_check):
-                abort(403, message)
+                abort(403, gettext(message))
             return view(*args, **kwargs)
 
         return cast(F, login_required(wrapped))
@@ -42,8 +44,10 @@ def _role_required(role_check: str, message: str) -> Callable[[F], F]:
     return decorator
 
 
-operator_required = _role_required("is_operator", "This page is for operator accounts.")
-provider_required = _role_required("is_provider", "This page is for the provider's administrators.")
+operator_required = _role_required("is_operator", N_("This page is for operator accounts."))
+provider_required = _role_required(
+    "is_provider", N_("This page is for the provider's administrators.")
+)
 
 
 def current_account() -> User:

@@ -29,6 +29,7 @@ from fedipanel.db import db
 from fedipanel.web import confirm, tokens_page
 from fedipanel.web.access import current_account
 from fedipanel.web.audit import audit, audit_by
+from fedipanel.web.i18n import translated
 
 bp = Blueprint("accounts", __name__)
 
@@ -134,12 +135,12 @@ def setup() -> Response | tuple[str, int] | str:
                 command="flask fedipanel init",
             )
         }
-        return render_template("accounts/setup.html", values=values, errors=errors), 400
+        return render_template("accounts/setup.html", values=values, errors=translated(errors)), 400
     try:
         user = users.create_user(values["email"], request.form.get("password", ""), Role.PROVIDER)
     except users.AccountError as exc:
         errors = exc.problems
-        return render_template("accounts/setup.html", values=values, errors=errors), 400
+        return render_template("accounts/setup.html", values=values, errors=translated(errors)), 400
     setup_codes.forget_setup_code(current_app.instance_path)
     login_user(user)
     audit(Action.OPERATOR_CREATED, role="provider", created=user.email)
@@ -164,7 +165,9 @@ def reset_password(token: str) -> Response | tuple[str, int]:
             reset, request.form.get("password", ""), request.form.get("repeat", "")
         )
     except users.AccountError as exc:
-        page = render_template("accounts/reset_password.html", invalid=None, errors=exc.problems)
+        page = render_template(
+            "accounts/reset_password.html", invalid=None, errors=translated(exc.problems)
+        )
         return page, 422
     audit_by(user, Action.PASSWORD_CHANGED, via="reset link")
     if current_user.is_authenticated and current_user.id == user.id:

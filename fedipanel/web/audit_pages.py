@@ -79,7 +79,7 @@ def provider_rows(entries: Iterable[AuditEntry]) -> list[EntryRow]:
             address=e.address,
             operator_id=e.operator_id,
             operator=(
-                emails.get(e.operator_id, f"#{e.operator_id} (deleted)")
+                emails.get(e.operator_id, gettext("#%(id)s (deleted)", id=e.operator_id))
                 if e.operator_id is not None
                 else None
             ),
@@ -98,11 +98,11 @@ def operator_rows(entries: Iterable[AuditEntry], operator_id: int) -> list[Entry
     for e in entries:
         address = e.address
         if e.actor_id == operator_id:
-            who = "you"
+            who = gettext("you")
         elif e.actor_id is not None:
-            who, address = "your provider", None
+            who, address = gettext("your provider"), None
         elif e.actor_email == COMMAND_LINE:
-            who = "your provider (command line)"
+            who = gettext("your provider (command line)")
         else:
             # No account behind it: a failed login names the email typed; else the panel itself.
             who = e.actor_email or SYSTEM
@@ -121,7 +121,7 @@ def parse_filters(args: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, st
         if is_digits(text) and len(text) <= 18:
             filters[name] = int(text)
         else:
-            errors[key] = "must be a whole number"
+            errors[key] = gettext("must be a whole number")
     action = (args.get("action") or "").strip()
     if action:
         if action in ACTIONS:

@@ -34,6 +34,7 @@ from fedipanel.web.access import current_account, operator_required, provider_re
 from fedipanel.web.audit import audit
 from fedipanel.web.deployments import STOP_POLLING, log_html
 from fedipanel.web.htmx import is_htmx, render_page_or_block
+from fedipanel.web.i18n import translated
 from fedipanel.web.preferences import preference_form, save_from_form
 
 bp = Blueprint("deletions", __name__)
@@ -51,7 +52,7 @@ def account_page(errors: dict[str, str] | None = None, **preferences: Any) -> st
         "deletions/account.html",
         operator=user,
         word=confirmation_word(user) if user.is_operator else None,
-        errors=errors or {},
+        errors=translated(errors or {}),
         **preference_form(user, **preferences),
     )
 

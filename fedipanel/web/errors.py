@@ -9,6 +9,7 @@ from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
 from fedipanel.core.registry import SERVICE_LABELS
+from fedipanel.core.text import N_
 from fedipanel.db import db
 from fedipanel.errors import Conflict, NotFound, PanelError, Refused, Unavailable
 from fedipanel.settings.loading import flag
@@ -22,19 +23,41 @@ CSP = (
 
 
 KIND_LABELS = {
-    "ssh_key": "SSH deploy key",
-    "machine": "machine",
-    "s3_bucket": "S3 bucket",
-    "s3_key": "S3 access key",
-    "dns_record": "DNS record",
-    "mail": "mail settings",
-    "nixos": "NixOS configuration",
+    "ssh_key": N_("SSH deploy key"),
+    "machine": N_("machine"),
+    "s3_bucket": N_("S3 bucket"),
+    "s3_key": N_("S3 access key"),
+    "dns_record": N_("DNS record"),
+    "mail": N_("mail settings"),
+    "nixos": N_("NixOS configuration"),
+}
+# The error pages' titles, and the message for an HTTP error raised without one of its own.
+TITLES = {
+    400: N_("Bad request"),
+    403: N_("Not allowed"),
+    404: N_("Not found"),
+    405: N_("Method not allowed"),
+    409: N_("Conflict"),
+    413: N_("Too large"),
+    422: N_("Not possible"),
+    429: N_("Too many requests"),
+    503: N_("Unavailable"),
+}
+DESCRIPTIONS = {
+    400: N_("The request could not be understood. Reload the page and try again."),
+    403: N_("You are not allowed to open this page."),
+    404: N_("This page does not exist, or it is not yours to see."),
+    405: N_("This address does not take this kind of request."),
+    413: N_("What was sent is too large."),
+    429: N_("Too many requests: wait a moment, then try again."),
 }
 
 
 def init_errors(app: Flask) -> None:
     """Register headers, error handlers and template globals."""
-    app.jinja_env.filters["kind_label"] = lambda kind: KIND_LABELS.get(kind, kind)
+    app.jinja_env.filters["kind_label"] = lambda kind: (
+        gettext(KIND_LABELS[kind]) if kind in KIND_LABELS else kind
+    )
     app.jinja_env.filters["service_label"] = lambda name: SERVICE_LABELS.get(name, name)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
@@ -69,7 +92,12 @@ def _http_error(exc: HTTPException) -> Response | tuple[str, int]:
         response = jsonify({"errors": [{"loc": [], "msg": exc.description or exc.name}]})
         response.status_code = code
         return response
-    return render_template("error.html", code=code, title=exc.name, message=exc.description), code
+    title = gettext(TITLES[code]) if code in TITLES else exc.name
+    message = exc.description
+    # Werkzeug's own descriptions are English; a description the panel gave is already translated.
+    if message == type(exc).description and code in DESCRIPTIONS:
+        message = gettext(DESCRIPTIONS[code])
+    return render_template("error.html", code=code, title=title, message=message), code
 
 
 STATUS: dict[type[PanelError], int] = {NotFound: 404, Conflict: 409, Refused: 422, Unavailable: 503}
@@ -86,7 +114,7 @@ def _panel_error(exc: PanelError) -> Response | tuple[str, int]:
         response = jsonify({"errors": [{"loc": list(exc.loc), "msg": exc.message}]})
         response.status_code = code
         return response
-    title = {404: "Not found", 409: "Conflict", 503: "Unavailable"}.get(code, "Not possible")
+    title = gettext(TITLES.get(code, TITLES[422]))
     return render_template("error.html", code=code, title=title, message=exc.message), code
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext
 
 from fedipanel.core.validators import check_text
 from fedipanel.web.errors import wants_json
@@ -22,11 +23,16 @@ def _refuse_unstorable_text() -> Response | tuple[str, int] | None:
                 check_text(value)
             except ValueError as exc:
                 shown = name.encode("unicode_escape").decode("ascii")
-                message = f"The field {shown!r} {exc}; nothing was saved. Remove it and try again."
                 if wants_json():
                     response = jsonify({"errors": [{"loc": [source, shown], "msg": str(exc)}]})
                     response.status_code = 422
                     return response
-                title = "Not possible"
+                message = gettext(
+                    "The field '%(field)s' %(problem)s; nothing was saved. "
+                    "Remove it and try again.",
+                    field=shown,
+                    problem=gettext(str(exc)),
+                )
+                title = gettext("Not possible")
                 return render_template("error.html", code=422, title=title, message=message), 422
     return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from babel import dates
@@ -70,6 +71,7 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.filters["day"] = day
     app.jinja_env.filters["when_in"] = when_in
     app.jinja_env.filters["state"] = state
+    app.jinja_env.filters["translate"] = translate
     app.jinja_env.globals["page_language"] = page_language
 
 
@@ -166,3 +168,14 @@ def state(value: object) -> str:
     """Show a state or plan action (queued, succeeded, create...) in the user's language."""
     word = str(value)
     return gettext(STATES[word]) if word in STATES else word
+
+
+def translate(value: object) -> str:
+    """Show a marked message (a deployment's phase...) in the user's language; "" stays ""."""
+    text = "" if value is None else str(value)
+    return gettext(text) if text else text
+
+
+def translated(problems: Mapping[str, str]) -> dict[str, str]:
+    """Return each field's message in the user's language (as it is when not in the catalog)."""
+    return {key: gettext(message) if message else message for key, message in problems.items()}

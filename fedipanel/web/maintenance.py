@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel import dates
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_login import login_required
 from pydantic import ValidationError
 
 from fedipanel.audit.log import Action
-from fedipanel.core.maintenance import DAY_NAMES, MAX_SLOTS, Window, time_zones
+from fedipanel.core.maintenance import DAYS, MAX_SLOTS, Window, time_zones
 from fedipanel.maintenance import windows
 from fedipanel.timeutil import utcnow
 from fedipanel.web.access import current_account
@@ -36,7 +37,7 @@ def _render(
         timezone=timezone,
         rows=rows,
         errors=errors,
-        days=DAY_NAMES,
+        days=_day_names(),
         zones=time_zones(),
         effective=effective,
         opening=effective.next(utcnow()) if effective else None,
@@ -51,6 +52,12 @@ def edit() -> Any:
     user = current_account()
     window = windows.default_window() if user.is_provider else windows.window_for(user.id).window
     return _render(window.timezone, _rows(window), {})
+
+
+def _day_names() -> dict[str, str]:
+    """Return each day's name in the user's language, Monday first."""
+    names = dates.get_day_names("wide", locale=get_locale())
+    return {key: names[index] for index, key in enumerate(DAYS)}
 
 
 def _read_form() -> tuple[str, list[dict[str, Any]], list[int]]:
@@ -76,7 +83,7 @@ def _field_errors(exc: ValidationError, filled: list[int]) -> dict[str, str]:
             field = f"slot-{filled[loc[1]]}-{loc[2]}"
         elif loc and loc[0] == "slots":
             field = "slots"
-            msg = "add at least one slot: a start time and a number of hours"
+            msg = gettext("add at least one slot: a start time and a number of hours")
         else:
             field = str(loc[0]) if loc else "timezone"
         errors.setdefault(field, msg)

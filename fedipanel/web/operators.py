@@ -29,6 +29,7 @@ from fedipanel.usage import report
 from fedipanel.web.access import current_account, provider_required
 from fedipanel.web.audit import audit
 from fedipanel.web.audit_pages import provider_rows
+from fedipanel.web.i18n import translated
 
 bp = Blueprint("operators", __name__, url_prefix="/provider")
 
@@ -60,7 +61,7 @@ def _render(values: dict[str, str], errors: dict[str, str], status: int = 200) -
         page=number,
         pages=pages,
         values=values,
-        errors=errors,
+        errors=translated(errors),
         failing=[s for s in SECTIONS if s.name in failing],
         quota_fields=FIELDS,
     )

@@ -20,6 +20,7 @@ from fedipanel.settings.sources import PRECEDENCE, Source
 from fedipanel.web.access import provider_required
 from fedipanel.web.audit import audit
 from fedipanel.web.changes import AFFECTS, notice_changed
+from fedipanel.web.i18n import translated
 
 bp = Blueprint("provider_settings", __name__, url_prefix="/provider/settings")
 
@@ -27,7 +28,7 @@ bp = Blueprint("provider_settings", __name__, url_prefix="/provider/settings")
 def _section_or_404(name: str) -> Section:
     found = section(name)
     if found is None:
-        abort(404, "No such settings section.")
+        abort(404, gettext("No such settings section."))
     return found
 
 
@@ -64,7 +65,7 @@ def _page(
         "provider_settings/section.html",
         sec=sec,
         shown=_fields(sec, settings, submitted),
-        errors=errors,
+        errors=translated(errors),
         precedence=PRECEDENCE,
         problems=settings.problems,
         refused=refused or [],
@@ -127,7 +128,7 @@ def save(name: str) -> Response | Any:
             flash(
                 gettext(
                     "%(title)s: nothing was saved; correct the fields marked below.",
-                    title=sec.title,
+                    title=gettext(sec.title),
                 ),
                 "error",
             )
@@ -141,7 +142,7 @@ def save(name: str) -> Response | Any:
             gettext(
                 "%(title)s: the connection test failed, so nothing was saved. Correct the "
                 "settings, or save them anyway (deployments will fail until fixed).",
-                title=sec.title,
+                title=gettext(sec.title),
             ),
             "error",
         )
@@ -159,14 +160,14 @@ def save(name: str) -> Response | Any:
             gettext(
                 "%(title)s settings saved although their test failed: deployments will fail "
                 "until fixed.",
-                title=sec.title,
+                title=gettext(sec.title),
             ),
             "error",
         )
     elif tested:
-        flash(gettext("%(title)s settings saved and tested.", title=sec.title))
+        flash(gettext("%(title)s settings saved and tested.", title=gettext(sec.title)))
     else:
-        flash(gettext("%(title)s settings saved.", title=sec.title))
+        flash(gettext("%(title)s settings saved.", title=gettext(sec.title)))
     notice_changed(sec.name)
     return redirect(url_for("provider_settings.show", name=sec.name))
 
@@ -198,7 +199,13 @@ def _run_test(sec: Section, values: Mapping[str, str | None]) -> list[str]:
     try:
         return sec.test(values)
     except Exception as exc:  # a test must always answer in plain words
-        return [f"The test itself failed: {type(exc).__name__}: {exc}"]
+        return [
+            gettext(
+                "The test itself failed: %(kind)s: %(error)s",
+                kind=type(exc).__name__,
+                error=str(exc),
+            )
+        ]
 
 
 @bp.route("/<name>/test", methods=["POST"])
@@ -207,7 +214,7 @@ def test(name: str) -> str:
     """Check the saved settings against the real system and say what is wrong."""
     sec = _section_or_404(name)
     if sec.test is None:
-        abort(404, "This section has no connection test.")
+        abort(404, gettext("This section has no connection test."))
     values = effective.current().values(sec.keys)
     problems = _run_test(sec, values)
     if _configured(sec, values):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from pydantic import ValidationError
 
 from fedipanel.audit.log import Action
@@ -26,11 +26,11 @@ from fedipanel.web.htmx import is_htmx, render_page_or_block
 bp = Blueprint("rollouts", __name__)
 STOP_POLLING = 286
 KINDS = {
-    "redeploy": "Redeploy (e.g. after a NixOS module change)",
-    "sizes": "New machine sizes",
-    "pin": "New pin of the flake's inputs (flake.lock)",
-    "proxmox": "New Proxmox parameters for the operators' VMs",
-    "rekey": "New deploy key and S3 keys (old ones revoked after the update)",
+    "redeploy": lazy_gettext("Redeploy (e.g. after a NixOS module change)"),
+    "sizes": lazy_gettext("New machine sizes"),
+    "pin": lazy_gettext("New pin of the flake's inputs (flake.lock)"),
+    "proxmox": lazy_gettext("New Proxmox parameters for the operators' VMs"),
+    "rekey": lazy_gettext("New deploy key and S3 keys (old ones revoked after the update)"),
 }
 PROXMOX_FIELDS = ("template", "storage", "pool", "nodes")
 
@@ -76,7 +76,7 @@ def _body(values: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
         try:
             body["operators"] = [int(part) for part in text.replace(",", " ").split()]
         except ValueError:
-            problems["operators"] = 'write "all" or operator ids separated by commas'
+            problems["operators"] = gettext('write "all" or operator ids separated by commas')
     for key in ("batchSize", "failureThreshold", "noticeHours"):
         if values[key]:
             body[key] = values[key]
@@ -111,7 +111,7 @@ def _proxmox_parameters(values: dict[str, str], problems: dict[str, str]) -> dic
             continue
         if name == "template":
             if not text.isdigit():
-                problems["proxmox-template"] = "must be a VMID (a number)"
+                problems["proxmox-template"] = gettext("must be a VMID (a number)")
                 continue
             parameters[name] = int(text)
         elif name == "nodes":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fedipanel.core import registry
 from fedipanel.core.configurator import Machine
+from fedipanel.core.text import N_
 from fedipanel.deployments.systems import SystemKey
 from fedipanel.keys.deploy_keys import deploy_key, private_key_pem
 from fedipanel.providers import service_checks
@@ -29,7 +30,7 @@ def simulated_because(ctx: DeployContext) -> str | None:
 
 
 def apply_admins(ctx: DeployContext) -> None:
-    ctx.progress.phase("Applying administrator accounts", 91)
+    ctx.progress.phase(N_("Applying administrator accounts"), 91)
     if simulated_because(ctx):
         for machine in ctx.state.machines.values():
             ctx.simulate(f"{ctx.settings.admin_command} {machine.service}: account {_who(machine)}")
@@ -69,7 +70,7 @@ def _who(machine: Machine) -> str:
 
 
 def check_services(ctx: DeployContext) -> None:
-    ctx.progress.phase("Checking services", 94)
+    ctx.progress.phase(N_("Checking services"), 94)
     reason = simulated_because(ctx)
     if reason:
         for machine in ctx.state.machines.values():

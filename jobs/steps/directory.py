@@ -12,6 +12,7 @@ from fedipanel.core.directory import (
     peertube_ldap_problem,
     peertube_ldap_settings,
 )
+from fedipanel.core.text import N_
 from fedipanel.identity.settings import saved_connection
 from fedipanel.providers import peertube_admin
 from fedipanel.providers.service_checks import Admin, Target
@@ -27,7 +28,7 @@ def wire_peertube(ctx: DeployContext) -> None:
     peertube = [(n, m) for n, m in ctx.state.machines.items() if m.service == "peertube"]
     if connection is None or not peertube:
         return
-    ctx.progress.phase("Connecting PeerTube to the directory", 96)
+    ctx.progress.phase(N_("Connecting PeerTube to the directory"), 96)
     problem = peertube_ldap_problem(connection.directory)
     if problem:
         ctx.progress.log([f"PeerTube: not connected to the directory: {problem}"])

@@ -15,6 +15,7 @@ from typing import Any
 
 from fedipanel.core import dns_records
 from fedipanel.core.planner import Action, Change
+from fedipanel.core.text import N_
 from fedipanel.deployments.systems import SystemKey
 from fedipanel.providers.dns.client import DnsError, DnsServer, normalise
 from fedipanel.providers.dns.settings import DnsSettings
@@ -38,7 +39,7 @@ def _dns(ctx: DeployContext) -> DnsSettings | None:
 
 
 def create(ctx: DeployContext) -> None:
-    ctx.progress.phase("Writing DNS records", 35)
+    ctx.progress.phase(N_("Writing DNS records"), 35)
     dns = _dns(ctx)
     known = recorded_facts(ctx.operator.id, "dns_record")
     server = dns.server() if dns else None

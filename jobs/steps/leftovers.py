@@ -6,6 +6,7 @@ from fedipanel.audit import log as audit_log
 from fedipanel.audit.log import Action
 from fedipanel.core.buckets import bucket_name
 from fedipanel.core.registry import SERVICES
+from fedipanel.core.text import N_
 from fedipanel.machines import pool
 from fedipanel.providers.garage.admin import GarageError
 from fedipanel.providers.proxmox import provision
@@ -16,7 +17,7 @@ from jobs.steps.context import DeployContext
 
 def find(ctx: DeployContext) -> list[str]:
     """Return, in plain words, everything of the operator that still exists anywhere."""
-    ctx.progress.phase("Checking that nothing is left", 92)
+    ctx.progress.phase(N_("Checking that nothing is left"), 92)
     slug, found = ctx.slug, []
     proxmox = ctx.settings.proxmox
     if proxmox is not None:

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from fedipanel.core.document import Host
 from fedipanel.core.planner import Action, Change, DataFate
+from fedipanel.core.text import N_
 from fedipanel.db import db
 from fedipanel.deployments.systems import MachineBackend, machine_backend
 from fedipanel.machines import quota
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 def check_quota(ctx: DeployContext) -> None:
     """Check again in the worker: another deployment may have changed things since the plan."""
-    ctx.progress.phase("Checking quota", 5)
+    ctx.progress.phase(N_("Checking quota"), 5)
     refused = quota.refusals(ctx.plan)
     if refused:
         raise StepFailed("; ".join(refused) + ". Nothing was changed.")
@@ -59,7 +60,7 @@ def _running(ctx: DeployContext) -> list[Change]:
 
 
 def provision(ctx: DeployContext) -> None:
-    ctx.progress.phase("Provisioning machines", 10)
+    ctx.progress.phase(N_("Provisioning machines"), 10)
     backend = machine_backend(ctx.settings)
     if backend == MachineBackend.PROXMOX:
         vms.provision_proxmox(ctx, _proxmox(ctx, ""), _running(ctx))
@@ -109,7 +110,7 @@ def keep(ctx: DeployContext) -> None:
     kept = [c for c in ctx.changes("machine") if c.data == DataFate.KEEP]
     if not kept:
         return
-    ctx.progress.phase("Keeping the machines of removed services", 90)
+    ctx.progress.phase(N_("Keeping the machines of removed services"), 90)
     known = recorded_facts(ctx.operator.id, "machine")
     for change in kept:
         via = (known.get(change.name) or {}).get("via")

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from fedipanel.core.document import deployment_document
+from fedipanel.core.text import N_
 from fedipanel.deployments.systems import SystemKey
 from fedipanel.parameters.pins import flake_lock_for
 from fedipanel.providers import nixops4
@@ -19,7 +20,7 @@ from jobs.steps.context import DeployContext
 
 
 def apply(ctx: DeployContext) -> None:
-    ctx.progress.phase("Running nixops4", 55)
+    ctx.progress.phase(N_("Running nixops4"), 55)
     document = deployment_document(ctx.slug, ctx.deployment.generation, ctx.state, ctx.hosts)
     lines_seen = 0
 
@@ -72,6 +73,6 @@ def flake_for(ctx: DeployContext) -> Iterator[Path]:
 
 
 def record_configurations(ctx: DeployContext) -> None:
-    ctx.progress.phase("Recording resources", 98)
+    ctx.progress.phase(N_("Recording resources"), 98)
     for change in ctx.changes("nixos"):
         ctx.record(change, simulated=ctx.is_simulated(SystemKey.NIXOPS4))

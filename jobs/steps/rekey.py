@@ -12,6 +12,7 @@ leaves the old keys working and the new ones pending: the next deployment carrie
 
 from __future__ import annotations
 
+from fedipanel.core.text import N_
 from fedipanel.db import db
 from fedipanel.deployments.systems import SystemKey
 from fedipanel.keys.deploy_keys import deploy_key, next_private_key_pem, promote_next_key
@@ -29,7 +30,7 @@ def finish(ctx: DeployContext) -> None:
     retired = storage.retired_keys(ctx.operator.id)
     if key.next_public_key is None and not retired:
         return
-    ctx.progress.phase("Retiring the old keys", 97)
+    ctx.progress.phase(N_("Retiring the old keys"), 97)
     if key.next_public_key is not None:
         _prove_new_deploy_key(ctx, next_private_key_pem(key))
         promote_next_key(key)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from fedipanel.core import mail as machine_mail
 from fedipanel.core import paths
 from fedipanel.core.directory import MASTODON_LDAP_ENV, mastodon_ldap_env
+from fedipanel.core.text import N_
 from fedipanel.db import db
 from fedipanel.deployments.systems import SystemKey
 from fedipanel.identity.settings import saved_connection
@@ -27,7 +28,7 @@ from jobs.steps.context import DeployContext
 
 
 def deliver(ctx: DeployContext) -> None:
-    ctx.progress.phase("Delivering secrets", 45)
+    ctx.progress.phase(N_("Delivering secrets"), 45)
     for change in ctx.changes("ssh_key", "mail"):
         ctx.record(change, simulated=change.kind != "ssh_key")
     wanted = {name: files_for(ctx, machine.service) for name, machine in ctx.state.machines.items()}

@@ -8,6 +8,7 @@ creates nothing twice. Every key is proven with a probe object before nixops4 ru
 from __future__ import annotations
 
 from fedipanel.core.planner import Action, Change, DataFate
+from fedipanel.core.text import N_
 from fedipanel.deployments.systems import SystemKey
 from fedipanel.keys.deploy_keys import rekeying
 from fedipanel.providers.garage import provision, s3
@@ -35,7 +36,7 @@ def _garage(ctx: DeployContext) -> garage_settings.GarageSettings | None:
 
 
 def create(ctx: DeployContext) -> None:
-    ctx.progress.phase("Creating buckets and keys", 25)
+    ctx.progress.phase(N_("Creating buckets and keys"), 25)
     garage = _garage(ctx)
     _log_kept(ctx)
     live = [c for c in ctx.changes("s3_bucket", "s3_key") if c.data != DataFate.KEEP]

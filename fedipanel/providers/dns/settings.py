@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from fedipanel.core.dns_records import DMARC_POLICIES
 from fedipanel.core.resources import MailRecordPolicy
 from fedipanel.core.sections import Section, SettingField, Values
+from fedipanel.core.text import N_
 from fedipanel.core.validators import check_domain, check_host, check_port, problem
 from fedipanel.providers.dns.client import (
     ALGORITHMS,
@@ -25,46 +26,52 @@ _LABEL = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
 FIELDS = (
     SettingField(
         "DNS_SERVER",
-        "DNS server",
-        "The authoritative server that accepts RFC 2136 updates (host name or address)",
+        N_("DNS server"),
+        N_("The authoritative server that accepts RFC 2136 updates (host name or address)"),
         placeholder="ns1.provider.example",
     ),
-    SettingField("DNS_PORT", "Port", "53 unless the server listens elsewhere", placeholder="53"),
+    SettingField(
+        "DNS_PORT", N_("Port"), N_("53 unless the server listens elsewhere"), placeholder="53"
+    ),
     SettingField(
         "DNS_TSIG_NAME",
-        "TSIG key name",
-        "The key allowed to update the zones (tsig-keygen NAME)",
+        N_("TSIG key name"),
+        N_("The key allowed to update the zones (tsig-keygen NAME)"),
         placeholder="fedipanel",
     ),
     SettingField(
         "DNS_TSIG_ALGORITHM",
-        "TSIG algorithm",
+        N_("TSIG algorithm"),
         "One of " + ", ".join(ALGORITHMS),
         placeholder=DEFAULT_ALGORITHM,
     ),
     SettingField(
         "DNS_TSIG_SECRET",
-        "TSIG secret",
-        "The key's secret in base64; stored encrypted, never shown again",
+        N_("TSIG secret"),
+        N_("The key's secret in base64; stored encrypted, never shown again"),
         secret=True,
     ),
     SettingField(
         "DNS_ZONES",
-        "Zones",
-        "The zones the server serves, separated by commas: operators' own domains delegated to "
-        "it, or a zone of yours under which operators get subdomains",
+        N_("Zones"),
+        N_(
+            "The zones the server serves, separated by commas: operators' own domains delegated to "
+            "it, or a zone of yours under which operators get subdomains"
+        ),
         placeholder="provider.example, acme.example",
     ),
     SettingField(
         "SPF_INCLUDE",
-        "SPF include",
-        "The relay's SPF domain, published as include: in each sending domain's SPF record "
-        "(empty: a: with the relay's host name)",
+        N_("SPF include"),
+        N_(
+            "The relay's SPF domain, published as include: in each sending domain's SPF record "
+            "(empty: a: with the relay's host name)"
+        ),
         placeholder="_spf.provider.example",
     ),
     SettingField(
         "DMARC_POLICY",
-        "DMARC policy",
+        N_("DMARC policy"),
         "p= of each sending domain's DMARC record: " + ", ".join(DMARC_POLICIES),
         placeholder="quarantine",
     ),
@@ -220,11 +227,13 @@ def _probe(server: DnsServer, zone: str) -> None:
 
 SECTION = Section(
     name="dns",
-    title="DNS",
+    title=N_("DNS"),
     description=(
-        "Every deployment writes the operator's records (addresses, CAA, DKIM, SPF, DMARC) "
-        "to this authoritative server through TSIG-signed dynamic updates (RFC 2136), and "
-        "only ever changes the records it wrote."
+        N_(
+            "Every deployment writes the operator's records (addresses, CAA, DKIM, SPF, DMARC) "
+            "to this authoritative server through TSIG-signed dynamic updates (RFC 2136), and "
+            "only ever changes the records it wrote."
+        )
     ),
     fields=FIELDS,
     validate=validate,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fedipanel.core.sections import Section, SettingField, Values
+from fedipanel.core.text import N_
 from fedipanel.core.validators import check_url, is_digits, problem
 from fedipanel.providers.garage.admin import GarageAdmin, GarageError, Retry
 from fedipanel.providers.garage.s3 import Credentials, S3Error, list_buckets
@@ -15,36 +16,40 @@ TEST_KEY_NAME = "fedipanel-connection-test"
 FIELDS = (
     SettingField(
         "S3_ENDPOINT",
-        "S3 API URL",
-        "Garage's S3 API, reachable from the panel and the machines (port 3900)",
+        N_("S3 API URL"),
+        N_("Garage's S3 API, reachable from the panel and the machines (port 3900)"),
         placeholder="https://s3.provider.example",
     ),
     SettingField(
-        "S3_REGION", "Region", "Garage's s3_region (default garage)", placeholder="garage"
+        "S3_REGION", N_("Region"), N_("Garage's s3_region (default garage)"), placeholder="garage"
     ),
     SettingField(
         "S3_PUBLIC_URL",
-        "Public media URL",
-        "Where browsers fetch public media; {bucket} is replaced by the bucket name "
-        "(empty: the S3 API URL, path-style)",
+        N_("Public media URL"),
+        N_(
+            "Where browsers fetch public media; {bucket} is replaced by the bucket name "
+            "(empty: the S3 API URL, path-style)"
+        ),
         placeholder="https://{bucket}.web.provider.example",
     ),
     SettingField(
         "GARAGE_ADMIN_URL",
-        "Admin API URL",
-        "Garage's admin API v2 (port 3903)",
+        N_("Admin API URL"),
+        N_("Garage's admin API v2 (port 3903)"),
         placeholder="https://garage-admin.provider.example:3903",
     ),
     SettingField(
         "GARAGE_ADMIN_TOKEN",
-        "Admin token",
-        "admin_token (or a v2 admin token allowed to manage buckets and keys)",
+        N_("Admin token"),
+        N_("admin_token (or a v2 admin token allowed to manage buckets and keys)"),
         secret=True,
     ),
     SettingField(
         "S3_QUOTA_GIB",
-        "Storage quota per operator (GiB)",
-        "Split evenly over the operator's buckets (Garage's quotas are per bucket); empty: none",
+        N_("Storage quota per operator (GiB)"),
+        N_(
+            "Split evenly over the operator's buckets (Garage's quotas are per bucket); empty: none"
+        ),
         placeholder="100",
     ),
 )
@@ -105,10 +110,10 @@ def validate(values: Values) -> dict[str, str]:
             )
     quota = values.get("S3_QUOTA_GIB")
     if quota and not (is_digits(quota) and 0 < int(quota) <= 10**9):
-        problems["S3_QUOTA_GIB"] = "must be a whole number of GiB from 1 to 1000000000"
+        problems["S3_QUOTA_GIB"] = N_("must be a whole number of GiB from 1 to 1000000000")
     region = values.get("S3_REGION")
     if region and not (len(region) <= 64 and region.replace("-", "").replace("_", "").isalnum()):
-        problems["S3_REGION"] = "must be a region name such as garage"
+        problems["S3_REGION"] = N_("must be a region name such as garage")
     return problems
 
 
@@ -150,10 +155,12 @@ def test_connection(values: Values) -> list[str]:
 
 SECTION = Section(
     name="garage",
-    title="S3 storage (Garage)",
+    title=N_("S3 storage (Garage)"),
     description=(
-        "Buckets and keys for every operator's services are created through Garage's admin "
-        "API; the services store their media over its S3 API."
+        N_(
+            "Buckets and keys for every operator's services are created through Garage's admin "
+            "API; the services store their media over its S3 API."
+        )
     ),
     fields=FIELDS,
     validate=validate,

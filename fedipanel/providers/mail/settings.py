@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from fedipanel.core.resources import SmtpSettings
 from fedipanel.core.sections import Section, SettingField, Values
+from fedipanel.core.text import N_
 from fedipanel.core.validators import check_domain, check_host, check_port, problem
 from fedipanel.providers.mail import relay
 from fedipanel.providers.mail.relay import Relay, RelayError
@@ -13,19 +14,24 @@ from fedipanel.providers.mail.relay import Relay, RelayError
 FIELDS = (
     SettingField(
         "SMTP_HOST",
-        "SMTP relay host",
-        "Where the services send mail",
+        N_("SMTP relay host"),
+        N_("Where the services send mail"),
         placeholder="smtp.provider.example",
     ),
     SettingField(
-        "SMTP_PORT", "Port", "587 (or any other) for STARTTLS, 465 for SMTPS", placeholder="587"
+        "SMTP_PORT",
+        N_("Port"),
+        N_("587 (or any other) for STARTTLS, 465 for SMTPS"),
+        placeholder="587",
     ),
-    SettingField("SMTP_USER", "User name", "The machines log in with it over TLS"),
-    SettingField("SMTP_PASSWORD", "Password", "Delivered to the machines as a file", secret=True),
+    SettingField("SMTP_USER", N_("User name"), N_("The machines log in with it over TLS")),
+    SettingField(
+        "SMTP_PASSWORD", N_("Password"), N_("Delivered to the machines as a file"), secret=True
+    ),
     SettingField(
         "SMTP_FROM_DOMAIN",
-        "Sender domain",
-        "Mail comes from <operator>-<service>@this domain; empty: each service's own host",
+        N_("Sender domain"),
+        N_("Mail comes from <operator>-<service>@this domain; empty: each service's own host"),
     ),
 )
 
@@ -73,13 +79,13 @@ def validate(values: Values) -> dict[str, str]:
             problems[key] = message
     user = values.get("SMTP_USER")
     if user and (len(user) > 254 or not set(user) <= _USER_CHARS):
-        problems["SMTP_USER"] = (
+        problems["SMTP_USER"] = N_(
             "must be a user name of at most 254 letters, digits and punctuation such as @ . - _ "
             "(no spaces, quotes, commas, =, # or $)"
         )
     password = values.get("SMTP_PASSWORD")
     if password and ("\n" in password or "\r" in password or "\x00" in password):
-        problems["SMTP_PASSWORD"] = "must be one line"  # noqa: S105 - a message, not a password
+        problems["SMTP_PASSWORD"] = N_("must be one line")
     return problems
 
 
@@ -124,10 +130,12 @@ def test_connection(values: Values) -> list[str]:
 
 SECTION = Section(
     name="mail",
-    title="Mail relay",
+    title=N_("Mail relay"),
     description=(
-        "The SMTP relay every machine's Postfix hands its mail to, DKIM-signed, over TLS and "
-        "with this login."
+        N_(
+            "The SMTP relay every machine's Postfix hands its mail to, DKIM-signed, over TLS and "
+            "with this login."
+        )
     ),
     fields=FIELDS,
     validate=validate,

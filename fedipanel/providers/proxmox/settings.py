@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from fedipanel.core.sections import Section, SettingField, Values
+from fedipanel.core.text import N_
 from fedipanel.core.validators import PROXMOX_NODE, PROXMOX_STORAGE, check_url, is_digits, problem
 from fedipanel.providers.proxmox.addresses import AddressError, AddressRange, parse_range
 from fedipanel.providers.proxmox.client import (
@@ -19,39 +20,56 @@ from fedipanel.providers.proxmox.client import (
 from fedipanel.providers.proxmox.provision import Cluster
 
 FIELDS = (
-    SettingField("PROXMOX_URL", "API URL", "The cluster's API", placeholder="https://pve1:8006"),
+    SettingField(
+        "PROXMOX_URL", N_("API URL"), N_("The cluster's API"), placeholder="https://pve1:8006"
+    ),
     SettingField(
         "PROXMOX_TOKEN_ID",
-        "API token ID",
-        "See the README for the privileges it needs",
+        N_("API token ID"),
+        N_("See the README for the privileges it needs"),
         placeholder="fedipanel@pve!panel",
     ),
-    SettingField("PROXMOX_TOKEN_SECRET", "API token secret", "The token's UUID", secret=True),
+    SettingField(
+        "PROXMOX_TOKEN_SECRET", N_("API token secret"), N_("The token's UUID"), secret=True
+    ),
     SettingField(
         "PROXMOX_VERIFY",
-        "Verify TLS",
-        "true, false, or the path of a CA bundle on the panel's machine",
+        N_("Verify TLS"),
+        N_("true, false, or the path of a CA bundle on the panel's machine"),
         placeholder="true",
     ),
     SettingField(
-        "PROXMOX_NODES", "Nodes", "Comma-separated; empty: every node", placeholder="pve1,pve2"
+        "PROXMOX_NODES",
+        N_("Nodes"),
+        N_("Comma-separated; empty: every node"),
+        placeholder="pve1,pve2",
     ),
     SettingField(
-        "PROXMOX_TEMPLATE", "Template VMID", "A NixOS cloud-init template", placeholder="9000"
+        "PROXMOX_TEMPLATE",
+        N_("Template VMID"),
+        N_("A NixOS cloud-init template"),
+        placeholder="9000",
     ),
-    SettingField("PROXMOX_STORAGE", "Storage", "Where VM disks go (shared)", placeholder="linstor"),
-    SettingField("PROXMOX_POOL", "Pool", "Resource pool for the VMs", placeholder="fedipanel"),
+    SettingField(
+        "PROXMOX_STORAGE", N_("Storage"), N_("Where VM disks go (shared)"), placeholder="linstor"
+    ),
+    SettingField(
+        "PROXMOX_POOL", N_("Pool"), N_("Resource pool for the VMs"), placeholder="fedipanel"
+    ),
     SettingField(
         "VM_ADDRESSES",
-        "Address range",
-        "Static addresses for VMs, with prefix",
+        N_("Address range"),
+        N_("Static addresses for VMs, with prefix"),
         placeholder="192.0.2.10-192.0.2.99/24",
     ),
-    SettingField("VM_GATEWAY", "Gateway", placeholder="192.0.2.1"),
+    SettingField("VM_GATEWAY", N_("Gateway"), placeholder="192.0.2.1"),
     SettingField(
-        "VM_NAMESERVERS", "Name servers", "Comma- or space-separated", placeholder="192.0.2.53"
+        "VM_NAMESERVERS",
+        N_("Name servers"),
+        N_("Comma- or space-separated"),
+        placeholder="192.0.2.53",
     ),
-    SettingField("VM_SSH_PORT", "SSH port", "Where new VMs answer SSH", placeholder="22"),
+    SettingField("VM_SSH_PORT", N_("SSH port"), N_("Where new VMs answer SSH"), placeholder="22"),
 )
 KEYS = tuple(f.key for f in FIELDS)
 _NODE = re.compile(PROXMOX_NODE)
@@ -77,24 +95,24 @@ def validate(values: Values) -> dict[str, str]:
     problems: dict[str, str] = {}
     url = values.get("PROXMOX_URL")
     if url and problem(lambda u: check_url(u, schemes=("https",)), url):
-        problems["PROXMOX_URL"] = "must look like https://host:8006 (no credentials)"
+        problems["PROXMOX_URL"] = N_("must look like https://host:8006 (no credentials)")
     token_id = values.get("PROXMOX_TOKEN_ID")
     if token_id and not re.fullmatch(
         r"[^\s:/@!]+@[A-Za-z][A-Za-z0-9.\-_]+![A-Za-z][\w.\-]*", token_id
     ):
-        problems["PROXMOX_TOKEN_ID"] = "must look like user@realm!tokenid"  # noqa: S105
+        problems["PROXMOX_TOKEN_ID"] = N_("must look like user@realm!tokenid")
     verify = parse_verify(values.get("PROXMOX_VERIFY"))
     if isinstance(verify, str) and not verify.startswith("/"):
-        problems["PROXMOX_VERIFY"] = "must be true, false, or the absolute path of a CA bundle"
+        problems["PROXMOX_VERIFY"] = N_("must be true, false, or the absolute path of a CA bundle")
     bad_nodes = [n for n in _split(values.get("PROXMOX_NODES")) if not _NODE.fullmatch(n)]
     if bad_nodes:
         problems["PROXMOX_NODES"] = f"not a node name: {', '.join(bad_nodes)}"
     template = values.get("PROXMOX_TEMPLATE")
     if template and not (is_digits(template) and 100 <= int(template) <= 999999999):
-        problems["PROXMOX_TEMPLATE"] = "must be a VMID (a number from 100 to 999999999)"
+        problems["PROXMOX_TEMPLATE"] = N_("must be a VMID (a number from 100 to 999999999)")
     storage = values.get("PROXMOX_STORAGE")
     if storage and not _STORAGE.fullmatch(storage):
-        problems["PROXMOX_STORAGE"] = "not a storage ID"
+        problems["PROXMOX_STORAGE"] = N_("not a storage ID")
     if values.get("VM_ADDRESSES"):
         try:
             parse_range(values["VM_ADDRESSES"])
@@ -108,11 +126,11 @@ def validate(values: Values) -> dict[str, str]:
                 problems[key] = f"{part} is not an IP address"
     port = values.get("VM_SSH_PORT")
     if port and not (is_digits(port) and 0 < int(port) < 65536):
-        problems["VM_SSH_PORT"] = "must be a port number between 1 and 65535"
+        problems["VM_SSH_PORT"] = N_("must be a port number between 1 and 65535")
     if url:
         for key in ("PROXMOX_TOKEN_ID", "PROXMOX_TEMPLATE", "VM_ADDRESSES"):
             if not values.get(key):
-                problems.setdefault(key, "needed when Proxmox is configured")
+                problems.setdefault(key, N_("needed when Proxmox is configured"))
     return problems
 
 
@@ -125,7 +143,7 @@ def load(values: Values) -> ProxmoxSettings:
     """Turn the effective settings into ProxmoxSettings; raise ValueError saying what is wrong."""
     problems = validate(values)
     if not values.get("PROXMOX_TOKEN_SECRET"):
-        problems["PROXMOX_TOKEN_SECRET"] = "needed when Proxmox is configured"  # noqa: S105
+        problems["PROXMOX_TOKEN_SECRET"] = N_("needed when Proxmox is configured")
     if problems:
         raise ValueError(
             "Proxmox settings: "
@@ -204,13 +222,15 @@ def _plain(exc: Exception) -> str:
 
 SECTION = Section(
     name="proxmox",
-    title="Proxmox",
+    title=N_("Proxmox"),
     description=(
-        "The cluster operators' VMs are cloned on. Without it, machines come from the pool "
-        "of pre-deployed VMs (Provider → VM pool), or are simulated. Each operator keeps the "
-        "template, storage, pool and nodes of their first deployment: a change here reaches "
-        'existing operators only through a rollout (kind "New Proxmox parameters"); new '
-        "operators get it at once."
+        N_(
+            "The cluster operators' VMs are cloned on. Without it, machines come from the pool "
+            "of pre-deployed VMs (Provider → VM pool), or are simulated. Each operator keeps the "
+            "template, storage, pool and nodes of their first deployment: a change here reaches "
+            'existing operators only through a rollout (kind "New Proxmox parameters"); new '
+            "operators get it at once."
+        )
     ),
     fields=FIELDS,
     validate=validate,
