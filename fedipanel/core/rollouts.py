@@ -17,9 +17,12 @@ MAX_OPERATORS = 10_000
 MAX_NOTICE_HOURS = 90 * 24
 
 
-# Text with something besides white space, and no control character but newlines and tabs.
-# (Python's re: its \s is str.strip()'s white space.)
-TEXT = re.compile(r"^[^\x00-\x08\x0b-\x1f]*[^\s\x00-\x08\x0e-\x1b][^\x00-\x08\x0b-\x1f]*$")
+# Text with something besides white space, and no control character (C0, DEL, C1) but newlines
+# and tabs. The white space is spelled out rather than \s, whose meaning differs between Python
+# (str.strip()'s, which the value is stripped with) and the ECMA regexes of OpenAPI's readers.
+_CONTROL = r"\x00-\x08\x0b-\x1f\x7f-\x9f"
+_BLANK = r"\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+TEXT = re.compile(rf"^[^{_CONTROL}]*[^{_BLANK}][^{_CONTROL}]*$")
 
 
 class _Strict(BaseModel):
