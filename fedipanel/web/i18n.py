@@ -141,10 +141,13 @@ def _compile(po: Path, mo: Path) -> None:
         raise
 
 
-def when(value: dt.datetime | None, style: str = "medium") -> str:
-    """Show a stored UTC time in the user's time zone and language ("" for none)."""
+def when(value: dt.datetime | str | None, style: str = "medium") -> str:
+    """Show a stored UTC time (or its ISO 8601 text, as the API gives it) in the user's time zone
+    and language ("" for none)."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return format_datetime(value, style)
