@@ -90,7 +90,12 @@ def _connect(directory: Directory, password: str, ca_certificate: str) -> Connec
     try:
         _open_and_bind(connection, directory)
     except BaseException:
-        connection.unbind()  # closes the socket, whatever state it is in
+        connection.unbind()  # closes the socket of an open connection
+        # A failed open leaves the connection "closed" with its socket (TLS already wrapped) still
+        # there: unbind() skips it.
+        leftover = getattr(connection, "socket", None)
+        if leftover is not None:
+            leftover.close()
         raise
     return connection
 
