@@ -12,6 +12,7 @@ from fedipanel.accounts.models import User
 from fedipanel.core.planner import Plan
 from fedipanel.db import db
 from fedipanel.deployments.models import ACTIVE, Deployment, LogLine, Status
+from fedipanel.deployments.live import Shown
 from fedipanel.deployments.reaper import reap_stale_deployments
 from fedipanel.deployments.systems import nixops4_refusal
 from fedipanel.errors import Conflict, NotFound, Refused, Unavailable
@@ -123,7 +124,7 @@ def queue_row(deployment: Deployment, job: str, log_lines: Sequence[str] = ()) -
     return deployment
 
 
-def waiting_for_worker(deployment: Deployment) -> bool:
+def waiting_for_worker(deployment: Shown) -> bool:
     """Tell whether a queued deployment waits for a worker that is not running."""
     return deployment.status == Status.QUEUED and not get_queue().has_live_worker()
 
