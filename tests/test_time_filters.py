@@ -10,7 +10,6 @@ from flask_babel import get_babel
 
 from fedipanel.web.i18n import day, when
 
-
 NOON = dt.datetime(2026, 3, 1, 12, 0)  # stored times are naive UTC
 
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any, Unpack
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from fedipanel.accounts.models import User
 from fedipanel.core.planner import Plan
 from fedipanel.db import db
-from fedipanel.deployments.models import ACTIVE, Deployment, LogLine, Status
 from fedipanel.deployments.live import Shown
+from fedipanel.deployments.models import ACTIVE, Deployment, LogLine, Status
 from fedipanel.deployments.reaper import reap_stale_deployments
 from fedipanel.deployments.systems import nixops4_refusal
 from fedipanel.errors import Conflict, NotFound, Refused, Unavailable
@@ -185,6 +186,29 @@ def any_deployment(deployment_id: int) -> Deployment:
     if deployment is None:
         raise NotFound("No such deployment.")
     return deployment
+
+
+# The columns a list of deployments shows (templates/deployments/_table.html), built once.
+_LISTED = (
+    select(
+        Deployment.id,
+        Deployment.status,
+        Deployment.phase,
+        Deployment.error,
+        Deployment.config_version,
+        Deployment.simulated,
+        Deployment.created_at,
+    )
+    .where(Deployment.operator_id == bindparam("operator_id"))
+    .order_by(Deployment.id.desc())
+    .limit(bindparam("limit"))
+)
+
+
+def listed_deployments(operator_id: int, limit: int = 50) -> Sequence[Row[Unpack[tuple[Any, ...]]]]:
+    """Return the rows a list of the operator's deployments shows, newest first."""
+    found = db.session.connection().execute(_LISTED, {"operator_id": operator_id, "limit": limit})
+    return found.all()
 
 
 def deployments_of(operator_id: int, limit: int = 50) -> list[Deployment]:

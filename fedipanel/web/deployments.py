@@ -28,8 +28,8 @@ from fedipanel.deployments.lifecycle import (
     NO_WORKER,
     any_deployment,
     deployment_for,
-    deployments_of,
     full_log,
+    listed_deployments,
     start_deployment,
     waiting_for_worker,
 )
@@ -69,7 +69,7 @@ def log_html(lines: Iterable[str]) -> Markup:
 @operator_required
 def index() -> str:
     return render_template(
-        "deployments/index.html", deployments=deployments_of(current_account().id)
+        "deployments/index.html", deployments=listed_deployments(current_account().id)
     )
 
 
