@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Unpack
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import Row, bindparam, func, select, update
@@ -205,7 +205,7 @@ _LISTED = (
 )
 
 
-def listed_deployments(operator_id: int, limit: int = 50) -> Sequence[Row[Unpack[tuple[Any, ...]]]]:
+def listed_deployments(operator_id: int, limit: int = 50) -> Sequence[Row[*tuple[Any, ...]]]:
     """Return the rows a list of the operator's deployments shows, newest first."""
     found = db.session.connection().execute(_LISTED, {"operator_id": operator_id, "limit": limit})
     return found.all()
@@ -234,6 +234,24 @@ def latest_deployments(operator_ids: Iterable[int]) -> dict[int, Deployment]:
         .group_by(Deployment.operator_id)
     )
     rows = db.session.scalars(select(Deployment).where(Deployment.id.in_(newest)))
+    return {row.operator_id: row for row in rows}
+
+
+def latest_listed(operator_ids: Iterable[int]) -> dict[int, Row[*tuple[Any, ...]]]:
+    """Return the id, status and start of each operator's newest deployment, in one query."""
+    ids = list(operator_ids)
+    if not ids:
+        return {}
+    newest = (
+        select(func.max(Deployment.id))
+        .where(Deployment.operator_id.in_(ids))
+        .group_by(Deployment.operator_id)
+    )
+    rows = db.session.execute(
+        select(
+            Deployment.operator_id, Deployment.id, Deployment.status, Deployment.created_at
+        ).where(Deployment.id.in_(newest))
+    )
     return {row.operator_id: row for row in rows}
 
 
