@@ -10,9 +10,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
+from fedipanel.accounts.models import User
 from fedipanel.db import db
 from fedipanel.deployments.models import Deployment, Status
 from fedipanel.deployments.progress import Progress
+from fedipanel.timeutil import utcnow
 from tests.helpers import Api, Auth, Factory
 
 POLL = {"HX-Request": "true"}
@@ -151,6 +153,49 @@ def test_another_operators_deployment_is_404_to_a_poll(
     )
     assert poll.status_code == 404
     assert "line 0" not in poll.get_data(as_text=True)
+
+
+def test_another_operators_unchanged_deployment_is_404_to_a_poll(
+    app: Flask, client: FlaskClient, factory: Factory, auth: Auth
+) -> None:
+    """A poll carrying exactly what the owner's page sends is still not found by anyone else."""
+    owner = factory.operator("owner@acme.example", slug="acme")
+    factory.operator("other@beta.example", slug="beta")
+    deployment_id = _running(app, owner, 3)
+    auth.login("owner@acme.example")
+    values = _poll_values(client.get(f"/deployments/{deployment_id}").get_data(as_text=True))
+    assert (
+        client.get(f"/deployments/{deployment_id}", query_string=values, headers=POLL).status_code
+        == 204
+    )
+    auth.logout()
+    auth.login("other@beta.example")
+    poll = client.get(f"/deployments/{deployment_id}", query_string=values, headers=POLL)
+    assert poll.status_code == 404
+
+
+def test_provider_poll_of_an_unchanged_deployment_is_204(
+    app: Flask, client: FlaskClient, factory: Factory, auth: Auth
+) -> None:
+    operator_id = factory.operator("op@acme.example", slug="acme")
+    factory.provider("admin@provider.example")
+    deployment_id = _running(app, operator_id, 3)
+    auth.login("admin@provider.example")
+    values = _poll_values(client.get(f"/deployments/{deployment_id}").get_data(as_text=True))
+    poll = client.get(f"/deployments/{deployment_id}", query_string=values, headers=POLL)
+    assert poll.status_code == 204
+
+
+def test_poll_after_the_account_is_disabled_ends_the_session(
+    app: Flask, client: FlaskClient, operator: int
+) -> None:
+    deployment_id = _running(app, operator, 3)
+    values = _poll_values(client.get(f"/deployments/{deployment_id}").get_data(as_text=True))
+    with app.app_context():
+        db.session.execute(update(User).where(User.id == operator).values(disabled_at=utcnow()))
+        db.session.commit()
+    poll = client.get(f"/deployments/{deployment_id}", query_string=values, headers=POLL)
+    assert poll.status_code in (302, 401)
 
 
 def test_api_after_returns_only_the_later_lines(

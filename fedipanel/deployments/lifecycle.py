@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from fedipanel.accounts.models import User
 from fedipanel.core.planner import Plan
 from fedipanel.db import db
+from fedipanel.deployments.live import Shown
 from fedipanel.deployments.models import ACTIVE, Deployment, LogLine, Status
 from fedipanel.deployments.reaper import reap_stale_deployments
 from fedipanel.deployments.systems import nixops4_refusal
@@ -123,7 +125,7 @@ def queue_row(deployment: Deployment, job: str, log_lines: Sequence[str] = ()) -
     return deployment
 
 
-def waiting_for_worker(deployment: Deployment) -> bool:
+def waiting_for_worker(deployment: Shown) -> bool:
     """Tell whether a queued deployment waits for a worker that is not running."""
     return deployment.status == Status.QUEUED and not get_queue().has_live_worker()
 
@@ -186,6 +188,29 @@ def any_deployment(deployment_id: int) -> Deployment:
     return deployment
 
 
+# The columns a list of deployments shows (templates/deployments/_table.html), built once.
+_LISTED = (
+    select(
+        Deployment.id,
+        Deployment.status,
+        Deployment.phase,
+        Deployment.error,
+        Deployment.config_version,
+        Deployment.simulated,
+        Deployment.created_at,
+    )
+    .where(Deployment.operator_id == bindparam("operator_id"))
+    .order_by(Deployment.id.desc())
+    .limit(bindparam("limit"))
+)
+
+
+def listed_deployments(operator_id: int, limit: int = 50) -> Sequence[Row[*tuple[Any, ...]]]:
+    """Return the rows a list of the operator's deployments shows, newest first."""
+    found = db.session.connection().execute(_LISTED, {"operator_id": operator_id, "limit": limit})
+    return found.all()
+
+
 def deployments_of(operator_id: int, limit: int = 50) -> list[Deployment]:
     """Return the operator's deployments, newest first."""
     return list(
@@ -209,6 +234,24 @@ def latest_deployments(operator_ids: Iterable[int]) -> dict[int, Deployment]:
         .group_by(Deployment.operator_id)
     )
     rows = db.session.scalars(select(Deployment).where(Deployment.id.in_(newest)))
+    return {row.operator_id: row for row in rows}
+
+
+def latest_listed(operator_ids: Iterable[int]) -> dict[int, Row[*tuple[Any, ...]]]:
+    """Return the id, status and start of each operator's newest deployment, in one query."""
+    ids = list(operator_ids)
+    if not ids:
+        return {}
+    newest = (
+        select(func.max(Deployment.id))
+        .where(Deployment.operator_id.in_(ids))
+        .group_by(Deployment.operator_id)
+    )
+    rows = db.session.execute(
+        select(
+            Deployment.operator_id, Deployment.id, Deployment.status, Deployment.created_at
+        ).where(Deployment.id.in_(newest))
+    )
     return {row.operator_id: row for row in rows}
 
 

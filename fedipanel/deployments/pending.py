@@ -31,7 +31,7 @@ class Pending:
 
 def deployed_version(operator_id: int) -> ConfigurationVersion | None:
     """Return the configuration version of the operator's last succeeded deployment."""
-    number = db.session.scalar(
+    number = (
         select(Deployment.config_version)
         .where(
             Deployment.operator_id == operator_id,
@@ -41,9 +41,8 @@ def deployed_version(operator_id: int) -> ConfigurationVersion | None:
         )
         .order_by(Deployment.id.desc())
         .limit(1)
+        .scalar_subquery()
     )
-    if number is None:
-        return None
     return db.session.scalar(
         select(ConfigurationVersion).where(
             ConfigurationVersion.operator_id == operator_id,

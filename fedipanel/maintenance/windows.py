@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from fedipanel.core.maintenance import DEFAULT_WINDOW, Opening, Window, next_opening
 from fedipanel.db import db
@@ -58,11 +58,20 @@ def default_window() -> Window:
 
 
 def window_for(operator_id: int) -> Effective:
-    """Return the operator's own window, or the provider's default."""
-    row = _row(operator_id)
-    if row is not None:
-        return Effective(_window(row), is_default=False)
-    return Effective(default_window(), is_default=True)
+    """Return the operator's own window, or the provider's default (one query for both)."""
+    rows = db.session.scalars(
+        select(MaintenanceWindow).where(
+            or_(
+                MaintenanceWindow.operator_id == operator_id,
+                MaintenanceWindow.operator_id.is_(None),
+            )
+        )
+    ).all()
+    own = next((row for row in rows if row.operator_id == operator_id), None)
+    if own is not None:
+        return Effective(_window(own), is_default=False)
+    default = next((row for row in rows if row.operator_id is None), None)
+    return Effective(_window(default) if default else DEFAULT_WINDOW, is_default=True)
 
 
 def windows_for(operator_ids: list[int]) -> dict[int, Effective]:

@@ -29,6 +29,7 @@ from fedipanel.web.converters import IdConverter
 from fedipanel.web.extensions import csrf, init_extensions
 from fedipanel.web.form_text import init_form_text
 from fedipanel.web.i18n import init_i18n
+from fedipanel.web.links import init_links
 
 
 def init_web(app: Flask) -> None:
@@ -46,6 +47,7 @@ def init_web(app: Flask) -> None:
     init_i18n(app)
     errors.init_errors(app)
     init_form_text(app)
+    init_links(app)
     for module in (
         accounts,
         configurations,

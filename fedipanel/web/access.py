@@ -9,6 +9,8 @@ from typing import Any, TypeVar, cast
 from flask import abort
 from flask_babel import gettext
 from flask_login import current_user, login_required
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import make_transient_to_detached
 
 from fedipanel.accounts.models import User
 from fedipanel.core.text import N_
@@ -16,6 +18,8 @@ from fedipanel.db import db
 from fedipanel.web.extensions import login_manager
 
 F = TypeVar("F", bound=Callable[..., Any])
+# Built once: every page and poll of a logged-in user runs it.
+_SESSION_USER = select(*User.__table__.columns).where(User.id == bindparam("user_id"))
 
 
 @login_manager.user_loader
@@ -24,11 +28,15 @@ def _load_user(session_id: str) -> User | None:
     user_id, _, version = session_id.partition(":")
     if not user_id.isdigit() or not (version or "0").isdigit():
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or user.session_version != int(version or "0"):
+    row = db.session.connection().execute(_SESSION_USER, {"user_id": int(user_id)}).first()
+    if row is None or row.session_version != int(version or "0"):
         return None  # the account ended its sessions (disabled, new password)
-    # A disabled account's open sessions end with it.
-    return user if user.is_active else None
+    if row.disabled_at is not None:
+        return None  # a disabled account's open sessions end with it
+    # The row read above, as the session's own User (without the ORM's slower load).
+    user = User(**row._asdict())
+    make_transient_to_detached(user)
+    return db.session.merge(user, load=False)
 
 
 def _role_required(role_check: str, message: str) -> Callable[[F], F]:

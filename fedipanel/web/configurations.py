@@ -13,7 +13,8 @@ from fedipanel.audit.log import Action
 from fedipanel.configurations import versions
 from fedipanel.core.configuration import Configuration
 from fedipanel.core.registry import SERVICE_LABELS, SERVICES
-from fedipanel.deployments.lifecycle import active_deployment, deployments_of
+from fedipanel.deployments.lifecycle import active_deployment, listed_deployments
+from fedipanel.deployments.models import ACTIVE
 from fedipanel.deployments.pending import Pending, pending_changes
 from fedipanel.deployments.systems import MachineBackend, machine_backend, simulated_systems
 from fedipanel.machines.quota import plan_summary
@@ -38,7 +39,7 @@ bp = Blueprint("configurations", __name__)
 def dashboard() -> str:
     operator = current_account()
     pending = pending_changes(operator.id)
-    recent = deployments_of(operator.id, limit=5)
+    recent = listed_deployments(operator.id, limit=5)
     maintenance = window_for(operator.id)
     deployed = _deployed_configuration(pending)
     return render_template(
@@ -54,7 +55,7 @@ def dashboard() -> str:
         labels=SERVICE_LABELS,
         deployments=recent,
         # Only one deployment can be active, and no newer one can start while it is.
-        active=recent[0] if recent and recent[0].is_active else None,
+        active=recent[0] if recent and recent[0].status in ACTIVE else None,
         services=SERVICES,
         usage=report.this_month(operator.id, utcnow()),
         mail_relay=_relay_name(),

@@ -28,13 +28,19 @@ from fedipanel.deployments.lifecycle import (
     NO_WORKER,
     any_deployment,
     deployment_for,
-    deployments_of,
     full_log,
+    listed_deployments,
     start_deployment,
     waiting_for_worker,
 )
-from fedipanel.deployments.live import lines_after, numbered_tail, phase_key, state_key
-from fedipanel.deployments.models import Deployment
+from fedipanel.deployments.live import (
+    lines_after,
+    numbered_tail,
+    phase_key,
+    poll_state,
+    state_key,
+)
+from fedipanel.deployments.models import ACTIVE, Deployment
 from fedipanel.errors import PanelError, Refused
 from fedipanel.services.checks import checks_of
 from fedipanel.settings import effective
@@ -63,7 +69,7 @@ def log_html(lines: Iterable[str]) -> Markup:
 @operator_required
 def index() -> str:
     return render_template(
-        "deployments/index.html", deployments=deployments_of(current_account().id)
+        "deployments/index.html", deployments=listed_deployments(current_account().id)
     )
 
 
@@ -102,9 +108,12 @@ def _visible_deployment(deployment_id: int) -> Deployment:
 @bp.route("/deployments/<int:deployment_id>")
 @login_required
 def show(deployment_id: int) -> Any:
-    deployment = _visible_deployment(deployment_id)
     after = request.args.get("after", "")
-    if is_htmx() and deployment.is_active and is_digits(after) and len(after) < 19:
+    polled = is_htmx() and is_digits(after) and len(after) < 19
+    if polled and _unchanged(deployment_id, int(after)):
+        return Response(status=204)  # htmx leaves the page as it is
+    deployment = _visible_deployment(deployment_id)
+    if polled and deployment.is_active:
         return _poll(deployment, int(after))
     # The provider reads the operator's deployment; the operator's own links are left out.
     operator = (
@@ -133,6 +142,21 @@ def show(deployment_id: int) -> Any:
     return response
 
 
+def _unchanged(deployment_id: int, after: int) -> bool:
+    """Tell whether a poll of a visible, running deployment would find nothing new.
+
+    The poll's hot path: one small query, no deployment loaded, nothing rendered. Anything
+    else (not found, not the viewer's, finished, new lines or a new status) takes the full path.
+    """
+    state = poll_state(deployment_id, after)
+    viewer = current_account()
+    if state is None or not (viewer.is_provider or state.operator_id == viewer.id):
+        return False
+    if state.status not in ACTIVE or state.newer:
+        return False
+    return state_key(state, waiting_for_worker(state)) == request.args.get("state")
+
+
 def _poll_values(deployment: Deployment, after: int, waiting: bool) -> dict[str, str]:
     """Return what the page sends with its next poll: its last line and what it shows."""
     return {
@@ -148,7 +172,7 @@ def _poll(deployment: Deployment, after: int) -> Response:
     lines = lines_after(deployment.id, after)
     poll = _poll_values(deployment, lines[-1].seq if lines else after, waiting)
     if not lines and poll["state"] == request.args.get("state"):
-        return Response(status=204)  # htmx leaves the page as it is
+        return Response(status=204)
     body = render_block(
         "deployments/show.html",
         "poll",

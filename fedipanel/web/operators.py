@@ -17,7 +17,7 @@ from fedipanel.audit.log import Action
 from fedipanel.configurations import versions
 from fedipanel.core.registry import SERVICE_LABELS
 from fedipanel.core.validators import is_digits
-from fedipanel.deployments.lifecycle import deployments_of, latest_deployments
+from fedipanel.deployments.lifecycle import deployments_of, latest_listed
 from fedipanel.deployments.pending import pending_changes
 from fedipanel.machines.quota import FIELDS, Usage, parse_quota, quota_of, set_quota, total_usage
 from fedipanel.provider_settings import store
@@ -56,7 +56,7 @@ def _render(values: dict[str, str], errors: dict[str, str], status: int = 200) -
     page = render_template(
         "operators/index.html",
         operators=operators,
-        latest=latest_deployments([op.id for op in operators]),
+        latest=latest_listed([op.id for op in operators]),
         total=total,
         page=number,
         pages=pages,
