@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from functools import lru_cache
 import tempfile
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 
 from babel import Locale, dates
