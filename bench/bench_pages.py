@@ -20,6 +20,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+import page_profile
 from benchlib import (
     GUNICORN_THREADS,
     GUNICORN_WORKERS,
@@ -30,6 +31,7 @@ from benchlib import (
     Server,
     add_deployments,
     add_operators,
+    bare_app,
     clean_environment,
     load,
     login,
@@ -142,7 +144,26 @@ def measure(server: str, app: Any, env: dict[str, str], tmp: Path, seeded: Any) 
             add("card", load(panel.port, path, headers=fragment, **short))
             add("api", load(panel.port, f"/api/v1{path}", headers=api, **short))
         set_status(app, deployment, "succeeded")
+        if server == SERVERS[0]:
+            totals["profile"] = profile(app, page, provider, path, operators, poll)
     return totals
+
+
+def profile(
+    app: Any, page: dict[str, str], provider: dict[str, str], path: str, operators: str, poll: str
+) -> list[tuple[str, page_profile.Cost]]:
+    """Cost each goal page in-process, with the cookies the servers gave (same secret key)."""
+    fragment = {**page, "HX-Request": "true"}
+    rows = [
+        ("(a) operator dashboard", page_profile.cost(app, "/dashboard", page)),
+        ("(c) deployments list", page_profile.cost(app, "/deployments", page)),
+        ("(d) provider's operators page", page_profile.cost(app, operators, provider)),
+    ]
+    deployment = int(path.rsplit("/", 1)[1])
+    set_status(app, deployment, "running")
+    rows.insert(1, ("(b) progress poll, nothing new", page_profile.cost(app, poll, fragment, 204)))
+    set_status(app, deployment, "succeeded")
+    return rows
 
 
 def report(server: str, totals: dict[str, Any]) -> list[dict[str, Any]]:
@@ -196,8 +217,12 @@ def main() -> int:
             seeded = seed(app, log_lines=LOG_LINES, history=HISTORY)
             add_deployments(app, add_operators(app, OPERATORS), DEPLOYMENTS_EACH)
         goals = []
+        rows: list[tuple[str, page_profile.Cost]] = []
         for server in SERVERS:
-            goals += report(server, measure(server, app, env, tmp, seeded))
+            totals = measure(server, app, env, tmp, seeded)
+            rows = totals.pop("profile", rows)
+            goals += report(server, totals)
+        page_profile.report(page_profile.cost(bare_app(), "/", {}), rows)
     print("BENCH-JSON " + json.dumps({"name": "pages", "goals": goals}))
     return 0
 
