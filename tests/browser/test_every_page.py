@@ -34,6 +34,9 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 SMALLEST = {"width": 360, "height": 740}  # the narrowest screen the pages promise to fit
 VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP, "smallest": SMALLEST}
+# Every page in every language the panel speaks (the browser asks for it: Accept-Language), at the
+# widths where longer words matter most; English also at the smallest width.
+VISITS = ["phone en", "desktop en", "smallest en", "phone nl", "desktop nl"]
 
 # GET routes that answer something other than a page of their own.
 NOT_PAGES = {
@@ -110,15 +113,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Panel, Site
 
 @pytest.fixture(scope="module")
 def visitors(browser: Browser, site: tuple[Panel, Site]) -> Iterator[dict[tuple[str, str], Page]]:
-    """One logged-in tab per role and viewport, opened when first needed."""
+    """One logged-in tab per role and visit (viewport and language), opened when first needed."""
     panel, _ = site
     contexts: list[BrowserContext] = []
     tabs: dict[tuple[str, str], Page] = {}
 
     class Tabs(dict):  # type: ignore[type-arg]
         def __missing__(self, key: tuple[str, str]) -> Page:
-            role, viewport = key
-            context = browser.new_context(base_url=panel.url, viewport=VIEWPORTS[viewport])
+            role, visit = key
+            viewport, language = visit.split()
+            context = browser.new_context(
+                base_url=panel.url, viewport=VIEWPORTS[viewport], locale=language
+            )
             context.set_default_timeout(10_000)
             contexts.append(context)
             page = context.new_page()
@@ -177,13 +183,15 @@ def test_every_page_route_is_visited(site: tuple[Panel, Site]) -> None:
     assert routes - NOT_PAGES - visited == set(), "pages this test does not visit yet"
 
 
-@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("visit", VISITS)
 @pytest.mark.parametrize("name", PAGES)
 def test_page_fits_and_passes_axe(
-    visitors: dict[tuple[str, str], Page], site: tuple[Panel, Site], name: str, viewport: str
+    visitors: dict[tuple[str, str], Page], site: tuple[Panel, Site], name: str, visit: str
 ) -> None:
     role, url = PAGES[name]
-    check(visitors[role, viewport], url(site[1]), STATUS.get(name, 200))
+    page = visitors[role, visit]
+    check(page, url(site[1]), STATUS.get(name, 200))
+    assert page.locator("html").get_attribute("lang") == visit.split()[1]
 
 
 # A form sent with bad values: (who, page, values typed, the field whose message is checked)
@@ -204,13 +212,13 @@ REFUSED_FORMS = {
 }
 
 
-@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("visit", VISITS)
 @pytest.mark.parametrize("name", REFUSED_FORMS)
 def test_refused_form_ties_each_message_to_its_field(
-    visitors: dict[tuple[str, str], Page], site: tuple[Panel, Site], name: str, viewport: str
+    visitors: dict[tuple[str, str], Page], site: tuple[Panel, Site], name: str, visit: str
 ) -> None:
     role, url, values, checked = REFUSED_FORMS[name]
-    page = visitors[role, viewport]
+    page = visitors[role, visit]
     page.goto(url)
     for selector, value in values.items():
         page.fill(selector, value)
