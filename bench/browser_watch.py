@@ -14,17 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-CHROMIUM = "/usr/bin/chromium"
-# As tests/browser/live.py launches it.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+
 RECORD_LINES = r"""
 window.__benchSeen = {};
 (() => {

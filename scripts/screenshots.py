@@ -36,17 +36,8 @@ from fedipanel.configurations.versions import save_configuration  # noqa: E402
 from fedipanel.db import db  # noqa: E402
 from fedipanel.deployments.lifecycle import start_deployment  # noqa: E402
 from fedipanel.settings import effective  # noqa: E402
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 VIEWPORT = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 PASSWORD = secrets.token_urlsafe(16)

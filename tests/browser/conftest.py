@@ -11,14 +11,13 @@ import pytest
 
 from fedipanel import create_app
 from tests.browser.live import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     REPORT_CSP_VIOLATIONS,
     VIEWPORT,
     Console,
     Panel,
     serve,
 )
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.helpers import app_config, require
 
 if TYPE_CHECKING:

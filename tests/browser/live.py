@@ -16,16 +16,6 @@ from tests.helpers import IN_CI, PASSWORD
 if TYPE_CHECKING:
     from playwright.sync_api import ConsoleMessage
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 VIEWPORT = {"width": 1280, "height": 900}
 PROVIDER_EMAIL = "admin@provider.example"
 OPERATOR_EMAIL = "op@acme.example"
