@@ -42,7 +42,8 @@ def test_the_settings_index_summarises_each_section_and_links_its_page(
     assert _state(page, "proxmox") == "simulated"
     assert _state(page, "sizes") == "not configured"
     assert 'name="SMTP_HOST"' not in page  # the forms are on the sections' pages
-    assert provider.post("/provider/settings/sizes", data={"SIZE_MASTODON": "4/8192/40"})
+    saved = provider.post("/provider/settings/sizes", data={"SIZE_MASTODON": "4/8192/40"})
+    assert saved.status_code == 302
     page = provider.get("/provider/settings").get_data(as_text=True)
     assert _state(page, "sizes") == "configured"
 

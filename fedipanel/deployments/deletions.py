@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm.exc import ObjectDeletedError
 
 from fedipanel.accounting.records import add_record, record_of_deletion
 from fedipanel.accounts.models import LoginFailure, User
@@ -107,16 +108,20 @@ def deletion_view(deletion_id: int) -> DeletionView:
     """Return a deletion, from its row while the account exists, else from what it left."""
     row = db.session.get(Deployment, deletion_id)
     if row is not None and row.kind == Kind.DELETION:
-        return DeletionView(
-            row.id,
-            row.operator_id,
-            row.status,
-            row.progress,
-            row.phase,
-            row.error,
-            full_log(row.id),
-            list((row.plan or {}).get("leftovers", [])),
-        )
+        try:
+            return DeletionView(
+                row.id,
+                row.operator_id,
+                row.status,
+                row.progress,
+                row.phase,
+                row.error,
+                full_log(row.id),
+                list((row.plan or {}).get("leftovers", [])),
+            )
+        except ObjectDeletedError:
+            # The job closed the account while this read its row: what it left tells the rest.
+            db.session.rollback()
     record = record_of_deletion(deletion_id)
     if record is None:
         raise NotFound("No such deletion.")
