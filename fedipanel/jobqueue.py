@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 from rq import Queue, Worker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from sqlalchemy.exc import DBAPIError
 
 from fedipanel.timeutil import utcnow
 
@@ -129,11 +130,17 @@ class EmbeddedQueue:
                 app = app_ref()
                 if app is None:  # the app is gone (a test finished): so is the timer
                     return
+                name = getattr(task, "__name__", task)
                 try:
                     with app.app_context():
                         task()
+                except DBAPIError as exc:
+                    # The database's own message says it all (e.g. not initialised yet). No
+                    # traceback: Python 3.11 parses source lines to format one, which can upset
+                    # another thread compiling code at that moment (a route, a template).
+                    log.error("periodic task %s failed: %s", name, exc.orig)
                 except Exception:
-                    log.exception("periodic task %s failed", getattr(task, "__name__", task))
+                    log.exception("periodic task %s failed", name)
                 del app
 
         thread = threading.Thread(target=repeat, name="fedipanel-timer", daemon=True)

@@ -18,6 +18,7 @@ from fedipanel.accounting.records import purge_expired
 from fedipanel.accounts.models import ApiToken, LoginFailure, PasswordReset, User
 from fedipanel.audit.models import AuditEntry
 from fedipanel.configurations.models import ConfigurationVersion
+from fedipanel.data_versions import DataVersion
 from fedipanel.db import db, init_db
 from fedipanel.deployments.models import Deployment, LogLine
 from fedipanel.deployments.reaper import reap_stale_deployments
@@ -75,6 +76,7 @@ MODELS = (
     SyncedAccount,
     Notice,
     Webhook,
+    DataVersion,
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, insert
@@ -13,6 +14,12 @@ from fedipanel.accounts.models import User
 from fedipanel.db import db
 from fedipanel.deployments.models import Deployment
 from tests.helpers import Auth, Factory
+
+
+@pytest.fixture
+def app_overrides() -> dict[str, object]:
+    """What building a page costs: the page cache would serve the second visit."""
+    return {"PAGE_CACHE_SECONDS": 0}
 
 
 @contextmanager

@@ -90,14 +90,23 @@ def _connect(directory: Directory, password: str, ca_certificate: str) -> Connec
     try:
         _open_and_bind(connection, directory)
     except BaseException:
+        _close(connection)
+        raise
+    return connection
+
+
+def _close(connection: Connection) -> None:
+    """Unbind and close the socket, however far the connection got."""
+    try:
         connection.unbind()  # closes the socket of an open connection
+    except ldap_errors.LDAPException:
+        pass  # the server went away first: the socket is closed below
+    finally:
         # A failed open leaves the connection "closed" with its socket (TLS already wrapped) still
-        # there: unbind() skips it.
+        # there, and a failed unbind skips closing it.
         leftover = getattr(connection, "socket", None)
         if leftover is not None:
             leftover.close()
-        raise
-    return connection
 
 
 def _open_and_bind(connection: Connection, directory: Directory) -> None:
@@ -186,7 +195,7 @@ def list_users(directory: Directory, password: str, ca_certificate: str = "") ->
     except ldap_errors.LDAPException as exc:
         raise DirectoryError(f"the directory broke off the search: {exc}") from None
     finally:
-        connection.unbind()
+        _close(connection)
     users: list[DirectoryUser] = []
     skipped: list[str] = []
     for entry in entries:

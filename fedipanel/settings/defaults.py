@@ -56,6 +56,8 @@ RUNTIME: dict[str, Any] = {
     "USAGE_SAMPLE_INTERVAL": 86400.0,  # seconds between samples of each operator's S3 usage
     "LDAP_SYNC_INTERVAL": 900.0,  # seconds between syncs of each operator's directory
     "ACCOUNT_TOOLS_PATH": "",  # directory prepended to PATH for tootctl/artisan on machines
+    "PAGE_CACHE_SECONDS": 30.0,  # longest a page shows clock-dependent figures; 0: no page cache
+    "PAGE_CACHE_MEGABYTES": 16.0,  # pages kept per web process
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_WINDOW": 300,
     "NOTICE_FROM": None,  # None: panel@ the relay's sender domain, else panel@ the relay host

@@ -30,6 +30,7 @@ from fedipanel.web.extensions import csrf, init_extensions
 from fedipanel.web.form_text import init_form_text
 from fedipanel.web.i18n import init_i18n
 from fedipanel.web.links import init_links
+from fedipanel.web.page_cache import init_page_cache
 
 
 def init_web(app: Flask) -> None:
@@ -48,6 +49,7 @@ def init_web(app: Flask) -> None:
     errors.init_errors(app)
     init_form_text(app)
     init_links(app)
+    init_page_cache(app)
     for module in (
         accounts,
         configurations,

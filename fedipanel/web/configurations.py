@@ -30,12 +30,14 @@ from fedipanel.web.access import current_account, operator_required
 from fedipanel.web.audit import audit
 from fedipanel.web.configuration_form import EMPTY, field_errors, form_to_document
 from fedipanel.web.notices import unread_notices
+from fedipanel.web.page_cache import cached_page
 
 bp = Blueprint("configurations", __name__)
 
 
 @bp.route("/dashboard")
 @operator_required
+@cached_page
 def dashboard() -> str:
     operator = current_account()
     pending = pending_changes(operator.id)

@@ -49,6 +49,7 @@ from fedipanel.web.access import current_account, operator_required
 from fedipanel.web.audit import audit
 from fedipanel.web.configurations import plan_page
 from fedipanel.web.htmx import is_htmx, render_page_or_block
+from fedipanel.web.page_cache import cached_page
 
 bp = Blueprint("deployments", __name__)
 
@@ -67,6 +68,7 @@ def log_html(lines: Iterable[str]) -> Markup:
 
 @bp.route("/deployments")
 @operator_required
+@cached_page
 def index() -> str:
     return render_template(
         "deployments/index.html", deployments=listed_deployments(current_account().id)

@@ -30,6 +30,7 @@ from fedipanel.web.access import current_account, provider_required
 from fedipanel.web.audit import audit
 from fedipanel.web.audit_pages import provider_rows
 from fedipanel.web.i18n import translated
+from fedipanel.web.page_cache import cached_page
 
 bp = Blueprint("operators", __name__, url_prefix="/provider")
 
@@ -70,6 +71,7 @@ def _render(values: dict[str, str], errors: dict[str, str], status: int = 200) -
 
 @bp.route("/operators")
 @provider_required
+@cached_page
 def index() -> tuple[str, int]:
     return _render({}, {})
 

@@ -1,0 +1,239 @@
+"""The pages' cache: a page is served again only while nothing it was built from has changed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event
+
+from fedipanel.db import db
+from fedipanel.web import page_cache
+from fedipanel.web.page_cache import EXTENSION, Entry, PageCache
+from tests.helpers import ROOT, Auth, Factory
+
+
+@pytest.fixture
+def statements(app: Flask) -> Iterator[list[str]]:
+    """Every SQL statement the app runs through SQLAlchemy while the test runs."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)
+
+
+def logged_in(app: Flask, email: str) -> FlaskClient:
+    """Log in and open the first page, which puts the CSRF token in the session."""
+    client = app.test_client()
+    response = Auth(client).login(email)
+    assert response.status_code == 302
+    assert client.get(response.headers["Location"], follow_redirects=True).status_code == 200
+    return client
+
+
+def configure(client: FlaskClient, domain: str) -> None:
+    form = {"domain": domain, "admin.username": "alice", "admin.email": f"alice@{domain}"}
+    form |= {"services.mastodon.enable": "on", "services.peertube.enable": "on"}
+    response = client.post("/configuration", data=form)
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def cli(app: Flask, *args: str) -> str:
+    """Run the panel's command line in a process of its own, on the app's database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEDIPANEL_")}
+    env |= {
+        "FEDIPANEL_DATABASE_URL": app.config["DATABASE_URL"],
+        "FEDIPANEL_INSTANCE_PATH": app.instance_path,
+        "FEDIPANEL_SECRET_KEY": app.config["SECRET_KEY"],
+    }
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "fedipanel", *args]
+    result = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.both_databases
+def test_a_page_seen_again_is_served_without_reading_the_data(
+    app: Flask, factory: Factory, statements: list[str]
+) -> None:
+    factory.operator("op@acme.example", slug="acme")
+    client = logged_in(app, "op@acme.example")
+    configure(client, "acme.example")
+    client.get("/dashboard")  # shows the message the save left, so it is not kept
+    first = client.get("/dashboard")
+    statements.clear()
+
+    again = client.get("/dashboard")
+
+    assert again.status_code == 200
+    assert again.get_data() == first.get_data()
+    assert statements == []  # the tables' versions and the user are read without SQLAlchemy
+    assert app.extensions[EXTENSION].hits == 1
+
+
+@pytest.mark.both_databases
+def test_a_change_made_by_another_process_shows_at_once(app: Flask, factory: Factory) -> None:
+    factory.provider("admin@provider.example")
+    factory.operator("op@acme.example", slug="acme")
+    provider = logged_in(app, "admin@provider.example")
+    operator = logged_in(app, "op@acme.example")
+    assert "disabled" not in provider.get("/provider/operators").get_data(as_text=True)
+    assert operator.get("/dashboard").status_code == 200
+    assert operator.get("/dashboard").status_code == 200  # served from the cache
+
+    cli(app, "disable-operator", "--email", "op@acme.example")
+
+    assert "disabled" in provider.get("/provider/operators").get_data(as_text=True)
+    # The disabled operator's open session ends with the next request, not a period later.
+    refused = operator.get("/dashboard")
+    assert refused.status_code == 302
+    assert "/login" in refused.headers["Location"]
+
+
+def test_a_saved_configuration_shows_on_the_next_visit(app: Flask, factory: Factory) -> None:
+    factory.operator("op@acme.example", slug="acme")
+    client = logged_in(app, "op@acme.example")
+    configure(client, "acme.example")
+    client.get("/dashboard")
+    assert "acme.example" in client.get("/dashboard").get_data(as_text=True)
+
+    configure(client, "social.acme.example")
+
+    assert "social.acme.example" in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_operators_never_get_each_others_pages(app: Flask, factory: Factory) -> None:
+    factory.operator("op@acme.example", slug="acme")
+    factory.operator("op@shop.example", slug="shop")
+    acme = logged_in(app, "op@acme.example")
+    shop = logged_in(app, "op@shop.example")
+    configure(acme, "acme.example")
+    configure(shop, "shop.example")
+    acme_page = acme.get("/dashboard").get_data(as_text=True)
+    acme.get("/deployments")
+
+    shop_page = shop.get("/dashboard").get_data(as_text=True)
+
+    assert "shop.example" in shop_page
+    assert "acme.example" not in shop_page
+    assert "acme.example" in acme_page
+    assert "op@acme.example" not in shop.get("/deployments").get_data(as_text=True)
+
+
+def test_each_language_and_time_zone_has_its_own_page(app: Flask, factory: Factory) -> None:
+    factory.operator("op@acme.example", slug="acme")
+    client = logged_in(app, "op@acme.example")
+    english = client.get("/dashboard", headers={"Accept-Language": "en"})
+    dutch = client.get("/dashboard", headers={"Accept-Language": "nl"})
+
+    assert '<html lang="en"' in english.get_data(as_text=True)
+    assert '<html lang="nl"' in dutch.get_data(as_text=True)
+    assert '<html lang="en"' in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_a_page_with_a_message_is_shown_once_and_not_kept(app: Flask, factory: Factory) -> None:
+    factory.operator("op@acme.example", slug="acme")
+    client = logged_in(app, "op@acme.example")
+    client.get("/dashboard")  # kept without a message
+    with client.session_transaction() as session:
+        session["_flashes"] = [("message", "A message for the next page.")]
+
+    with_message = client.get("/dashboard").get_data(as_text=True)
+    after = client.get("/dashboard").get_data(as_text=True)
+    third = client.get("/dashboard").get_data(as_text=True)
+
+    assert "A message for the next page." in with_message
+    assert "A message for the next page." not in after
+    assert "A message for the next page." not in third
+
+
+def test_clock_dependent_parts_are_rebuilt_each_period(
+    app: Flask, factory: Factory, statements: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    factory.operator("op@acme.example", slug="acme")
+    client = logged_in(app, "op@acme.example")
+    client.get("/dashboard")
+    statements.clear()
+    client.get("/dashboard")
+    assert statements == []
+
+    now = page_cache.time.time()
+    monkeypatch.setattr(page_cache.time, "time", lambda: now + app.config["PAGE_CACHE_SECONDS"])
+    client.get("/dashboard")
+
+    assert statements, "the next period builds the page again"
+
+
+@pytest.mark.parametrize("app_overrides", [{"PAGE_CACHE_SECONDS": 0}])
+def test_the_cache_can_be_turned_off(
+    app: Flask, factory: Factory, statements: list[str]
+) -> None:
+    factory.operator("op@acme.example", slug="acme")
+    client = logged_in(app, "op@acme.example")
+    client.get("/dashboard")
+    statements.clear()
+
+    client.get("/dashboard")
+
+    assert EXTENSION not in app.extensions
+    assert any("users" in s for s in statements), "the user is read at every request"
+    assert len(statements) > 2
+
+
+def test_the_cache_stays_within_its_size() -> None:
+    cache = PageCache(seconds=30, max_bytes=4000)
+    for n in range(10):
+        cache.put(("page", n), Entry(b"x" * 900, 200, (), ()))
+
+    assert cache.size <= 4000
+    assert cache.get(("page", 0)) is None
+    assert cache.get(("page", 9)) is not None
+    cache.put(("too big",), Entry(b"x" * 1001, 200, (), ()))
+    assert cache.get(("too big",)) is None
+
+
+def test_an_entry_is_current_only_with_every_version_it_was_built_from() -> None:
+    entry = Entry(b"page", 200, (), (("deployments", 3), ("users", 1)))
+
+    assert entry.current({"deployments": 3, "users": 1, "log_lines": 9})
+    assert not entry.current({"deployments": 4, "users": 1})
+    assert not entry.current({"users": 1})
+
+
+def test_only_complete_pages_are_kept(app: Flask, factory: Factory) -> None:
+    factory.provider("admin@provider.example")
+    client = logged_in(app, "admin@provider.example")
+    client.get("/provider/operators")
+    client.get("/dashboard")  # refused: an operator's page
+
+    cache = app.extensions[EXTENSION]
+    assert [key[0] for key in cache._entries] == ["operators.index"]
+    assert all(entry.status == 200 for entry in cache._entries.values())
+
+
+def test_the_session_is_not_changed_by_a_page_from_the_cache(
+    app: Flask, factory: Factory
+) -> None:
+    factory.operator("op@acme.example", slug="acme")
+    client = logged_in(app, "op@acme.example")
+    client.get("/dashboard")
+
+    again = client.get("/dashboard")
+
+    assert again.status_code == 200
+    assert "Set-Cookie" not in again.headers
+    assert again.headers["Content-Security-Policy"]  # the headers every response gets
