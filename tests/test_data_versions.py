@@ -21,9 +21,7 @@ def versions(app: Flask) -> dict[str, int]:
         return dict(rows)
 
 
-def test_writes_raise_the_versions_of_the_tables_they_touch(
-    app: Flask, factory: Factory
-) -> None:
+def test_writes_raise_the_versions_of_the_tables_they_touch(app: Flask, factory: Factory) -> None:
     before = versions(app)
     user_id = factory.operator("op@acme.example", slug="acme")  # an insert through the ORM
     created = versions(app)

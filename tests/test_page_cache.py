@@ -179,9 +179,7 @@ def test_clock_dependent_parts_are_rebuilt_each_period(
 
 
 @pytest.mark.parametrize("app_overrides", [{"PAGE_CACHE_SECONDS": 0}])
-def test_the_cache_can_be_turned_off(
-    app: Flask, factory: Factory, statements: list[str]
-) -> None:
+def test_the_cache_can_be_turned_off(app: Flask, factory: Factory, statements: list[str]) -> None:
     factory.operator("op@acme.example", slug="acme")
     client = logged_in(app, "op@acme.example")
     client.get("/dashboard")
@@ -225,9 +223,7 @@ def test_only_complete_pages_are_kept(app: Flask, factory: Factory) -> None:
     assert all(entry.status == 200 for entry in cache._entries.values())
 
 
-def test_the_session_is_not_changed_by_a_page_from_the_cache(
-    app: Flask, factory: Factory
-) -> None:
+def test_the_session_is_not_changed_by_a_page_from_the_cache(app: Flask, factory: Factory) -> None:
     factory.operator("op@acme.example", slug="acme")
     client = logged_in(app, "op@acme.example")
     client.get("/dashboard")
