@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import html
+import json
 import os
+import re
 import subprocess
 import sys
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
+from sqlalchemy import event, update
 
 from fedipanel.db import db
+from fedipanel.deployments.models import Deployment, LogLine
 from fedipanel.web import page_cache
 from fedipanel.web.page_cache import EXTENSION, Entry, PageCache
-from tests.helpers import ROOT, Auth, Factory
+from tests.helpers import ROOT, Auth, Factory, wait_for_jobs
 
 
 @pytest.fixture
@@ -233,3 +238,64 @@ def test_the_session_is_not_changed_by_a_page_from_the_cache(app: Flask, factory
     assert again.status_code == 200
     assert "Set-Cookie" not in again.headers
     assert again.headers["Content-Security-Policy"]  # the headers every response gets
+
+
+def running_deployment(app: Flask, client: FlaskClient, status: str = "running") -> int:
+    """Deploy (simulated), then show the deployment as `status` again, as a worker would."""
+    configure(client, "acme.example")
+    response = client.post("/deployments", data={"confirm": "acme.example"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    deployment_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    wait_for_jobs(app)
+    client.get("/dashboard")  # shows (and so ends) the messages the save and the deploy left
+    with app.app_context():
+        db.session.execute(
+            update(Deployment).where(Deployment.id == deployment_id).values(status=status)
+        )
+        db.session.commit()
+    return deployment_id
+
+
+def poll_of(client: FlaskClient, deployment_id: int) -> str:
+    """Return the address the page's next poll asks for (its hx-get and hx-vals)."""
+    page = client.get(f"/deployments/{deployment_id}", headers={"HX-Request": "true"})
+    found = re.search(r"hx-vals='([^']*)'", page.get_data(as_text=True))
+    assert found is not None
+    values = json.loads(html.unescape(found.group(1)))
+    return f"/deployments/{deployment_id}?{urllib.parse.urlencode(values)}"
+
+
+def test_a_poll_finds_nothing_new_from_the_cache_until_a_line_arrives(
+    app: Flask, factory: Factory, statements: list[str]
+) -> None:
+    factory.operator("op@acme.example", slug="acme")
+    client = logged_in(app, "op@acme.example")
+    deployment_id = running_deployment(app, client)
+    poll = poll_of(client, deployment_id)
+    htmx = {"HX-Request": "true"}
+    assert client.get(poll, headers=htmx).status_code == 204
+    statements.clear()
+    assert client.get(poll, headers=htmx).status_code == 204
+    assert statements == []
+
+    with app.app_context():  # the worker writes a line
+        db.session.add(LogLine(deployment_id=deployment_id, line="mastodon: a new line"))
+        db.session.commit()
+    answer = client.get(poll, headers=htmx)
+
+    assert answer.status_code == 200
+    assert "mastodon: a new line" in answer.get_data(as_text=True)
+
+
+def test_a_queued_deployment_is_never_answered_from_the_cache(
+    app: Flask, factory: Factory
+) -> None:
+    factory.operator("op@acme.example", slug="acme")
+    client = logged_in(app, "op@acme.example")
+    deployment_id = running_deployment(app, client, status="queued")
+    poll = poll_of(client, deployment_id)
+    client.get(f"/deployments/{deployment_id}")
+    client.get(poll, headers={"HX-Request": "true"})
+
+    kept = app.extensions[EXTENSION]._entries
+    assert not [key for key in kept if key[0] == "deployments.show"]

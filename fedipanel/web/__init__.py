@@ -31,6 +31,7 @@ from fedipanel.web.form_text import init_form_text
 from fedipanel.web.i18n import init_i18n
 from fedipanel.web.links import init_links
 from fedipanel.web.page_cache import init_page_cache
+from fedipanel.web.session_cookie import init_session_cookie
 
 
 def init_web(app: Flask) -> None:
@@ -45,6 +46,7 @@ def init_web(app: Flask) -> None:
     # Replaces the default `int` converter before any route is added, so every id is bounded.
     app.url_map.converters["int"] = IdConverter
     init_extensions(app)
+    init_session_cookie(app)
     init_i18n(app)
     errors.init_errors(app)
     init_form_text(app)

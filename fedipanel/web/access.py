@@ -26,8 +26,8 @@ _SESSION_USER = select(*User.__table__.columns).where(User.id == bindparam("user
 # The user's own fields a page may show (navigation, language).
 USER_FIELDS = ("id", "email", "role", "slug", "session_version", "language", "time_zone")
 _KEEP_USERS = 10_000
-_ROWS = "fedipanel.session_users"
-_rows_lock = threading.Lock()
+_KEPT = "fedipanel.session_users"
+_kept_lock = threading.Lock()
 
 
 @login_manager.user_loader
@@ -36,38 +36,40 @@ def _load_user(session_id: str) -> User | None:
     user_id, _, version = session_id.partition(":")
     if not user_id.isdigit() or not (version or "0").isdigit():
         return None
-    row = _session_row(int(user_id))
-    if row is None or row["session_version"] != int(version or "0"):
+    found = _session_user(int(user_id))
+    if found is None or found.session_version != int(version or "0"):
         return None  # the account ended its sessions (disabled, new password)
-    if row["disabled_at"] is not None:
+    if found.disabled_at is not None:
         return None  # a disabled account's open sessions end with it
-    # The row read above, as the session's own User (without the ORM's slower load).
-    user = User(**row)
-    make_transient_to_detached(user)
-    return db.session.merge(user, load=False)
+    # A copy in this request's session; the one kept is never changed.
+    return db.session.merge(found, load=False)
 
 
-def _session_row(user_id: int) -> dict[str, Any] | None:
-    """Return the user's row, read again only once the users table was written since.
+def _session_user(user_id: int) -> User | None:
+    """Return the user, detached, read again only once the users table was written since.
 
     Also read again every PAGE_CACHE_SECONDS, as the pages' cache is (0: at every request).
     """
     seconds = float(current_app.config["PAGE_CACHE_SECONDS"])
     versions = request_versions() if seconds > 0 else None
     stamp = (versions.get("users", 0), int(time.time() // seconds)) if versions else None
-    rows: dict[int, tuple[tuple[int, int], dict[str, Any]]]
-    rows = current_app.extensions.setdefault(_ROWS, {})  # one app, one database
-    kept = rows.get(user_id)
+    kept_users: dict[int, tuple[tuple[int, int], User]]
+    kept_users = current_app.extensions.setdefault(_KEPT, {})  # one app, one database
+    kept = kept_users.get(user_id)
     if stamp is not None and kept is not None and kept[0] == stamp:
         return kept[1]
-    found = db.session.connection().execute(_SESSION_USER, {"user_id": user_id}).first()
-    row = None if found is None else found._asdict()
-    if stamp is not None and row is not None:
-        with _rows_lock:
-            if len(rows) >= _KEEP_USERS:
-                rows.clear()
-            rows[user_id] = (stamp, row)
-    return row
+    row = db.session.connection().execute(_SESSION_USER, {"user_id": user_id}).first()
+    if row is None:
+        return None
+    # The row read above as a User, without the ORM's slower load.
+    user = User(**row._asdict())
+    make_transient_to_detached(user)
+    if stamp is not None:
+        with _kept_lock:
+            if len(kept_users) >= _KEEP_USERS:
+                kept_users.clear()
+            kept_users[user_id] = (stamp, user)
+    return user
 
 
 def _role_required(role_check: str, message: str) -> Callable[[F], F]:

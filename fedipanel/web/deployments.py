@@ -40,7 +40,7 @@ from fedipanel.deployments.live import (
     poll_state,
     state_key,
 )
-from fedipanel.deployments.models import ACTIVE, Deployment
+from fedipanel.deployments.models import ACTIVE, Deployment, Status
 from fedipanel.errors import PanelError, Refused
 from fedipanel.services.checks import checks_of
 from fedipanel.settings import effective
@@ -49,7 +49,7 @@ from fedipanel.web.access import current_account, operator_required
 from fedipanel.web.audit import audit
 from fedipanel.web.configurations import plan_page
 from fedipanel.web.htmx import is_htmx, render_page_or_block
-from fedipanel.web.page_cache import cached_page
+from fedipanel.web.page_cache import cached_page, keep_out
 
 bp = Blueprint("deployments", __name__)
 
@@ -109,6 +109,7 @@ def _visible_deployment(deployment_id: int) -> Deployment:
 
 @bp.route("/deployments/<int:deployment_id>")
 @login_required
+@cached_page
 def show(deployment_id: int) -> Any:
     after = request.args.get("after", "")
     polled = is_htmx() and is_digits(after) and len(after) < 19
@@ -121,6 +122,8 @@ def show(deployment_id: int) -> Any:
     operator = (
         db.session.get(User, deployment.operator_id) if current_account().is_provider else None
     )
+    if deployment.status == Status.QUEUED:
+        keep_out()  # whether a worker runs is not in the database
     waiting = waiting_for_worker(deployment)
     tail = numbered_tail(deployment.id)
     finished = deployment.is_finished
@@ -151,6 +154,8 @@ def _unchanged(deployment_id: int, after: int) -> bool:
     else (not found, not the viewer's, finished, new lines or a new status) takes the full path.
     """
     state = poll_state(deployment_id, after)
+    if state is not None and state.status == Status.QUEUED:
+        keep_out()  # whether a worker runs is not in the database
     viewer = current_account()
     if state is None or not (viewer.is_provider or state.operator_id == viewer.id):
         return False
@@ -170,6 +175,8 @@ def _poll_values(deployment: Deployment, after: int, waiting: bool) -> dict[str,
 
 def _poll(deployment: Deployment, after: int) -> Response:
     """Answer a running deployment's poll with only what changed since the page's last line."""
+    if deployment.status == Status.QUEUED:
+        keep_out()  # whether a worker runs is not in the database
     waiting = waiting_for_worker(deployment)
     lines = lines_after(deployment.id, after)
     poll = _poll_values(deployment, lines[-1].seq if lines else after, waiting)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext
+from werkzeug.datastructures import MultiDict
 
 from fedipanel.core.validators import check_text
 from fedipanel.web.errors import wants_json
@@ -16,7 +17,12 @@ def init_form_text(app: Flask) -> None:
 
 def _refuse_unstorable_text() -> Response | tuple[str, int] | None:
     # PostgreSQL refuses a NUL in text even in a lookup, so the check cannot wait for a view.
-    for source, fields in (("form", request.form), ("query", request.args)):
+    sources: list[tuple[str, MultiDict[str, str]]] = []
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        sources.append(("form", request.form))
+    if request.query_string:
+        sources.append(("query", request.args))
+    for source, fields in sources:
         for name, value in fields.items(multi=True):
             try:
                 check_text(name)

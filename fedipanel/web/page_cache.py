@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Flask, Response, current_app, make_response, request, session
+from flask import Flask, Response, current_app, g, make_response, request, session
 
 from fedipanel.data_versions import recording
 from fedipanel.web.access import USER_FIELDS, current_account
@@ -27,6 +27,8 @@ from fedipanel.web.versions import request_versions
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXTENSION = "fedipanel.page_cache"
+KEPT_STATUSES = (200, 204)  # a page, and "nothing new" to a poll
+_NOT_KEPT = "fedipanel_page_not_kept"
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,11 @@ def cached_page(view: F) -> F:
     return cast(F, wrapped)
 
 
+def keep_out() -> None:
+    """Do not keep this response: it shows more than the database (e.g. whether a worker runs)."""
+    setattr(g, _NOT_KEPT, True)
+
+
 def _key(seconds: float) -> tuple[Any, ...]:
     user = current_account()
     return (
@@ -141,9 +148,10 @@ def _key(seconds: float) -> tuple[Any, ...]:
 
 
 def _keepable(response: Response) -> bool:
-    """Tell whether the response may be served again: a plain page that changed no session."""
+    """Tell whether the response may be served again: a plain answer that changed no session."""
     return (
-        response.status_code == 200
+        response.status_code in KEPT_STATUSES
+        and not g.get(_NOT_KEPT)
         and not response.is_streamed
         and not session.modified
         and "Set-Cookie" not in response.headers

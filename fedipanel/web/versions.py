@@ -29,17 +29,20 @@ def request_versions() -> dict[str, int] | None:
 
 
 def _read() -> dict[str, int] | None:
-    # The DBAPI cursor directly: two plain columns, on every page and poll.
+    # A pooled connection's DBAPI cursor, outside the request's session: two plain columns on
+    # every page and poll, and a page served from the cache then needs no session at all.
     try:
-        cursor = db.session.connection().connection.cursor()
-        try:
-            cursor.execute(_SQL)
-            return {name: version for name, version in cursor.fetchall()}
-        finally:
-            cursor.close()
-    except (SQLAlchemyError, db.engine.dialect.loaded_dbapi.Error):
-        db.session.rollback()
+        connection = db.engine.raw_connection()
+    except SQLAlchemyError:
         return None
+    try:
+        cursor = connection.cursor()
+        cursor.execute(_SQL)
+        return {name: version for name, version in cursor.fetchall()}
+    except db.engine.dialect.loaded_dbapi.Error:
+        return None
+    finally:
+        connection.close()  # back to the pool, its transaction (PostgreSQL) rolled back
 
 
 def _table_exists() -> bool:
