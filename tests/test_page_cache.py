@@ -287,9 +287,7 @@ def test_a_poll_finds_nothing_new_from_the_cache_until_a_line_arrives(
     assert "mastodon: a new line" in answer.get_data(as_text=True)
 
 
-def test_a_queued_deployment_is_never_answered_from_the_cache(
-    app: Flask, factory: Factory
-) -> None:
+def test_a_queued_deployment_is_never_answered_from_the_cache(app: Flask, factory: Factory) -> None:
     factory.operator("op@acme.example", slug="acme")
     client = logged_in(app, "op@acme.example")
     deployment_id = running_deployment(app, client, status="queued")
