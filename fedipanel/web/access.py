@@ -8,10 +8,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import abort, current_app
+from flask import abort, current_app, g
 from flask_babel import gettext
 from flask_login import current_user, login_required
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import make_transient_to_detached
 
 from fedipanel.accounts.models import User
@@ -26,7 +26,7 @@ _SESSION_USER = select(*User.__table__.columns).where(User.id == bindparam("user
 # The user's own fields a page may show (navigation, language).
 USER_FIELDS = ("id", "email", "role", "slug", "session_version", "language", "time_zone")
 _KEEP_USERS = 10_000
-_KEPT = "fedipanel.session_users"
+_KEPT = "fedipanel.session_rows"
 _kept_lock = threading.Lock()
 
 
@@ -36,40 +36,42 @@ def _load_user(session_id: str) -> User | None:
     user_id, _, version = session_id.partition(":")
     if not user_id.isdigit() or not (version or "0").isdigit():
         return None
-    found = _session_user(int(user_id))
-    if found is None or found.session_version != int(version or "0"):
+    row = _session_row(int(user_id))
+    if row is None or row["session_version"] != int(version or "0"):
         return None  # the account ended its sessions (disabled, new password)
-    if found.disabled_at is not None:
+    if row["disabled_at"] is not None:
         return None  # a disabled account's open sessions end with it
-    # A copy in this request's session; the one kept is never changed.
-    return db.session.merge(found, load=False)
+    # This request's own User, detached: `current_account()` puts it in the database session
+    # when a view needs one, so a page served from the cache never opens that session.
+    user = User(**row)
+    make_transient_to_detached(user)
+    return user
 
 
-def _session_user(user_id: int) -> User | None:
-    """Return the user, detached, read again only once the users table was written since.
+def _session_row(user_id: int) -> dict[str, Any] | None:
+    """Return the user's row, read again only once the users table was written since.
 
     Also read again every PAGE_CACHE_SECONDS, as the pages' cache is (0: at every request).
     """
     seconds = float(current_app.config["PAGE_CACHE_SECONDS"])
     versions = request_versions() if seconds > 0 else None
     stamp = (versions.get("users", 0), int(time.time() // seconds)) if versions else None
-    kept_users: dict[int, tuple[tuple[int, int], User]]
-    kept_users = current_app.extensions.setdefault(_KEPT, {})  # one app, one database
-    kept = kept_users.get(user_id)
+    kept_rows: dict[int, tuple[tuple[int, int], dict[str, Any]]]
+    kept_rows = current_app.extensions.setdefault(_KEPT, {})  # one app, one database
+    kept = kept_rows.get(user_id)
     if stamp is not None and kept is not None and kept[0] == stamp:
         return kept[1]
-    row = db.session.connection().execute(_SESSION_USER, {"user_id": user_id}).first()
-    if row is None:
+    # Read without the ORM's slower load; the User is built from the row.
+    found = db.session.connection().execute(_SESSION_USER, {"user_id": user_id}).first()
+    if found is None:
         return None
-    # The row read above as a User, without the ORM's slower load.
-    user = User(**row._asdict())
-    make_transient_to_detached(user)
+    row = found._asdict()
     if stamp is not None:
         with _kept_lock:
-            if len(kept_users) >= _KEEP_USERS:
-                kept_users.clear()
-            kept_users[user_id] = (stamp, user)
-    return user
+            if len(kept_rows) >= _KEEP_USERS:
+                kept_rows.clear()
+            kept_rows[user_id] = (stamp, row)
+    return row
 
 
 def _role_required(role_check: str, message: str) -> Callable[[F], F]:
@@ -92,5 +94,9 @@ provider_required = _role_required(
 
 
 def current_account() -> User:
-    """Return the logged-in user as a `User` (for the type checker)."""
-    return cast(User, current_user._get_current_object())
+    """Return the logged-in user, in this request's database session."""
+    user = cast(User, current_user._get_current_object())
+    if inspect(user).detached:
+        user = db.session.merge(user, load=False)
+        g._login_user = user  # Flask-Login's user of this request: `current_user` is now this one
+    return user

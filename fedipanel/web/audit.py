@@ -11,13 +11,14 @@ from flask_login import current_user
 from fedipanel.accounts.models import User
 from fedipanel.audit import log
 from fedipanel.audit.log import Action
+from fedipanel.web.access import current_account
 
 
 def actor() -> User | None:
     """Return who makes this request: the API token's user, else the logged-in user."""
     user = g.get("api_user")
     if user is None and current_user.is_authenticated:
-        user = current_user._get_current_object()
+        user = current_account()
     return user if isinstance(user, User) else None
 
 
