@@ -19,9 +19,10 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, current_app, g, make_response, request, session
+from flask_login import current_user
 
 from fedipanel.data_versions import recording
-from fedipanel.web.access import USER_FIELDS, current_account
+from fedipanel.web.access import USER_FIELDS
 from fedipanel.web.i18n import TIME_ZONE_COOKIE
 from fedipanel.web.versions import request_versions
 
@@ -129,7 +130,7 @@ def keep_out() -> None:
 
 
 def _key(seconds: float) -> tuple[Any, ...]:
-    user = current_account()
+    user = current_user._get_current_object()  # read only: not put in the database session
     return (
         request.endpoint,
         request.full_path,
