@@ -1,0 +1,58 @@
+"""Closing an account while another connection writes (the job's heartbeat, a web request).
+
+On SQLite a query whose rows are not all read yet keeps a read transaction open on its
+connection. A write on that connection must then upgrade it, and SQLite refuses at once
+("database is locked", without waiting out the busy timeout) when another connection wrote
+since the query began. The closing reads everything it needs before it writes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import update
+
+from fedipanel.core.usage import Metric
+from fedipanel.db import db
+from fedipanel.deployments import deletions
+from fedipanel.deployments.models import Deployment, Kind, Status
+from fedipanel.timeutil import utcnow
+from fedipanel.usage.recording import latest_level, record_levels
+from tests.helpers import Factory
+
+
+def test_closing_an_account_writes_after_another_connection_wrote(
+    app: Flask, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    operator_id = factory.operator()
+    with app.app_context():
+        # A level the closing drops to 0: it writes a usage sample.
+        record_levels(operator_id, {Metric.VMS: 2}, utcnow())
+        deletion = Deployment(
+            operator_id=operator_id, kind=Kind.DELETION, status=Status.RUNNING, started_at=utcnow()
+        )
+        db.session.add(deletion)
+        db.session.commit()
+        deletion_id = deletion.id
+        beats = []
+
+        def heartbeat_then_record(*args: Any, **kwargs: Any) -> list[Metric]:
+            # The heartbeat thread's write, on a connection of its own, between the closing's
+            # reads and its first write.
+            with db.engine.begin() as other:
+                other.execute(
+                    update(Deployment)
+                    .where(Deployment.id == deletion_id)
+                    .values(heartbeat_at=utcnow())
+                )
+            beats.append(True)
+            return record_levels(*args, **kwargs)
+
+        monkeypatch.setattr(deletions, "record_levels", heartbeat_then_record)
+        deletions.close_account(deletion_id, closing_lines=["closed"], retain_days=30)
+
+        assert beats == [True]
+        assert db.session.get(Deployment, deletion_id) is None  # gone with the account
+        assert latest_level(operator_id, Metric.VMS) is None  # the samples too
