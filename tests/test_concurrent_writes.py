@@ -61,7 +61,9 @@ def test_closing_an_account_writes_after_another_connection_wrote(
         assert latest_level(operator_id, Metric.VMS) is None  # the samples too
 
 
-def test_a_heartbeat_the_database_refused_once_beats_again(app: Flask, factory: Factory) -> None:
+def test_a_heartbeat_the_database_refused_once_beats_again(
+    app: Flask, factory: Factory, caplog: pytest.LogCaptureFixture
+) -> None:
     operator_id = factory.operator()
     with app.app_context():
         row = Deployment(operator_id=operator_id, status=Status.RUNNING, started_at=utcnow())
@@ -94,3 +96,5 @@ def test_a_heartbeat_the_database_refused_once_beats_again(app: Flask, factory: 
             select(Deployment.heartbeat_at).where(Deployment.id == deployment_id)
         )
         assert beat_at is not None
+    assert f"heartbeat of deployment {deployment_id} not written" in caplog.text
+    assert "database is locked" in caplog.text
