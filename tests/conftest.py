@@ -14,11 +14,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import create_engine
 
 from fedipanel import create_app
 from fedipanel.accounts import users as accounts
 from fedipanel.db import db
 from fedipanel.jobqueue import EmbeddedQueue
+from fedipanel.runtime import MODELS
 from tests.helpers import ROOT, Api, Auth, Factory, app_config, without_nixops4_on_path
 
 pytest_plugins = [
@@ -87,6 +89,12 @@ def app_overrides() -> dict[str, Any]:
 @pytest.fixture
 def app(tmp_path: Path, database_url: str, app_overrides: dict[str, Any]) -> Iterator[Flask]:
     """The panel on an empty database (`database_url`) with the models' tables created."""
+    # Before the app starts its reaper: a first tick on a database without tables logs a
+    # traceback, and Python 3.11 formats tracebacks with ast.parse, which races create_app's
+    # own (werkzeug compiles its routes): "SystemError: AST constructor recursion depth".
+    engine = create_engine(database_url)
+    db.metadata.create_all(engine, tables=[model.__table__ for model in MODELS])
+    engine.dispose()
     app = create_app(app_config(tmp_path, **{"DATABASE_URL": database_url, **app_overrides}))
     with app.app_context():
         db.create_all()

@@ -155,9 +155,12 @@ def close_account(deletion_id: int, *, closing_lines: list[str], retain_days: in
     if operator is None:
         raise NotFound("The account is already gone.")
     requester = db.session.get(User, deletion.requested_by_id) if deletion.requested_by_id else None
+    # Read to the end before writing: on SQLite an unfinished query holds a read transaction
+    # that a write on its connection cannot upgrade once another connection (the heartbeat)
+    # has written ("database is locked" at once, the busy timeout not applying).
     history = db.session.scalars(
         select(Deployment).where(Deployment.operator_id == operator.id).order_by(Deployment.id)
-    )
+    ).all()
     now = utcnow()
     # Everything is gone now: every level drops to 0, then each month's usage is kept.
     record_levels(operator.id, dict.fromkeys(Metric, 0), now)

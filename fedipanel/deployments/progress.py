@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterable
 
 from flask import Flask
 from sqlalchemy import insert, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from fedipanel.core.text import N_
 from fedipanel.db import db
 from fedipanel.deployments.models import Deployment, LogLine, Status
 from fedipanel.timeutil import utcnow
 
+log = logging.getLogger(__name__)
 MAX_LINE = 4000
 # Colour and cursor escapes that terminals understand and a log page does not.
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
@@ -126,12 +129,22 @@ class Heartbeat:
     def _run(self) -> None:
         with self._app.app_context():
             while not self._stop.wait(self._interval):
-                db.session.execute(
-                    update(Deployment)
-                    .where(
-                        Deployment.id == self._deployment_id, Deployment.status == Status.RUNNING
+                try:
+                    self._beat()
+                except SQLAlchemyError as exc:
+                    # A missed beat is harmless; a heartbeat thread that ended would let the
+                    # reaper fail a deployment that still runs.
+                    db.session.rollback()
+                    reason = str(exc).splitlines()[0]
+                    log.warning(
+                        "heartbeat of deployment %s not written: %s", self._deployment_id, reason
                     )
-                    .values(heartbeat_at=utcnow())
-                )
-                db.session.commit()
             db.session.remove()
+
+    def _beat(self) -> None:
+        db.session.execute(
+            update(Deployment)
+            .where(Deployment.id == self._deployment_id, Deployment.status == Status.RUNNING)
+            .values(heartbeat_at=utcnow())
+        )
+        db.session.commit()
