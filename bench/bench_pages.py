@@ -5,6 +5,8 @@ and one with ~200 log lines; 1,000 more operators with 100 deployments each) and
 Flask app each run in their own process on 127.0.0.1, first under werkzeug's threaded server,
 then under gunicorn (gthread workers). The same keep-alive client (THREADS connections,
 http.client) sends a fixed number of GETs to each, after a warm-up, in interleaved rounds, summed.
+Nothing writes while a page is measured, so after the warm-up the pages come from the page cache
+(fedipanel/web/page_cache.py); the in-process profile at the end also shows each page built.
 Prints a Markdown table per server and, last, one `BENCH-JSON` line for bench/run_all.py.
 """
 
