@@ -1,16 +1,21 @@
-"""Flask's signed session cookie, with its serializer built once per secret key, not per request.
+"""Flask's signed session cookie, with its signature checked once per cookie, not per request.
 
-Building one costs more than reading a small cookie: itsdangerous checks its JSON serializer with
-a trial `dumps` each time.
+The serializer is built once per secret key (building one costs more than reading a small
+cookie: itsdangerous checks its JSON serializer with a trial `dumps` each time), and a cookie
+whose signature was verified is remembered with its time of signing: the same cookie again is
+only checked for its age and decoded.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 
-from flask import Flask
-from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import URLSafeTimedSerializer
+from flask import Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+KEEP_COOKIES = 4096
 
 
 class SessionCookie(SecureCookieSessionInterface):
@@ -18,7 +23,29 @@ class SessionCookie(SecureCookieSessionInterface):
 
     def __init__(self) -> None:
         self._built: dict[tuple[object, ...], URLSafeTimedSerializer | None] = {}
+        # (secret keys, cookie) -> (the session as JSON, when it was signed)
+        self._verified: dict[tuple[object, str], tuple[str, float]] = {}
         self._lock = threading.Lock()
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        cookie = request.cookies.get(self.get_cookie_name(app))
+        serializer = self.get_signing_serializer(app)
+        if serializer is None or not cookie:
+            return super().open_session(app, request)
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        key = ((app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ())), cookie)
+        verified = self._verified.get(key)
+        if verified is not None and time.time() - verified[1] <= max_age:
+            return self.session_class(self.serializer.loads(verified[0]))
+        try:
+            data, signed = serializer.loads(cookie, max_age=max_age, return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        with self._lock:
+            if len(self._verified) >= KEEP_COOKIES:
+                self._verified.clear()
+            self._verified[key] = (self.serializer.dumps(data), signed.timestamp())
+        return self.session_class(data)
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))

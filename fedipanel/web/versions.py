@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 import time
 
 from flask import current_app, g
@@ -14,6 +16,9 @@ from fedipanel.db import db
 RECHECK_TABLE = 30.0  # seconds before asking again whether the versions table exists
 _READ = "fedipanel_versions"
 _SQL = f"SELECT name, version FROM {TABLE}"  # noqa: S608 (a constant)
+_IDLE_SQLITE = 8  # connections kept for this one read, to one SQLite file (the latest asked for)
+_idle: dict[str, list[sqlite3.Connection]] = {}
+_idle_lock = threading.Lock()
 
 
 def request_versions() -> dict[str, int] | None:
@@ -29,6 +34,9 @@ def request_versions() -> dict[str, int] | None:
 
 
 def _read() -> dict[str, int] | None:
+    database = db.engine.url.database if db.engine.dialect.name == "sqlite" else None
+    if database and database != ":memory:" and not database.startswith("file:"):
+        return _read_sqlite(database)
     # A pooled connection's DBAPI cursor, outside the request's session: two plain columns on
     # every page and poll, and a page served from the cache then needs no session at all.
     try:
@@ -43,6 +51,34 @@ def _read() -> dict[str, int] | None:
         return None
     finally:
         connection.close()  # back to the pool, its transaction (PostgreSQL) rolled back
+
+
+def _read_sqlite(database: str) -> dict[str, int] | None:
+    """Read on a connection of its own to the file: no pool, no SQLAlchemy on the way."""
+    with _idle_lock:
+        if database not in _idle:  # another database (tests): let the old file's go
+            for other in _idle.values():
+                for each in other:
+                    each.close()
+            _idle.clear()
+        idle = _idle.setdefault(database, [])
+        connection = idle.pop() if idle else None
+    try:
+        if connection is None:
+            # Only ever reads: in WAL mode a writer holding the lock does not block it.
+            connection = sqlite3.connect(database, timeout=30, check_same_thread=False)
+        versions = dict(connection.execute(_SQL).fetchall())
+    except sqlite3.Error:
+        if connection is not None:
+            connection.close()
+        return None
+    with _idle_lock:
+        if len(idle) < _IDLE_SQLITE and _idle.get(database) is idle:
+            idle.append(connection)
+            connection = None
+    if connection is not None:
+        connection.close()
+    return versions
 
 
 def _table_exists() -> bool:
