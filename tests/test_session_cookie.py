@@ -32,9 +32,7 @@ def test_the_same_cookie_opens_the_session_again(app: Flask, cookie: str) -> Non
     assert visit(app, cookie) == 200
 
 
-def test_a_changed_cookie_is_refused_after_the_real_one_was_seen(
-    app: Flask, cookie: str
-) -> None:
+def test_a_changed_cookie_is_refused_after_the_real_one_was_seen(app: Flask, cookie: str) -> None:
     assert visit(app, cookie) == 200
     payload, _, signature = cookie.rpartition(".")
     forged = f"{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
