@@ -163,9 +163,10 @@ def test_timeout_kills_a_hung_nixops4(
     monkeypatch.setenv("FAKE_NIXOPS4_MODE", "hang")
     collector = Collector()
 
-    result = run(flake_dir, collector, timeout=1)
+    # Long enough for the fake to start and say what it waits for on a busy machine.
+    result = run(flake_dir, collector, timeout=4)
 
-    assert result == ApplyResult(False, None, "nixops4 timed out after 1 s")
+    assert result == ApplyResult(False, None, "nixops4 timed out after 4 s")
     assert collector.lines == ["waiting for a lock that never comes"]
     assert_gone(int(pidfile.read_text()))
     assert not Path(json.loads(record.read_text())["file"]).exists()
