@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, update
+from sqlalchemy import event, text, update
 
 from fedipanel.db import db
 from fedipanel.deployments.models import Deployment, LogLine
@@ -224,7 +224,7 @@ def test_only_complete_pages_are_kept(app: Flask, factory: Factory) -> None:
     client.get("/dashboard")  # refused: an operator's page
 
     cache = app.extensions[EXTENSION]
-    assert [key[0] for key in cache._entries] == ["operators.index"]
+    assert [key[0] for key in cache._entries] == ["/provider/operators"]
     assert all(entry.status == 200 for entry in cache._entries.values())
 
 
@@ -296,4 +296,74 @@ def test_a_queued_deployment_is_never_answered_from_the_cache(app: Flask, factor
     client.get(poll, headers={"HX-Request": "true"})
 
     kept = app.extensions[EXTENSION]._entries
-    assert not [key for key in kept if key[0] == "deployments.show"]
+    assert not [key for key in kept if key[0] == f"/deployments/{deployment_id}"]
+
+
+def count_flask_requests(app: Flask) -> list[str]:
+    """Note every request that reaches Flask's own request handling."""
+    seen: list[str] = []
+    app.before_request_funcs.setdefault(None, []).insert(0, lambda: seen.append("flask"))
+    return seen
+
+
+def test_a_kept_page_is_answered_before_flask_once_it_was_served(
+    app: Flask, factory: Factory
+) -> None:
+    factory.operator("op@acme.example", slug="acme")
+    client = logged_in(app, "op@acme.example")
+    reached = count_flask_requests(app)
+    built = client.get("/deployments")  # built and kept
+    served = client.get("/deployments")  # before Flask
+
+    assert reached == ["flask"]
+    assert served.status_code == 200
+    assert served.get_data() == built.get_data()
+    assert served.headers["Content-Security-Policy"] == built.headers["Content-Security-Policy"]
+    assert "Set-Cookie" not in served.headers
+
+
+def test_another_browser_with_the_same_cookie_goes_through_flask(
+    app: Flask, factory: Factory
+) -> None:
+    factory.operator("op@acme.example", slug="acme")
+    client = logged_in(app, "op@acme.example")
+    client.get("/deployments")
+    reached = count_flask_requests(app)
+
+    other = client.get("/deployments", headers={"User-Agent": "another browser"})
+
+    assert reached == ["flask"]  # Flask-Login's session protection sees it
+    assert other.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"REMOTE_ADDR": "127.0.0.1"},
+        {"REMOTE_ADDR": "10.0.0.5", "HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux) Firefox/120"},
+        {"REMOTE_ADDR": "10.0.0.5", "HTTP_X_FORWARDED_FOR": "203.0.113.9, 10.0.0.1"},
+        {"HTTP_USER_AGENT": "curl/8"},
+    ],
+)
+def test_the_login_mark_is_flask_logins_own(app: Flask, environ: dict[str, str]) -> None:
+    from flask_login.utils import _create_identifier
+
+    from fedipanel.web.cached_answers import login_mark
+
+    headers = {k[5:].replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
+    remote = environ.get("REMOTE_ADDR")
+    builder = {"headers": headers} | ({"environ_base": {"REMOTE_ADDR": remote}} if remote else {})
+    with app.test_request_context("/", **builder) as context:
+        assert login_mark(context.request.environ) == _create_identifier()
+
+
+def test_a_disabled_account_is_not_answered_before_flask(app: Flask, factory: Factory) -> None:
+    factory.operator("op@acme.example", slug="acme")
+    client = logged_in(app, "op@acme.example")
+    client.get("/deployments")
+    assert client.get("/deployments").status_code == 200  # before Flask
+    with app.app_context():
+        db.session.execute(text("UPDATE users SET disabled_at = CURRENT_TIMESTAMP"))
+        db.session.commit()
+
+    assert client.get("/deployments").status_code == 302

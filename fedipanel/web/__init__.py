@@ -24,6 +24,7 @@ from fedipanel.web import (
     storage,
 )
 from fedipanel.web.api import bp as api_bp
+from fedipanel.web.cached_answers import init_cached_answers
 from fedipanel.web.cli import cli
 from fedipanel.web.converters import IdConverter
 from fedipanel.web.extensions import csrf, init_extensions
@@ -36,6 +37,8 @@ from fedipanel.web.session_cookie import init_session_cookie
 
 def init_web(app: Flask) -> None:
     """Register the extensions, error handling, blueprints and commands on `app`."""
+    # Innermost: it sees the environ as Flask will (after ProxyFix).
+    init_cached_answers(app)
     proxies = int(app.config["TRUSTED_PROXIES"])
     if proxies:
         # Behind reverse proxies the client's address is in X-Forwarded-For: trust only as many

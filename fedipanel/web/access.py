@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import abort, current_app, g
+from flask import Flask, abort, current_app, g
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy import bindparam, inspect, select
@@ -37,10 +37,8 @@ def _load_user(session_id: str) -> User | None:
     if not user_id.isdigit() or not (version or "0").isdigit():
         return None
     row = _session_row(int(user_id))
-    if row is None or row["session_version"] != int(version or "0"):
-        return None  # the account ended its sessions (disabled, new password)
-    if row["disabled_at"] is not None:
-        return None  # a disabled account's open sessions end with it
+    if row is None or not session_user_allowed(row, version):
+        return None
     # This request's own User, detached: `current_account()` puts it in the database session
     # when a view needs one, so a page served from the cache never opens that session.
     user = User(**row)
@@ -58,9 +56,9 @@ def _session_row(user_id: int) -> dict[str, Any] | None:
     stamp = (versions.get("users", 0), int(time.time() // seconds)) if versions else None
     kept_rows: dict[int, tuple[tuple[int, int], dict[str, Any]]]
     kept_rows = current_app.extensions.setdefault(_KEPT, {})  # one app, one database
-    kept = kept_rows.get(user_id)
-    if stamp is not None and kept is not None and kept[0] == stamp:
-        return kept[1]
+    kept = kept_row(current_app, user_id, versions)
+    if kept is not None:
+        return kept
     # Read without the ORM's slower load; the User is built from the row.
     found = db.session.connection().execute(_SESSION_USER, {"user_id": user_id}).first()
     if found is None:
@@ -72,6 +70,25 @@ def _session_row(user_id: int) -> dict[str, Any] | None:
                 kept_rows.clear()
             kept_rows[user_id] = (stamp, row)
     return row
+
+
+def kept_row(app: Flask, user_id: int, versions: dict[str, int] | None) -> dict[str, Any] | None:
+    """Return the user's row as read before, if the users table was not written since."""
+    seconds = float(app.config["PAGE_CACHE_SECONDS"])
+    if seconds <= 0 or versions is None:
+        return None
+    kept = app.extensions.get(_KEPT, {}).get(user_id)
+    if kept is None or kept[0] != (versions.get("users", 0), int(time.time() // seconds)):
+        return None
+    row: dict[str, Any] = kept[1]
+    return row
+
+
+def session_user_allowed(row: dict[str, Any], version: str) -> bool:
+    """Tell whether a session of this version may act as the user of this row."""
+    if row["session_version"] != int(version or "0"):
+        return False  # the account ended its sessions (disabled, new password)
+    return row["disabled_at"] is None  # a disabled account's open sessions end with it
 
 
 def _role_required(role_check: str, message: str) -> Callable[[F], F]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -30,14 +30,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXTENSION = "fedipanel.page_cache"
 KEPT_STATUSES = (200, 204)  # a page, and "nothing new" to a poll
 _NOT_KEPT = "fedipanel_page_not_kept"
+KEPT_KEY = "fedipanel.page_cache.kept"  # in the WSGI environ: the key the response was kept under
 
 
-@dataclass(frozen=True)
+@dataclass
 class Entry:
     body: bytes
     status: int
     headers: tuple[tuple[str, str], ...]
     built_from: tuple[tuple[str, int], ...]
+    # The status line and headers as the response left the app (security headers and all),
+    # for fedipanel/web/cached_answers.py; None until that response was seen.
+    final: tuple[str, list[tuple[str, str]]] | None = None
 
     def current(self, versions: dict[str, int]) -> bool:
         """Tell whether every table the page was built from is unchanged."""
@@ -75,6 +79,13 @@ class PageCache:
             while self.size > self.max_bytes:
                 _key, dropped = self._entries.popitem(last=False)
                 self.size -= len(dropped.body)
+
+    def set_final(self, key: tuple[Any, ...], status: str, headers: list[tuple[str, str]]) -> None:
+        """Record how the kept response under `key` left the app."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and status.startswith(f"{entry.status} "):
+                entry.final = (status, list(headers))
 
     def clear(self) -> None:
         with self._lock:
@@ -119,6 +130,7 @@ def cached_page(view: F) -> F:
             built_from = tuple(sorted((name, versions.get(name, 0)) for name in tables))
             headers = tuple((k, v) for k, v in response.headers.items() if k != "Content-Length")
             cache.put(key, Entry(response.get_data(), response.status_code, headers, built_from))
+            request.environ[KEPT_KEY] = key
         return response
 
     return cast(F, wrapped)
@@ -131,18 +143,30 @@ def keep_out() -> None:
 
 def _key(seconds: float) -> tuple[Any, ...]:
     user = current_user._get_current_object()  # read only: not put in the database session
+    fields = tuple(getattr(user, name) for name in USER_FIELDS)
+    return key_for(request.environ, request.cookies, fields, session.get("csrf_token"), seconds)
+
+
+def key_for(
+    environ: dict[str, Any],
+    cookies: Mapping[str, str],
+    user_fields: tuple[Any, ...],
+    csrf_token: str | None,
+    seconds: float,
+) -> tuple[Any, ...]:
+    """Return the key of a page: from the WSGI environ, so a layer before Flask finds it too."""
     return (
-        request.endpoint,
-        request.full_path,
-        request.host,
-        request.scheme,
-        request.headers.get("HX-Request"),
+        environ.get("PATH_INFO"),
+        environ.get("QUERY_STRING"),
+        environ.get("HTTP_HOST"),
+        environ.get("wsgi.url_scheme"),
+        environ.get("HTTP_HX_REQUEST"),
         # The user's own fields a page may show (navigation, their language and time zone).
-        tuple(getattr(user, name) for name in USER_FIELDS),
+        user_fields,
         # What chooses the language and time zone when the user has not (fedipanel/web/i18n.py).
-        request.headers.get("Accept-Language"),
-        request.cookies.get(TIME_ZONE_COOKIE),
-        session.get("csrf_token"),
+        environ.get("HTTP_ACCEPT_LANGUAGE"),
+        cookies.get(TIME_ZONE_COOKIE),
+        csrf_token,
         # Clock-dependent parts: the same boundaries in every process.
         int(time.time() // seconds),
     )

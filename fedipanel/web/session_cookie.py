@@ -27,16 +27,26 @@ class SessionCookie(SecureCookieSessionInterface):
         self._verified: dict[tuple[object, str], tuple[str, float]] = {}
         self._lock = threading.Lock()
 
+    def verified(self, app: Flask, cookie: str) -> dict[str, object] | None:
+        """Return the session of a cookie verified before and not expired since, else None."""
+        key = ((app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ())), cookie)
+        verified = self._verified.get(key)
+        max_age = app.permanent_session_lifetime.total_seconds()
+        if verified is None or time.time() - verified[1] > max_age:
+            return None
+        data: dict[str, object] = self.serializer.loads(verified[0])
+        return data
+
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         cookie = request.cookies.get(self.get_cookie_name(app))
         serializer = self.get_signing_serializer(app)
         if serializer is None or not cookie:
             return super().open_session(app, request)
         max_age = int(app.permanent_session_lifetime.total_seconds())
+        known = self.verified(app, cookie)
+        if known is not None:
+            return self.session_class(known)
         key = ((app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ())), cookie)
-        verified = self._verified.get(key)
-        if verified is not None and time.time() - verified[1] <= max_age:
-            return self.session_class(self.serializer.loads(verified[0]))
         try:
             data, signed = serializer.loads(cookie, max_age=max_age, return_timestamp=True)
         except BadSignature:

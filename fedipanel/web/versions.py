@@ -6,8 +6,9 @@ import sqlite3
 import threading
 import time
 
-from flask import current_app, g
+from flask import Flask, current_app, g
 from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from fedipanel.data_versions import TABLE
@@ -15,6 +16,7 @@ from fedipanel.db import db
 
 RECHECK_TABLE = 30.0  # seconds before asking again whether the versions table exists
 _READ = "fedipanel_versions"
+_TABLE_STATE = "fedipanel.versions_table"
 _SQL = f"SELECT name, version FROM {TABLE}"  # noqa: S608 (a constant)
 _IDLE_SQLITE = 8  # connections kept for this one read, to one SQLite file (the latest asked for)
 _idle: dict[str, list[sqlite3.Connection]] = {}
@@ -33,9 +35,30 @@ def request_versions() -> dict[str, int] | None:
     return versions
 
 
-def _read() -> dict[str, int] | None:
-    database = db.engine.url.database if db.engine.dialect.name == "sqlite" else None
+def read_now(app: Flask) -> dict[str, int] | None:
+    """Return every table's version now, outside any request (fedipanel/web/cached_answers.py)."""
+    state = app.extensions.get(_TABLE_STATE)
+    if state is None or not state["seen"]:
+        return None  # a request has not found the table yet
+    database = _sqlite_file(app)
+    if database is not None:
+        return _read_sqlite(database)
+    with app.app_context():
+        return _read()
+
+
+def _sqlite_file(app: Flask) -> str | None:
+    """Return the SQLite file the app uses, if it is one (not memory, not a URI)."""
+    uri = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    database = uri.database if uri.get_backend_name() == "sqlite" else None
     if database and database != ":memory:" and not database.startswith("file:"):
+        return database
+    return None
+
+
+def _read() -> dict[str, int] | None:
+    database = _sqlite_file(current_app)
+    if database is not None:
         return _read_sqlite(database)
     # A pooled connection's DBAPI cursor, outside the request's session: two plain columns on
     # every page and poll, and a page served from the cache then needs no session at all.
@@ -82,9 +105,7 @@ def _read_sqlite(database: str) -> dict[str, int] | None:
 
 
 def _table_exists() -> bool:
-    state = current_app.extensions.setdefault(
-        "fedipanel.versions_table", {"seen": False, "at": -RECHECK_TABLE}
-    )
+    state = current_app.extensions.setdefault(_TABLE_STATE, {"seen": False, "at": -RECHECK_TABLE})
     if not state["seen"] and time.monotonic() - state["at"] >= RECHECK_TABLE:
         state["at"] = time.monotonic()
         state["seen"] = inspect(db.engine).has_table(TABLE)
