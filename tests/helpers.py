@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
 from fedipanel.accounts import users as accounts
 from fedipanel.accounts.models import User
@@ -149,3 +152,20 @@ class Api:
 def wait_for_jobs(app: Flask) -> None:
     """Wait until the embedded queue has run everything queued."""
     app.extensions["fedipanel.queue"].join()
+
+
+@contextmanager
+def statements_run(app: Flask) -> Iterator[list[str]]:
+    """Collect every SQL statement the app runs through SQLAlchemy inside the block."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 from fedipanel.accounts.models import User
 from fedipanel.db import db
 from fedipanel.deployments.models import Deployment
-from tests.helpers import Auth, Factory
+from tests.helpers import Auth, Factory, statements_run
 
 
 def _operators(app: Flask, first: int, count: int, deployments: int = 2) -> None:
@@ -42,22 +40,6 @@ def _operators(app: Flask, first: int, count: int, deployments: int = 2) -> None
             ],
         )
         db.session.commit()
-
-
-@contextmanager
-def _counted(app: Flask) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 @pytest.fixture
@@ -109,10 +91,10 @@ def test_a_page_that_does_not_exist_shows_the_nearest(
 def test_a_full_page_costs_as_many_queries_as_a_short_one(app: Flask, client: FlaskClient) -> None:
     _operators(app, 0, 3)
     client.get("/provider/operators")
-    with _counted(app) as short:
+    with statements_run(app) as short:
         client.get("/provider/operators")
     _operators(app, 3, 200, deployments=5)
-    with _counted(app) as full:
+    with statements_run(app) as full:
         page = client.get("/provider/operators?page=2").get_data(as_text=True)
     assert page.count('href="/deployments/') == 50
     assert len(full) == len(short)

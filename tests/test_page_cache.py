@@ -10,33 +10,24 @@ import subprocess
 import sys
 import urllib.parse
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, text, update
+from sqlalchemy import text, update
 
 from fedipanel.db import db
 from fedipanel.deployments.models import Deployment, LogLine
 from fedipanel.web import page_cache
 from fedipanel.web.page_cache import EXTENSION, Entry, PageCache
-from tests.helpers import ROOT, Auth, Factory, wait_for_jobs
+from tests.helpers import ROOT, Auth, Factory, statements_run, wait_for_jobs
 
 
 @pytest.fixture
 def statements(app: Flask) -> Iterator[list[str]]:
     """Every SQL statement the app runs through SQLAlchemy while the test runs."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
+    with statements_run(app) as seen:
+        yield seen
 
 
 def logged_in(app: Flask, email: str) -> FlaskClient:

@@ -2,41 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 from fedipanel.accounts.models import User
 from fedipanel.db import db
 from fedipanel.deployments.models import Deployment
-from tests.helpers import Auth, Factory
+from tests.helpers import Auth, Factory, statements_run
 
 
 @pytest.fixture
 def app_overrides() -> dict[str, object]:
     """What building a page costs: the page cache would serve the second visit."""
     return {"PAGE_CACHE_SECONDS": 0}
-
-
-@contextmanager
-def counted(app: Flask) -> Iterator[list[str]]:
-    """Collect the SQL statements run inside the block."""
-    seen: list[str] = []
-
-    def record(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def _add_deployments(app: Flask, operator_id: int, count: int) -> None:
@@ -48,7 +28,7 @@ def _add_deployments(app: Flask, operator_id: int, count: int) -> None:
 
 def _queries(app: Flask, client: FlaskClient, path: str) -> int:
     client.get(path)  # a first visit may set up the session's CSRF token
-    with counted(app) as seen:
+    with statements_run(app) as seen:
         assert client.get(path).status_code == 200
     return len(seen)
 

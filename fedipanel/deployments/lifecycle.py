@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy import Row, Select, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from fedipanel.accounts.models import User
@@ -228,12 +228,7 @@ def latest_deployments(operator_ids: Iterable[int]) -> dict[int, Deployment]:
     ids = list(operator_ids)
     if not ids:
         return {}
-    newest = (
-        select(func.max(Deployment.id))
-        .where(Deployment.operator_id.in_(ids))
-        .group_by(Deployment.operator_id)
-    )
-    rows = db.session.scalars(select(Deployment).where(Deployment.id.in_(newest)))
+    rows = db.session.scalars(select(Deployment).where(Deployment.id.in_(_newest_of(ids))))
     return {row.operator_id: row for row in rows}
 
 
@@ -242,17 +237,21 @@ def latest_listed(operator_ids: Iterable[int]) -> dict[int, Row[*tuple[Any, ...]
     ids = list(operator_ids)
     if not ids:
         return {}
-    newest = (
-        select(func.max(Deployment.id))
-        .where(Deployment.operator_id.in_(ids))
-        .group_by(Deployment.operator_id)
-    )
     rows = db.session.execute(
         select(
             Deployment.operator_id, Deployment.id, Deployment.status, Deployment.created_at
-        ).where(Deployment.id.in_(newest))
+        ).where(Deployment.id.in_(_newest_of(ids)))
     )
     return {row.operator_id: row for row in rows}
+
+
+def _newest_of(operator_ids: list[int]) -> Select[int]:
+    """Return a subquery of the id of each operator's newest deployment."""
+    return (
+        select(func.max(Deployment.id))
+        .where(Deployment.operator_id.in_(operator_ids))
+        .group_by(Deployment.operator_id)
+    )
 
 
 def log_tail(deployment_id: int, limit: int = 100) -> list[str]:
