@@ -51,11 +51,7 @@ def _session_row(user_id: int) -> dict[str, Any] | None:
 
     Also read again every PAGE_CACHE_SECONDS, as the pages' cache is (0: at every request).
     """
-    seconds = float(current_app.config["PAGE_CACHE_SECONDS"])
-    versions = request_versions() if seconds > 0 else None
-    stamp = (versions.get("users", 0), int(time.time() // seconds)) if versions else None
-    kept_rows: dict[int, tuple[tuple[int, int], dict[str, Any]]]
-    kept_rows = current_app.extensions.setdefault(_KEPT, {})  # one app, one database
+    versions = request_versions() if float(current_app.config["PAGE_CACHE_SECONDS"]) > 0 else None
     kept = kept_row(current_app, user_id, versions)
     if kept is not None:
         return kept
@@ -64,7 +60,10 @@ def _session_row(user_id: int) -> dict[str, Any] | None:
     if found is None:
         return None
     row = found._asdict()
+    stamp = _stamp(current_app, versions)
     if stamp is not None:
+        kept_rows: dict[int, tuple[tuple[int, int], dict[str, Any]]]
+        kept_rows = current_app.extensions.setdefault(_KEPT, {})  # one app, one database
         with _kept_lock:
             if len(kept_rows) >= _KEEP_USERS:
                 kept_rows.clear()
@@ -74,14 +73,20 @@ def _session_row(user_id: int) -> dict[str, Any] | None:
 
 def kept_row(app: Flask, user_id: int, versions: dict[str, int] | None) -> dict[str, Any] | None:
     """Return the user's row as read before, if the users table was not written since."""
-    seconds = float(app.config["PAGE_CACHE_SECONDS"])
-    if seconds <= 0 or versions is None:
-        return None
+    stamp = _stamp(app, versions)
     kept = app.extensions.get(_KEPT, {}).get(user_id)
-    if kept is None or kept[0] != (versions.get("users", 0), int(time.time() // seconds)):
+    if stamp is None or kept is None or kept[0] != stamp:
         return None
     row: dict[str, Any] = kept[1]
     return row
+
+
+def _stamp(app: Flask, versions: dict[str, int] | None) -> tuple[int, int] | None:
+    """Return what a kept row must match: the users table's version and the clock's period."""
+    seconds = float(app.config["PAGE_CACHE_SECONDS"])
+    if seconds <= 0 or versions is None:
+        return None
+    return versions.get("users", 0), int(time.time() // seconds)
 
 
 def session_user_allowed(row: dict[str, Any], version: str) -> bool:

@@ -56,7 +56,6 @@ class PageCache:
         self.max_bytes = max_bytes
         self.size = 0
         self.hits = 0
-        self.misses = 0
         self._entries: OrderedDict[tuple[Any, ...], Entry] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -123,7 +122,6 @@ def cached_page(view: F) -> F:
         if entry is not None and entry.current(versions):
             cache.hits += 1
             return Response(entry.body, status=entry.status, headers=list(entry.headers))
-        cache.misses += 1
         with recording() as tables:
             response = make_response(view(*args, **kwargs))
         if _keepable(response):

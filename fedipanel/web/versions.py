@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from functools import lru_cache
 
 from flask import Flask, current_app, g
 from sqlalchemy import inspect
@@ -49,7 +50,13 @@ def read_now(app: Flask) -> dict[str, int] | None:
 
 def _sqlite_file(app: Flask) -> str | None:
     """Return the SQLite file the app uses, if it is one (not memory, not a URI)."""
-    uri = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    return _sqlite_file_of(app.config["SQLALCHEMY_DATABASE_URI"])
+
+
+@lru_cache(maxsize=16)
+def _sqlite_file_of(uri_text: str) -> str | None:
+    # Parsed once per database address, not at every page.
+    uri = make_url(uri_text)
     database = uri.database if uri.get_backend_name() == "sqlite" else None
     if database and database != ":memory:" and not database.startswith("file:"):
         return database
